@@ -1,0 +1,18 @@
+//! Domain model of l3vpnd: VRF configuration, its persistence (sled) and the
+//! live views (interfaces) that the management layer reads.
+//!
+//! Nothing here knows SNMP. Keys of every table are byte strings ordered the way
+//! the management index orders them (see [`keys`]), so "next row" is a range
+//! lookup in the in-memory maps and in sled alike.
+
+pub mod clock;
+pub mod config;
+pub mod ifaces;
+pub mod keys;
+pub mod rd;
+pub mod store;
+
+pub use config::*;
+pub use keys::*;
+pub use rd::RouteDistinguisher;
+pub use store::{Store, StoreError};

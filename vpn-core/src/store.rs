@@ -1,0 +1,333 @@
+//! Persistence of the configuration in sled.
+//!
+//! One tree per table; keys are the row keys of [`crate::keys`] (ordered like
+//! the management index), values are bincode-encoded rows. Only rows whose
+//! storage type persists are written: volatile rows live in memory only and so
+//! vanish at restart. A commit is one sled transaction over every tree followed
+//! by a flush, so an acknowledged change is on disk and a crash never leaves
+//! part of one.
+
+use crate::config::*;
+use crate::keys::*;
+use arc_swap::ArcSwap;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Version of the on-disk layout; a store of another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const META_SCHEMA: &[u8] = b"schema";
+const META_BOOTS: &[u8] = b"boots";
+const META_SETTINGS: &[u8] = b"settings";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store: row {tree}/{key:02x?} does not decode: {err}")]
+    Decode { tree: &'static str, key: Vec<u8>, err: String },
+    #[error("store: schema version {found} is not {SCHEMA_VERSION}; this l3vpnd cannot use it")]
+    Schema { found: u32 },
+    #[error("store: transaction aborted: {0}")]
+    Aborted(String),
+}
+
+/// The configuration store: the current [`Config`] in memory, mirrored in sled.
+pub struct Store {
+    db: sled::Db,
+    vrf: sled::Tree,
+    rt: sled::Tree,
+    ifconf: sled::Tree,
+    meta: sled::Tree,
+    current: ArcSwap<Config>,
+    commit_lock: Mutex<()>,
+    boots: u32,
+    new_store: bool,
+}
+
+fn enc<T: Serialize>(v: &T) -> Vec<u8> {
+    bincode::serialize(v).expect("rows always serialize")
+}
+
+fn dec<T: DeserializeOwned>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
+    bincode::deserialize(v).map_err(|e| StoreError::Decode { tree, key: k.to_vec(), err: e.to_string() })
+}
+
+impl Store {
+    /// Open (or create) the store in `dir`, load every row, drop orphans and
+    /// count this start in the boot counter.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(dir).mode(sled::Mode::LowSpace).open()?;
+        let vrf = db.open_tree("vrf")?;
+        let rt = db.open_tree("rt")?;
+        let ifconf = db.open_tree("ifconf")?;
+        let meta = db.open_tree("meta")?;
+        let new_store = meta.get(META_SCHEMA)?.is_none();
+        if let Some(v) = meta.get(META_SCHEMA)? {
+            let found: u32 = dec("meta", META_SCHEMA, &v)?;
+            if found != SCHEMA_VERSION {
+                return Err(StoreError::Schema { found });
+            }
+        }
+        let mut vrfs = Vec::new();
+        for kv in vrf.iter() {
+            let (k, v) = kv?;
+            let key = VrfKey::from_bytes(&k)
+                .ok_or_else(|| StoreError::Decode { tree: "vrf", key: k.to_vec(), err: "bad key".into() })?;
+            vrfs.push((key, dec::<VrfRow>("vrf", &k, &v)?));
+        }
+        let mut rts = Vec::new();
+        for kv in rt.iter() {
+            let (k, v) = kv?;
+            let key = RtKey::from_bytes(&k)
+                .ok_or_else(|| StoreError::Decode { tree: "rt", key: k.to_vec(), err: "bad key".into() })?;
+            rts.push((key, dec::<RtRow>("rt", &k, &v)?));
+        }
+        let mut ifs = Vec::new();
+        for kv in ifconf.iter() {
+            let (k, v) = kv?;
+            let key = IfConfKey::from_bytes(&k)
+                .ok_or_else(|| StoreError::Decode { tree: "ifconf", key: k.to_vec(), err: "bad key".into() })?;
+            ifs.push((key, dec::<IfConfRow>("ifconf", &k, &v)?));
+        }
+        let settings = match meta.get(META_SETTINGS)? {
+            Some(v) => dec("meta", META_SETTINGS, &v)?,
+            None => Settings::default(),
+        };
+        let boots = match meta.get(META_BOOTS)? {
+            Some(v) => dec::<u32>("meta", META_BOOTS, &v)?.saturating_add(1),
+            None => 1,
+        };
+        let (cfg, orphans) = Config::from_rows(vrfs, rts, ifs, settings);
+        let store = Store {
+            db,
+            vrf,
+            rt,
+            ifconf,
+            meta,
+            current: ArcSwap::from_pointee(cfg),
+            commit_lock: Mutex::new(()),
+            boots,
+            new_store,
+        };
+        // Orphans, the schema and the boot count go out in one transaction.
+        store.write(
+            &orphans.iter().map(|c| (c.clone(), None)).collect::<Vec<_>>(),
+            &[(META_SCHEMA, enc(&SCHEMA_VERSION)), (META_BOOTS, enc(&boots))],
+        )?;
+        Ok(store)
+    }
+
+    /// The configuration as of the last durable commit.
+    pub fn snapshot(&self) -> Arc<Config> {
+        self.current.load_full()
+    }
+
+    /// How many times this store has been opened, this start included.
+    pub fn boots(&self) -> u32 {
+        self.boots
+    }
+
+    /// True when this start created the store (nothing was on disk).
+    pub fn is_new(&self) -> bool {
+        self.new_store
+    }
+
+    /// Apply `changes` atomically and durably. `check` runs under the commit
+    /// lock against the configuration the changes will apply to, so validation
+    /// and commit see the same state; if it fails nothing is written. Returns
+    /// the new configuration and the effective changes (cascades expanded).
+    pub fn commit_checked<E>(
+        &self,
+        now: u32,
+        build: impl FnOnce(&Config) -> Result<Vec<Change>, E>,
+    ) -> Result<Result<(Arc<Config>, Vec<Change>), E>, StoreError> {
+        let _g = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.current.load_full();
+        let changes = match build(&old) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        if changes.is_empty() {
+            return Ok(Ok((old, Vec::new())));
+        }
+        let (new, eff) = old.apply(&changes, now);
+        let ops = persist_ops(&old, &new, &eff);
+        let meta: Vec<(&[u8], Vec<u8>)> = if old.settings != new.settings {
+            vec![(META_SETTINGS, enc(&new.settings))]
+        } else {
+            Vec::new()
+        };
+        self.write(&ops, &meta)?;
+        let new = Arc::new(new);
+        self.current.store(new.clone());
+        Ok(Ok((new, eff)))
+    }
+
+    /// Apply changes without a check (see [`Store::commit_checked`]).
+    pub fn commit(&self, now: u32, changes: Vec<Change>) -> Result<(Arc<Config>, Vec<Change>), StoreError> {
+        self.commit_checked::<std::convert::Infallible>(now, |_| Ok(changes))
+            .map(|r| r.unwrap_or_else(|e| match e {}))
+    }
+
+    /// Write row operations (a change and, for puts, the value to store; `None`
+    /// = remove) and meta keys in one transaction, then flush.
+    fn write(&self, ops: &[(Change, Option<Vec<u8>>)], meta: &[(&[u8], Vec<u8>)]) -> Result<(), StoreError> {
+        if ops.is_empty() && meta.is_empty() {
+            return Ok(());
+        }
+        let res: Result<(), TransactionError<String>> =
+            (&self.vrf, &self.rt, &self.ifconf, &self.meta).transaction(|(v, r, i, m)| {
+                for (ch, val) in ops {
+                    let (t, k): (&TransactionalTree, &[u8]) = match ch {
+                        Change::PutVrf(k, _) | Change::DelVrf(k) => (v, k.as_bytes()),
+                        Change::PutRt(k, _) | Change::DelRt(k) => (r, k.as_bytes()),
+                        Change::PutIfConf(k, _) | Change::DelIfConf(k) => (i, k.as_bytes()),
+                        Change::PutSettings(_) => continue,
+                    };
+                    match val {
+                        Some(val) => t.insert(k, val.as_slice())?,
+                        None => t.remove(k)?,
+                    };
+                }
+                for (k, val) in meta {
+                    m.insert(*k, val.as_slice())?;
+                }
+                Ok::<(), ConflictableTransactionError<String>>(())
+            });
+        match res {
+            Ok(()) => {}
+            Err(TransactionError::Abort(e)) => return Err(StoreError::Aborted(e)),
+            Err(TransactionError::Storage(e)) => return Err(e.into()),
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// For every row the effective changes touched, what the disk must hold now:
+/// the row if its storage persists, nothing otherwise (removing it only if the
+/// old row was on disk).
+fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<(Change, Option<Vec<u8>>)> {
+    let mut ops = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for ch in eff {
+        match ch {
+            Change::PutVrf(k, _) | Change::DelVrf(k) => {
+                if seen.insert(k.as_bytes().to_vec()) {
+                    let was = old.vrfs.get(k).is_some_and(|r| r.storage.persists());
+                    match new.vrfs.get(k) {
+                        Some(r) if r.storage.persists() => ops.push((ch.clone(), Some(enc(r)))),
+                        _ if was => ops.push((Change::DelVrf(k.clone()), None)),
+                        _ => {}
+                    }
+                }
+            }
+            Change::PutRt(k, _) | Change::DelRt(k) => {
+                if seen.insert(k.as_bytes().to_vec()) {
+                    let was = old.rts.get(k).is_some_and(|r| r.storage.persists());
+                    match new.rts.get(k) {
+                        Some(r) if r.storage.persists() => ops.push((ch.clone(), Some(enc(r)))),
+                        _ if was => ops.push((Change::DelRt(k.clone()), None)),
+                        _ => {}
+                    }
+                }
+            }
+            Change::PutIfConf(k, _) | Change::DelIfConf(k) => {
+                if seen.insert(k.as_bytes().to_vec()) {
+                    let was = old.ifconfs.get(k).is_some_and(|r| r.storage.persists());
+                    match new.ifconfs.get(k) {
+                        Some(r) if r.storage.persists() => ops.push((ch.clone(), Some(enc(r)))),
+                        _ if was => ops.push((Change::DelIfConf(k.clone()), None)),
+                        _ => {}
+                    }
+                }
+            }
+            Change::PutSettings(_) => {}
+        }
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rd::RouteDistinguisher;
+
+    fn vrf(n: &str) -> VrfKey {
+        VrfKey::new(n.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn persists_only_nonvolatile_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            assert!(s.is_new());
+            assert_eq!(s.boots(), 1);
+            let mut nv = VrfRow::new(Storage::NonVolatile);
+            nv.rd = RouteDistinguisher::parse_text("65000:1");
+            nv.state = RowState::Active;
+            let mut vol = VrfRow::new(Storage::Volatile);
+            vol.state = RowState::Active;
+            let settings = Settings { notification_enable: true, ..Settings::default() };
+            s.commit(
+                1,
+                vec![
+                    Change::PutVrf(vrf("red"), nv),
+                    Change::PutVrf(vrf("blue"), vol),
+                    Change::PutIfConf(IfConfKey::new(&vrf("red"), 1), {
+                        let mut r = IfConfRow::new(Storage::NonVolatile);
+                        r.state = RowState::Active;
+                        r
+                    }),
+                    Change::PutRt(RtKey::new(&vrf("blue"), 1, RtType::Both), RtRow::new(Storage::NonVolatile)),
+                    Change::PutSettings(settings),
+                ],
+            )
+            .unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        assert!(!s.is_new());
+        assert_eq!(s.boots(), 2);
+        let c = s.snapshot();
+        assert_eq!(c.vrfs.keys().cloned().collect::<Vec<_>>(), vec![vrf("red")]);
+        assert_eq!(c.ifconfs.len(), 1);
+        // the RT row of the volatile VRF was an orphan and is gone
+        assert!(c.rts.is_empty());
+        assert!(c.settings.notification_enable);
+        assert_eq!(c.if_owner(1), Some(&vrf("red")));
+        drop(s);
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.boots(), 3);
+        assert!(s.rt.is_empty());
+    }
+
+    #[test]
+    fn storage_change_moves_row_on_and_off_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let k = vrf("x");
+        s.commit(1, vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::NonVolatile))]).unwrap();
+        assert_eq!(s.vrf.len(), 1);
+        s.commit(2, vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::Volatile))]).unwrap();
+        assert_eq!(s.vrf.len(), 0);
+        s.commit(3, vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::NonVolatile))]).unwrap();
+        s.commit(4, vec![Change::DelVrf(k)]).unwrap();
+        assert_eq!(s.vrf.len(), 0);
+    }
+
+    #[test]
+    fn failed_check_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let g0 = s.snapshot().generation;
+        let r = s.commit_checked(1, |_| Err::<Vec<Change>, _>("no")).unwrap();
+        assert_eq!(r.unwrap_err(), "no");
+        assert_eq!(s.snapshot().generation, g0);
+    }
+}
