@@ -1,1 +1,165 @@
-fn main(){}
+//! l3vpnd: a BGP/MPLS IP VPN provider-edge control plane managed over SNMP.
+
+mod config;
+mod snmp;
+
+use anyhow::{Context, Result};
+use arc_swap::ArcSwap;
+use clap::Parser;
+use mib::{AgentInfo, Mib, SnmpStats};
+use snmp::responder::Responder;
+use snmp::{Communities, Engine};
+use std::fs::File;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use vpn_core::ifaces::IfWatcher;
+use vpn_core::Store;
+
+/// Rows created with createAndWait and never made active live this long
+/// (RFC 2579 suggests about 5 minutes), in ticks.
+const STALE_ROW_TICKS: u32 = 5 * 60 * 100;
+
+fn main() {
+    vpn_core::clock::start();
+    let cli = config::Cli::parse();
+    let settings = match config::Settings::from_cli(cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("l3vpnd: {e:#}");
+            std::process::exit(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).init();
+    if let Err(e) = run(settings) {
+        tracing::error!("{e:#}");
+        eprintln!("l3vpnd: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Take the data directory for this process; a second l3vpnd on the same
+/// directory is refused.
+fn lock_data_dir(dir: &std::path::Path) -> Result<File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    let path = dir.join("l3vpnd.lock");
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "data directory {} is in use by another l3vpnd (lock {} is held); refusing to start",
+            dir.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
+fn sys_descr() -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "l3vpnd {} - BGP/MPLS IP VPN provider edge (RFC 4364, RFC 4382), Linux {}",
+        env!("CARGO_PKG_VERSION"),
+        release.trim()
+    )
+}
+
+fn run(settings: config::Settings) -> Result<()> {
+    let _lock = lock_data_dir(&settings.data_dir)?;
+    let store = Arc::new(
+        Store::open(&settings.data_dir).with_context(|| format!("opening store in {}", settings.data_dir.display()))?,
+    );
+    let snap = store.snapshot();
+    tracing::info!(
+        data_dir = %settings.data_dir.display(),
+        boots = store.boots(),
+        new_store = store.is_new(),
+        vrfs = snap.vrfs.len(),
+        route_targets = snap.rts.len(),
+        interface_bindings = snap.ifconfs.len(),
+        "store open"
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(serve(settings, store))
+}
+
+async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
+    let watcher = IfWatcher::start(Duration::from_secs(5)).await.context("reading the kernel's interfaces")?;
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
+    let stats = Arc::new(SnmpStats::default());
+    let mib = Arc::new(Mib::new(
+        AgentInfo { sys_descr: sys_descr(), default_sys_name: hostname },
+        stats,
+        settings.default_storage,
+    ));
+    let ifs: Arc<ArcSwap<_>> = watcher.view();
+    let responder = Arc::new(Responder { mib, store: store.clone(), ifs, max_msg_size: settings.max_msg_size });
+    let engine = Arc::new(Engine {
+        responder,
+        communities: Communities {
+            read_only: settings.ro_community.clone().into_bytes(),
+            read_write: settings.rw_community.clone().into_bytes(),
+        },
+    });
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let mut tasks = Vec::new();
+    for addr in &settings.snmp_listen {
+        let sock = UdpSocket::bind(addr).await.with_context(|| format!("binding SNMP to udp {addr}"))?;
+        tracing::info!(%addr, "serving SNMP");
+        tasks.push(tokio::spawn(engine.clone().serve(Arc::new(sock), tx.clone())));
+    }
+    drop(tx);
+    let committer = tokio::spawn(engine.clone().commit_loop(rx));
+    tasks.push(tokio::spawn(collect_stale_rows(store.clone())));
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
+    // Stop taking requests; a SET already handed to the committer finishes
+    // (its commit is durable before its answer), then we exit.
+    for t in &tasks {
+        t.abort();
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), committer).await;
+    drop(watcher);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Remove rows created with createAndWait that never became active
+/// (ARCHITECTURE.md: after 5 minutes).
+async fn collect_stale_rows(store: Arc<Store>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        let s = store.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            s.commit_checked::<std::convert::Infallible>(vpn_core::clock::ticks(), |cfg| {
+                Ok(cfg.stale_rows(vpn_core::clock::ticks(), STALE_ROW_TICKS))
+            })
+        })
+        .await;
+        match r {
+            Ok(Ok(Ok((_, eff)))) if !eff.is_empty() => {
+                tracing::info!(removed = ?eff, "removed rows never made active within 5 minutes")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "removing stale rows failed; will retry"),
+            Err(e) => tracing::error!(error = %e, "stale-row task failed"),
+        }
+    }
+}

@@ -1,1 +1,799 @@
-//! harness
+//! Integration-test harness for l3vpnd: starts the built daemon on a free
+//! UDP port with a temporary data directory and drives it with the real
+//! net-snmp command-line tools (snmpget, snmpset, snmpwalk, snmpbulkwalk,
+//! snmptable, ...), plus raw UDP for tests that need exact bytes.
+//!
+//! Conventions: numeric OIDs (`-On`) everywhere except in tests that check
+//! names (those pass `-M +<workspace>/mib/mibs -m ALL`); `-r 0` always (a
+//! retried SET would be a second SET); no MIB is loaded otherwise (`MIBS=`),
+//! so the output format does not depend on the machine's MIB files.
+
+pub mod ber;
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------
+// OIDs
+// ---------------------------------------------------------------------------
+
+pub const MPLS_L3VPN: &str = "1.3.6.1.2.1.10.166.11";
+pub const SCALARS: &str = "1.3.6.1.2.1.10.166.11.1.1";
+pub const IFCONF_ENTRY: &str = "1.3.6.1.2.1.10.166.11.1.2.1.1";
+pub const VRF_ENTRY: &str = "1.3.6.1.2.1.10.166.11.1.2.2.1";
+pub const RT_ENTRY: &str = "1.3.6.1.2.1.10.166.11.1.2.3.1";
+pub const SEC_ENTRY: &str = "1.3.6.1.2.1.10.166.11.1.2.6.1";
+pub const PERF_ENTRY: &str = "1.3.6.1.2.1.10.166.11.1.3.1.1";
+
+pub const SYS_DESCR: &str = "1.3.6.1.2.1.1.1.0";
+pub const SYS_OBJECT_ID: &str = "1.3.6.1.2.1.1.2.0";
+pub const SYS_UPTIME: &str = "1.3.6.1.2.1.1.3.0";
+pub const SYS_CONTACT: &str = "1.3.6.1.2.1.1.4.0";
+pub const SYS_NAME: &str = "1.3.6.1.2.1.1.5.0";
+pub const SYS_LOCATION: &str = "1.3.6.1.2.1.1.6.0";
+pub const SYS_SERVICES: &str = "1.3.6.1.2.1.1.7.0";
+pub const SYS_OR_TABLE: &str = "1.3.6.1.2.1.1.9";
+pub const IF_NUMBER: &str = "1.3.6.1.2.1.2.1.0";
+pub const IF_TABLE: &str = "1.3.6.1.2.1.2.2";
+pub const IF_DESCR: &str = "1.3.6.1.2.1.2.2.1.2";
+pub const IF_OPER_STATUS: &str = "1.3.6.1.2.1.2.2.1.8";
+pub const IF_X_TABLE: &str = "1.3.6.1.2.1.31.1.1";
+pub const SNMP_IN_PKTS: &str = "1.3.6.1.2.1.11.1.0";
+pub const SNMP_IN_BAD_COMMUNITY_NAMES: &str = "1.3.6.1.2.1.11.4.0";
+pub const SNMP_IN_ASN_PARSE_ERRS: &str = "1.3.6.1.2.1.11.6.0";
+
+/// Columns of mplsL3VpnVrfEntry.
+pub mod vrf {
+    pub const VPN_ID: u32 = 2;
+    pub const DESCRIPTION: u32 = 3;
+    pub const RD: u32 = 4;
+    pub const CREATION_TIME: u32 = 5;
+    pub const OPER_STATUS: u32 = 6;
+    pub const ACTIVE_INTERFACES: u32 = 7;
+    pub const ASSOCIATED_INTERFACES: u32 = 8;
+    pub const MID_RTE_THRESH: u32 = 9;
+    pub const HIGH_RTE_THRESH: u32 = 10;
+    pub const MAX_ROUTES: u32 = 11;
+    pub const LAST_CHANGED: u32 = 12;
+    pub const ROW_STATUS: u32 = 13;
+    pub const ADMIN_STATUS: u32 = 14;
+    pub const STORAGE_TYPE: u32 = 15;
+}
+
+/// Columns of mplsL3VpnVrfRTEntry.
+pub mod rt {
+    pub const RT: u32 = 4;
+    pub const DESCR: u32 = 5;
+    pub const ROW_STATUS: u32 = 6;
+    pub const STORAGE_TYPE: u32 = 7;
+    pub const IMPORT: u32 = 1;
+    pub const EXPORT: u32 = 2;
+    pub const BOTH: u32 = 3;
+}
+
+/// Columns of mplsL3VpnIfConfEntry.
+pub mod ifconf {
+    pub const CLASSIFICATION: u32 = 2;
+    pub const ROUTE_DIST_PROTOCOL: u32 = 3;
+    pub const STORAGE_TYPE: u32 = 4;
+    pub const ROW_STATUS: u32 = 5;
+}
+
+/// Scalars under mplsL3VpnScalars.
+pub mod scalar {
+    pub const CONFIGURED_VRFS: u32 = 1;
+    pub const ACTIVE_VRFS: u32 = 2;
+    pub const CONNECTED_INTERFACES: u32 = 3;
+    pub const NOTIFICATION_ENABLE: u32 = 4;
+    pub const MAX_POSS_RTS: u32 = 5;
+    pub const RTE_MX_THRSH_TIME: u32 = 6;
+    pub const ILL_LBL_RCV_THRSH: u32 = 7;
+}
+
+/// RowStatus values (RFC 2579).
+pub mod rs {
+    pub const ACTIVE: &str = "1";
+    pub const NOT_IN_SERVICE: &str = "2";
+    pub const NOT_READY: &str = "3";
+    pub const CREATE_AND_GO: &str = "4";
+    pub const CREATE_AND_WAIT: &str = "5";
+    pub const DESTROY: &str = "6";
+}
+
+/// StorageType values (RFC 2579).
+pub mod st {
+    pub const VOLATILE: &str = "2";
+    pub const NON_VOLATILE: &str = "3";
+}
+
+/// `name` as a non-IMPLIED OCTET STRING index: length, then one sub-id per octet.
+pub fn name_index(name: &str) -> String {
+    let mut s = name.len().to_string();
+    for b in name.bytes() {
+        s.push('.');
+        s.push_str(&b.to_string());
+    }
+    s
+}
+
+pub fn vrf_oid(col: u32, name: &str) -> String {
+    format!("{VRF_ENTRY}.{col}.{}", name_index(name))
+}
+
+pub fn rt_oid(col: u32, name: &str, index: u32, typ: u32) -> String {
+    format!("{RT_ENTRY}.{col}.{}.{index}.{typ}", name_index(name))
+}
+
+pub fn ifconf_oid(col: u32, name: &str, if_index: u32) -> String {
+    format!("{IFCONF_ENTRY}.{col}.{}.{if_index}", name_index(name))
+}
+
+pub fn perf_oid(col: u32, name: &str) -> String {
+    format!("{PERF_ENTRY}.{col}.{}", name_index(name))
+}
+
+pub fn sec_oid(col: u32, name: &str) -> String {
+    format!("{SEC_ENTRY}.{col}.{}", name_index(name))
+}
+
+pub fn scalar_oid(n: u32) -> String {
+    format!("{SCALARS}.{n}.0")
+}
+
+/// Value renderings of net-snmp with no MIB loaded.
+pub fn string(v: &str) -> String {
+    format!("STRING: \"{v}\"")
+}
+pub fn integer(v: i64) -> String {
+    format!("INTEGER: {v}")
+}
+pub fn gauge(v: u64) -> String {
+    format!("Gauge32: {v}")
+}
+pub fn counter(v: u64) -> String {
+    format!("Counter32: {v}")
+}
+/// A zero-length OCTET STRING prints as `""` with no type.
+pub const EMPTY: &str = "\"\"";
+
+/// The full output line for `oid` with `value`.
+pub fn line(oid: &str, value: &str) -> String {
+    format!(".{} = {value}", oid.trim_start_matches('.'))
+}
+
+/// OID dotted-string to numbers, for ordering.
+pub fn oid_arcs(oid: &str) -> Vec<u64> {
+    oid.trim_start_matches('.')
+        .split('.')
+        .map(|a| a.parse().unwrap_or_else(|_| panic!("not a numeric OID: {oid}")))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Locations
+// ---------------------------------------------------------------------------
+
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn mib_dir() -> PathBuf {
+    workspace_dir().join("mib").join("mibs")
+}
+
+/// The daemon binary: $L3VPND_BIN, else <workspace>/target/debug/l3vpnd.
+pub fn daemon_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("L3VPND_BIN") {
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "L3VPND_BIN={} does not exist", p.display());
+        return p;
+    }
+    let mut candidates = vec![workspace_dir().join("target/debug/l3vpnd")];
+    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
+        candidates.insert(0, PathBuf::from(t).join("debug/l3vpnd"));
+    }
+    for c in &candidates {
+        if c.is_file() {
+            return c.clone();
+        }
+    }
+    panic!(
+        "l3vpnd binary not found at {}: build it first: cargo build -p agent (or set L3VPND_BIN)",
+        candidates.last().unwrap().display()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Running the net-snmp tools
+// ---------------------------------------------------------------------------
+
+/// Output of one tool run.
+#[derive(Debug, Clone)]
+pub struct Out {
+    pub argv: Vec<String>,
+    pub status: ExitStatus,
+    /// stdout lines, trimmed, empty lines dropped, continuation lines (a
+    /// value that net-snmp wrapped) joined to their first line.
+    pub stdout: Vec<String>,
+    pub stderr: String,
+}
+
+impl Out {
+    /// The tool exited 0 and reported no error.
+    pub fn ok(&self) -> bool {
+        self.status.success() && !self.stderr.contains("Error in packet") && !self.timed_out()
+    }
+
+    pub fn timed_out(&self) -> bool {
+        self.stderr.contains("Timeout: No Response")
+    }
+
+    /// The error-status name net-snmp printed, e.g. "wrongValue" or, for v1,
+    /// "noSuchName" / "badValue" / "genErr" / "tooBig".
+    pub fn reason(&self) -> Option<String> {
+        let r = self.stderr.lines().find_map(|l| l.trim().strip_prefix("Reason:"))?.trim();
+        let word = if let Some(inner) = r.strip_prefix('(') {
+            inner.split(')').next().unwrap_or("")
+        } else {
+            r.split_whitespace().next().unwrap_or("")
+        };
+        Some(word.to_string())
+    }
+
+    /// The OID net-snmp names as "Failed object" (the varbind at error-index).
+    pub fn failed_object(&self) -> Option<String> {
+        self.stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Failed object:"))
+            .map(|s| s.trim().to_string())
+    }
+
+    /// (oid, value) pairs of `-On` output, in order; the lines that mark the
+    /// end of a walk ("No more variables", "End of MIB") are dropped.
+    pub fn varbinds(&self) -> Vec<(String, String)> {
+        self.stdout
+            .iter()
+            .filter(|l| !l.contains("No more variables left in this MIB View") && *l != "End of MIB")
+            .map(|l| {
+                let (o, v) = l.split_once(" = ").unwrap_or_else(|| (l.as_str(), ""));
+                (o.to_string(), v.to_string())
+            })
+            .collect()
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "command: {}\nexit: {}\nstdout:\n{}\nstderr:\n{}",
+            self.argv.join(" "),
+            self.status,
+            self.stdout.join("\n"),
+            self.stderr
+        )
+    }
+}
+
+fn missing_tool(tool: &str) -> ! {
+    panic!(
+        "`{tool}` is not on PATH: the integration tests need the net-snmp command-line tools \
+         from the Debian package `snmp` (as root: apt-get install -y snmp)"
+    );
+}
+
+/// Run a tool with exactly these arguments (argv[0] is the tool).
+pub fn run_tool(argv: &[String]) -> Out {
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env("MIBS", "")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = match cmd.output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing_tool(&argv[0]),
+        Err(e) => panic!("cannot run {}: {e}", argv[0]),
+    };
+    let mut stdout: Vec<String> = Vec::new();
+    for raw in String::from_utf8_lossy(&out.stdout).lines() {
+        let l = raw.trim();
+        if l.is_empty() {
+            continue;
+        }
+        // With -On every varbind line starts with '.'; a line that does not
+        // is the continuation of a wrapped value (long Hex-STRINGs).
+        let continuation = !l.starts_with('.')
+            && !stdout.is_empty()
+            && stdout.last().is_some_and(|p| p.starts_with('.'))
+            && !l.contains(" = ")
+            && l != "End of MIB";
+        if continuation {
+            let last = stdout.last_mut().unwrap();
+            last.push(' ');
+            last.push_str(l);
+        } else {
+            stdout.push(l.to_string());
+        }
+    }
+    Out {
+        argv: argv.to_vec(),
+        status: out.status,
+        stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Options for a v2c read with the read-only community.
+pub const V2_RO: &[&str] = &["-v2c", "-c", "public", "-On"];
+/// Options for a v2c write with the read-write community.
+pub const V2_RW: &[&str] = &["-v2c", "-c", "private", "-On"];
+pub const V1_RO: &[&str] = &["-v1", "-c", "public", "-On"];
+pub const V1_RW: &[&str] = &["-v1", "-c", "private", "-On"];
+
+// ---------------------------------------------------------------------------
+// The daemon
+// ---------------------------------------------------------------------------
+
+/// A running (or stopped) l3vpnd with its own temp dir, data dir and port.
+pub struct Daemon {
+    pub port: u16,
+    /// Second listen address on [::1], when started with `with_ipv6`.
+    pub port6: Option<u16>,
+    pub base: PathBuf,
+    pub data_dir: PathBuf,
+    pub extra_args: Vec<String>,
+    child: Option<Child>,
+    launches: u32,
+    want_ipv6: bool,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Pick a free UDP port on 127.0.0.1 (bind port 0, read it, drop).
+pub fn free_udp_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    s.local_addr().unwrap().port()
+}
+
+pub fn free_udp6_port() -> Option<u16> {
+    let s = UdpSocket::bind("[::1]:0").ok()?;
+    Some(s.local_addr().unwrap().port())
+}
+
+pub fn ipv6_loopback_available() -> bool {
+    UdpSocket::bind("[::1]:0").is_ok()
+}
+
+impl Daemon {
+    /// Start a daemon in a fresh temp dir.
+    pub fn new() -> Daemon {
+        Self::with_args(&[])
+    }
+
+    /// Start a daemon in a fresh temp dir with extra command-line arguments.
+    pub fn with_args(extra: &[&str]) -> Daemon {
+        let tmp = tempfile::Builder::new().prefix("l3vpnd-test-").tempdir().expect("tempdir");
+        let mut d = Daemon::prepare(tmp.path(), extra);
+        d._tmp = Some(tmp);
+        d.launch();
+        d
+    }
+
+    /// Start with a second listen address on [::1].
+    pub fn with_ipv6() -> Daemon {
+        let tmp = tempfile::Builder::new().prefix("l3vpnd-test-").tempdir().expect("tempdir");
+        let mut d = Daemon::prepare(tmp.path(), &[]);
+        d.want_ipv6 = true;
+        d._tmp = Some(tmp);
+        d.launch();
+        d
+    }
+
+    /// Start a daemon whose data dir is `<dir>/data` and logs are in `dir`.
+    pub fn start(dir: &Path) -> Daemon {
+        let mut d = Daemon::prepare(dir, &[]);
+        d.launch();
+        d
+    }
+
+    fn prepare(base: &Path, extra: &[&str]) -> Daemon {
+        Daemon {
+            port: 0,
+            port6: None,
+            base: base.to_path_buf(),
+            data_dir: base.join("data"),
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+            launches: 0,
+            want_ipv6: false,
+            _tmp: None,
+        }
+    }
+
+    pub fn target(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("daemon not running").id()
+    }
+
+    fn log_path(&self, n: u32) -> PathBuf {
+        self.base.join(format!("l3vpnd-{n}.log"))
+    }
+
+    /// All logs of all launches so far.
+    pub fn logs(&self) -> String {
+        let mut s = String::new();
+        for n in 1..=self.launches {
+            if let Ok(t) = std::fs::read_to_string(self.log_path(n)) {
+                s.push_str(&format!("----- launch {n} -----\n{t}"));
+            }
+        }
+        s
+    }
+
+    /// The log of the current (last) launch.
+    pub fn current_log(&self) -> String {
+        std::fs::read_to_string(self.log_path(self.launches)).unwrap_or_default()
+    }
+
+    fn tail(text: &str, n: usize) -> String {
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// Start (again) on the same data dir, on a new free port; waits until
+    /// `snmpget sysUpTime.0` answers.
+    pub fn launch(&mut self) {
+        assert!(self.child.is_none(), "daemon already running");
+        let bin = daemon_bin();
+        for attempt in 0..4 {
+            self.launches += 1;
+            self.port = free_udp_port();
+            self.port6 = if self.want_ipv6 { free_udp6_port() } else { None };
+            let log = File::create(self.log_path(self.launches)).expect("create log");
+            let mut cmd = Command::new(&bin);
+            cmd.arg("--data-dir")
+                .arg(&self.data_dir)
+                .arg("--snmp-listen")
+                .arg(self.target());
+            if let Some(p6) = self.port6 {
+                cmd.arg("--snmp-listen").arg(format!("[::1]:{p6}"));
+            }
+            cmd.args(["--ro-community", "public", "--rw-community", "private", "--log-level", "debug"])
+                .args(&self.extra_args)
+                .env("RUST_BACKTRACE", "1")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log);
+            let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {}: {e}", bin.display()));
+            self.child = Some(child);
+            match self.wait_ready(Duration::from_secs(10)) {
+                Ok(()) => {
+                    // Confirm with the real tool.
+                    let out = self.get(&[SYS_UPTIME]);
+                    if !out.ok() {
+                        panic!(
+                            "l3vpnd answers raw probes but snmpget failed:\n{}\nlog:\n{}",
+                            out.describe(),
+                            Self::tail(&self.current_log(), 80)
+                        );
+                    }
+                    return;
+                }
+                Err(why) => {
+                    let log = self.current_log();
+                    if let Some(mut c) = self.child.take() {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                    }
+                    let port_race = log.contains("Address already in use") || log.contains("os error 98");
+                    if port_race && attempt < 3 {
+                        continue;
+                    }
+                    panic!(
+                        "l3vpnd did not come up on {} ({why}); log {}:\n{}",
+                        self.target(),
+                        self.log_path(self.launches).display(),
+                        Self::tail(&log, 120)
+                    );
+                }
+            }
+        }
+    }
+
+    fn wait_ready(&mut self, max: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let probe = ber::get_request("public", 424242, &[SYS_UPTIME]);
+        let mut buf = vec![0u8; 65536];
+        while start.elapsed() < max {
+            if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                return Err(format!("exited with {st}"));
+            }
+            let _ = sock.send_to(&probe, ("127.0.0.1", self.port));
+            let deadline = Instant::now() + Duration::from_millis(20);
+            while Instant::now() < deadline {
+                match sock.recv_from(&mut buf) {
+                    Ok((n, _)) => {
+                        if ber::parse_message(&buf[..n]).is_some_and(|m| m.request_id == 424242) {
+                            return Ok(());
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Err(format!("no answer to a GetRequest within {max:?}"))
+    }
+
+    /// Whether the process is still alive.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => c.try_wait().unwrap().is_none(),
+            None => false,
+        }
+    }
+
+    /// SIGTERM and wait (10 s at most, then SIGKILL and panic).
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("daemon not running");
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let start = Instant::now();
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                return st;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "l3vpnd did not exit within 10 s of SIGTERM; log:\n{}",
+                    Self::tail(&self.current_log(), 80)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGKILL and wait.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("daemon not running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// stop() then launch() on the same data dir. Asserts a clean exit.
+    pub fn restart(&mut self) {
+        let st = self.stop();
+        assert!(st.success(), "l3vpnd exited with {st} on SIGTERM; log:\n{}", Self::tail(&self.current_log(), 80));
+        self.launch();
+    }
+
+    // ----- tools ------------------------------------------------------------
+
+    /// `tool -t 5 -r 0 <opts> <this daemon> <tail>`.
+    pub fn snmp(&self, tool: &str, opts: &[&str], tail: &[&str]) -> Out {
+        self.snmp_to(&self.target(), tool, opts, tail)
+    }
+
+    /// Like `snmp` with an explicit agent address (e.g. `udp6:[::1]:PORT`).
+    pub fn snmp_to(&self, agent: &str, tool: &str, opts: &[&str], tail: &[&str]) -> Out {
+        let mut argv: Vec<String> = vec![tool.into()];
+        if !opts.contains(&"-t") {
+            argv.extend(["-t".into(), "5".into()]);
+        }
+        argv.extend(["-r".into(), "0".into()]);
+        argv.extend(opts.iter().map(|s| s.to_string()));
+        argv.push(agent.to_string());
+        argv.extend(tail.iter().map(|s| s.to_string()));
+        run_tool(&argv)
+    }
+
+    /// `tool` with names: `-M +<workspace>/mib/mibs -m ALL`, v2c, `community`.
+    pub fn snmp_names(&self, tool: &str, community: &str, extra: &[&str], tail: &[&str]) -> Out {
+        let mibs = format!("+{}", mib_dir().display());
+        let mut opts: Vec<&str> = vec!["-v2c", "-c", community, "-M", &mibs, "-m", "ALL"];
+        opts.extend_from_slice(extra);
+        self.snmp(tool, &opts, tail)
+    }
+
+    pub fn get(&self, oids: &[&str]) -> Out {
+        self.snmp("snmpget", V2_RO, oids)
+    }
+
+    pub fn get_v1(&self, oids: &[&str]) -> Out {
+        // -Cf: do not retry without the failing varbind.
+        self.snmp("snmpget", &["-v1", "-c", "public", "-On", "-Cf"], oids)
+    }
+
+    /// GET of one OID; returns the whole output line.
+    pub fn line(&self, oid: &str) -> String {
+        let out = self.get(&[oid]);
+        assert!(out.ok(), "snmpget {oid} failed:\n{}", out.describe());
+        assert_eq!(out.stdout.len(), 1, "one line expected:\n{}", out.describe());
+        out.stdout[0].clone()
+    }
+
+    /// GET of one OID; returns the value part ("STRING: \"x\"", "INTEGER: 1").
+    pub fn val(&self, oid: &str) -> String {
+        let l = self.line(oid);
+        let pfx = format!(".{} = ", oid.trim_start_matches('.'));
+        match l.strip_prefix(&pfx) {
+            Some(v) => v.to_string(),
+            None => panic!("unexpected line for {oid}: {l}"),
+        }
+    }
+
+    /// Assert the exact line `.<oid> = <value>`.
+    #[track_caller]
+    pub fn expect(&self, oid: &str, value: &str) {
+        assert_eq!(self.line(oid), line(oid, value), "GET {oid}");
+    }
+
+    /// Whether GET of `oid` returns a value (not noSuchObject/noSuchInstance).
+    pub fn exists(&self, oid: &str) -> bool {
+        let v = self.val(oid);
+        !(v.starts_with("No Such Instance") || v.starts_with("No Such Object"))
+    }
+
+    /// Integer in the value (after the type), e.g. Counter32: 5 -> 5.
+    pub fn num(&self, oid: &str) -> i64 {
+        let v = self.val(oid);
+        let rest = v.split_once(": ").map(|(_, r)| r.trim()).unwrap_or("");
+        let n = match rest.strip_prefix('(') {
+            Some(r) => r.split(')').next().unwrap_or(""),
+            None => rest.split_whitespace().next().unwrap_or(""),
+        };
+        n.parse().unwrap_or_else(|_| panic!("not a number at {oid}: {v}"))
+    }
+
+    /// SET with v2c/private; `vbs` is a flat list of oid, type, value triples.
+    pub fn set(&self, vbs: &[&str]) -> Out {
+        assert_eq!(vbs.len() % 3, 0, "varbinds come in triples");
+        self.snmp("snmpset", V2_RW, vbs)
+    }
+
+    pub fn set_v1(&self, vbs: &[&str]) -> Out {
+        assert_eq!(vbs.len() % 3, 0, "varbinds come in triples");
+        self.snmp("snmpset", V1_RW, vbs)
+    }
+
+    /// SET that must succeed; returns the echoed lines.
+    #[track_caller]
+    pub fn set_ok(&self, vbs: &[&str]) -> Vec<String> {
+        let out = self.set(vbs);
+        assert!(out.ok(), "SET should succeed:\n{}", out.describe());
+        assert_eq!(out.stdout.len(), vbs.len() / 3, "one echoed varbind per varbind:\n{}", out.describe());
+        out.stdout
+    }
+
+    /// SET that must fail with `reason` at 1-based varbind `index`.
+    #[track_caller]
+    pub fn set_err(&self, vbs: &[&str], reason: &str, index: usize) {
+        let out = self.set(vbs);
+        check_error(&out, vbs, reason, index);
+    }
+
+    #[track_caller]
+    pub fn set_v1_err(&self, vbs: &[&str], reason: &str, index: usize) {
+        let out = self.set_v1(vbs);
+        check_error(&out, vbs, reason, index);
+    }
+
+    pub fn walk(&self, root: &str) -> Vec<(String, String)> {
+        let out = self.snmp("snmpwalk", V2_RO, &[root]);
+        assert!(out.status.success() && !out.timed_out(), "snmpwalk failed:\n{}", out.describe());
+        out.varbinds()
+    }
+
+    pub fn bulkwalk(&self, root: &str, reps: u32) -> Vec<(String, String)> {
+        let cr = format!("-Cr{reps}");
+        let out = self.snmp("snmpbulkwalk", &["-v2c", "-c", "public", "-On", &cr], &[root]);
+        assert!(out.status.success() && !out.timed_out(), "snmpbulkwalk failed:\n{}", out.describe());
+        out.varbinds()
+    }
+
+    /// createAndGo of VRF `name` with extra varbinds (RowStatus goes last).
+    #[track_caller]
+    pub fn create_vrf(&self, name: &str, extra: &[&str]) {
+        let rs_oid = vrf_oid(vrf::ROW_STATUS, name);
+        let mut vbs: Vec<&str> = extra.to_vec();
+        vbs.extend([rs_oid.as_str(), "i", rs::CREATE_AND_GO]);
+        self.set_ok(&vbs);
+    }
+
+    #[track_caller]
+    pub fn destroy_vrf(&self, name: &str) {
+        self.set_ok(&[&vrf_oid(vrf::ROW_STATUS, name), "i", rs::DESTROY]);
+    }
+
+    // ----- raw UDP ----------------------------------------------------------
+
+    /// Send one datagram and wait for one answer.
+    pub fn udp_exchange(&self, pkt: &[u8], timeout: Duration) -> Option<Vec<u8>> {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(timeout)).unwrap();
+        sock.send_to(pkt, ("127.0.0.1", self.port)).ok()?;
+        let mut buf = vec![0u8; 65536];
+        match sock.recv_from(&mut buf) {
+            Ok((n, _)) => Some(buf[..n].to_vec()),
+            Err(_) => None,
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("===== l3vpnd log tail ({}) =====", self.base.display());
+            eprintln!("{}", Self::tail(&self.logs(), 60));
+        }
+    }
+}
+
+/// Assert an snmpset failure: error-status `reason` at 1-based varbind `index`
+/// of the flat triples `vbs`.
+#[track_caller]
+pub fn check_error(out: &Out, vbs: &[&str], reason: &str, index: usize) {
+    assert!(!out.ok(), "SET should fail with {reason} at {index}:\n{}", out.describe());
+    assert!(!out.timed_out(), "no response (expected {reason}):\n{}", out.describe());
+    assert_eq!(out.reason().as_deref(), Some(reason), "error-status:\n{}", out.describe());
+    let want = format!(".{}", vbs[(index - 1) * 3].trim_start_matches('.'));
+    assert_eq!(out.failed_object(), Some(want), "error-index should be {index}:\n{}", out.describe());
+}
+
+/// Assert that a list of OIDs is strictly increasing.
+#[track_caller]
+pub fn assert_strictly_increasing(vbs: &[(String, String)]) {
+    for w in vbs.windows(2) {
+        assert!(
+            oid_arcs(&w[0].0) < oid_arcs(&w[1].0),
+            "OIDs not strictly increasing: {} then {}",
+            w[0].0,
+            w[1].0
+        );
+    }
+}
+
+/// xorshift64* for reproducible "random" data without a crate.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            *b = self.next_u64() as u8;
+        }
+    }
+}
+
+/// Read a whole file, for logs.
+pub fn read_file(p: &Path) -> String {
+    let mut s = String::new();
+    if let Ok(mut f) = OpenOptions::new().read(true).open(p) {
+        let _ = f.read_to_string(&mut s);
+    }
+    s
+}

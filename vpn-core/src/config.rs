@@ -103,6 +103,9 @@ pub struct VrfRow {
     pub admin: AdminStatus,
     pub state: RowState,
     pub storage: Storage,
+    /// The row has been active at least once (rows that never were are
+    /// garbage-collected, RFC 2579).
+    pub ever_active: bool,
     pub times: RowTimes,
 }
 
@@ -119,6 +122,7 @@ impl VrfRow {
             admin: AdminStatus::Up,
             state: RowState::NotReady,
             storage,
+            ever_active: false,
             times: RowTimes::default(),
         }
     }
@@ -131,11 +135,20 @@ pub struct RtRow {
     pub description: Vec<u8>,
     pub state: RowState,
     pub storage: Storage,
+    pub ever_active: bool,
+    pub times: RowTimes,
 }
 
 impl RtRow {
     pub fn new(storage: Storage) -> Self {
-        RtRow { rt: None, description: Vec::new(), state: RowState::NotReady, storage }
+        RtRow {
+            rt: None,
+            description: Vec::new(),
+            state: RowState::NotReady,
+            storage,
+            ever_active: false,
+            times: RowTimes::default(),
+        }
     }
 }
 
@@ -152,6 +165,8 @@ pub struct IfConfRow {
     pub route_dist: u8,
     pub state: RowState,
     pub storage: Storage,
+    pub ever_active: bool,
+    pub times: RowTimes,
 }
 
 impl IfConfRow {
@@ -161,6 +176,8 @@ impl IfConfRow {
             route_dist: ROUTE_DIST_NONE,
             state: RowState::NotReady,
             storage,
+            ever_active: false,
+            times: RowTimes::default(),
         }
     }
 }
@@ -175,6 +192,8 @@ pub struct Settings {
     pub notification_enable: bool,
     /// mplsL3VpnIllLblRcvThrsh (0 = disabled).
     pub ill_lbl_thresh: u32,
+    /// snmpEnableAuthenTraps (default false).
+    pub enable_authen_traps: bool,
 }
 
 /// One change to the configuration. A commit is a list of these, applied in
@@ -315,8 +334,10 @@ impl Config {
         match ch {
             Change::PutVrf(k, row) => {
                 let mut row = row.clone();
+                row.ever_active |= row.state == RowState::Active;
                 match self.vrfs.get(k) {
                     Some(old) => {
+                        row.ever_active |= old.ever_active;
                         row.times.created = old.times.created;
                         row.times.last_changed = if strip_times(old) != strip_times(&row) {
                             now
@@ -354,8 +375,17 @@ impl Config {
                 }
             }
             Change::PutRt(k, row) => {
+                let mut row = row.clone();
+                row.ever_active |= row.state == RowState::Active;
+                row.times = match self.rts.get(k) {
+                    Some(old) => {
+                        row.ever_active |= old.ever_active;
+                        old.times
+                    }
+                    None => RowTimes { created: now, last_changed: now },
+                };
                 self.rts.insert(k.clone(), row.clone());
-                eff.push(ch.clone());
+                eff.push(Change::PutRt(k.clone(), row));
             }
             Change::DelRt(k) => {
                 if self.rts.remove(k).is_some() {
@@ -364,11 +394,20 @@ impl Config {
             }
             Change::PutIfConf(k, row) => {
                 let vrf = k.vrf();
+                let mut row = row.clone();
+                row.ever_active |= row.state == RowState::Active;
+                row.times = match self.ifconfs.get(k) {
+                    Some(old) => {
+                        row.ever_active |= old.ever_active;
+                        old.times
+                    }
+                    None => RowTimes { created: now, last_changed: now },
+                };
                 if self.ifconfs.insert(k.clone(), row.clone()).is_none() {
                     self.touch_vrf(&vrf, now);
                 }
                 self.if_owner.insert(k.if_index(), vrf);
-                eff.push(ch.clone());
+                eff.push(Change::PutIfConf(k.clone(), row));
             }
             Change::DelIfConf(k) => {
                 if self.ifconfs.remove(k).is_some() {
@@ -382,6 +421,29 @@ impl Config {
                 eff.push(ch.clone());
             }
         }
+    }
+
+    /// Rows created with createAndWait that were never active and were created
+    /// more than `max_age` ticks before `now`: the changes that remove them.
+    pub fn stale_rows(&self, now: u32, max_age: u32) -> Vec<Change> {
+        let old = |t: &RowTimes| now.wrapping_sub(t.created) > max_age;
+        let mut out: Vec<Change> = Vec::new();
+        for (k, r) in self.vrfs.iter() {
+            if !r.ever_active && r.state != RowState::Active && old(&r.times) {
+                out.push(Change::DelVrf(k.clone()));
+            }
+        }
+        for (k, r) in self.rts.iter() {
+            if !r.ever_active && r.state != RowState::Active && old(&r.times) {
+                out.push(Change::DelRt(k.clone()));
+            }
+        }
+        for (k, r) in self.ifconfs.iter() {
+            if !r.ever_active && r.state != RowState::Active && old(&r.times) {
+                out.push(Change::DelIfConf(k.clone()));
+            }
+        }
+        out
     }
 
     /// Build a configuration from loaded rows (times at 0), dropping rows whose
@@ -420,7 +482,7 @@ impl Config {
 }
 
 fn strip_times(r: &VrfRow) -> VrfRow {
-    VrfRow { times: RowTimes::default(), ..r.clone() }
+    VrfRow { times: RowTimes::default(), ever_active: false, ..r.clone() }
 }
 
 #[cfg(test)]
@@ -462,6 +524,22 @@ mod tests {
         assert!(c2.vrfs.is_empty() && c2.ifconfs.is_empty() && c2.rts.is_empty());
         assert_eq!(c2.if_owner(3), None);
         assert_eq!(c2.rd_owner(&row.rd.unwrap()), None);
+    }
+
+    #[test]
+    fn never_active_rows_are_stale_after_max_age() {
+        let k = vrf("w");
+        let mut r = VrfRow::new(Storage::Volatile);
+        r.state = RowState::NotInService;
+        let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), r.clone())], 100);
+        assert!(c.stale_rows(100 + 30_000, 30_000).is_empty());
+        assert_eq!(c.stale_rows(100 + 30_001, 30_000), vec![Change::DelVrf(k.clone())]);
+        r.state = RowState::Active;
+        let (c, _) = c.apply(&[Change::PutVrf(k.clone(), r.clone())], 200);
+        r.state = RowState::NotInService;
+        let (c, _) = c.apply(&[Change::PutVrf(k.clone(), r)], 300);
+        assert!(c.vrfs[&k].ever_active);
+        assert!(c.stale_rows(u32::MAX / 2, 30_000).is_empty());
     }
 
     #[test]

@@ -1,9 +1,46 @@
 //! Live view of the host's network interfaces (what IF-MIB serves and what
 //! interface bindings refer to). Filled from the kernel and kept current from
 //! link notifications; readers take an immutable snapshot.
+//!
+//! ```text
+//!              one NETLINK_ROUTE socket, bound to RTNLGRP_LINK
+//!   kernel ──► RTM_NEWLINK / RTM_DELLINK notifications ──┐
+//!         ◄── RTM_GETLINK dump (start, every stats_interval, after a loss)
+//!         ──► dump replies (NLM_F_MULTI ... NLMSG_DONE) ──┤ in kernel order
+//!                                                         ▼
+//!                                       watcher task: Table (working copy)
+//!                                          │ ArcSwap::store (copy-on-write)
+//!                                          │ then broadcast LinkEvent
+//!                                          ▼
+//!                   readers: snapshot() / view() ─ Arc<Interfaces>, never wait
+//! ```
+//!
+//! Dump replies and notifications share one socket on purpose: the kernel
+//! queues both in the order it produced them, so applying every message in
+//! arrival order leaves each link in its latest state. (Two sockets, one for
+//! notifications and one for the periodic dump, could let a dump taken before
+//! a change overwrite the notification of that change.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use netlink_packet_core::{
+    ErrorBuffer, NetlinkBuffer, NetlinkMessage, NlasIterator, NLMSG_DONE, NLMSG_ERROR,
+    NLMSG_OVERRUN, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+};
+use netlink_packet_route::link::{LinkMessage, Stats, Stats64};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+use tracing::{debug, warn};
 
 /// Operational state of a link (IF-MIB ifOperStatus values).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -65,5 +102,1599 @@ impl Interfaces {
     }
     pub fn is_up(&self, index: u32) -> bool {
         self.get(index).is_some_and(|i| i.oper == OperState::Up)
+    }
+
+    /// A snapshot holding exactly these links (a later entry with the same
+    /// index replaces an earlier one). For tests and fixtures.
+    pub fn from_list(v: Vec<IfInfo>) -> Interfaces {
+        Interfaces {
+            by_index: v.into_iter().map(|i| (i.index, Arc::new(i))).collect(),
+        }
+    }
+
+    /// The link with this name, if any. A linear scan: for configuration
+    /// and tests, not for the per-request path (which goes by ifindex).
+    pub fn by_name(&self, name: &str) -> Option<&IfInfo> {
+        self.by_index
+            .values()
+            .map(|a| a.as_ref())
+            .find(|i| i.name == name)
+    }
+
+    /// Number of links.
+    pub fn len(&self) -> usize {
+        self.by_index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_index.is_empty()
+    }
+}
+
+/// A change of the link set or of a link's operational state, as the watcher
+/// observed it (after the snapshot that shows it was published).
+#[derive(Clone, Debug, PartialEq)]
+pub enum LinkEvent {
+    Added(u32),
+    Removed(u32),
+    OperChanged {
+        index: u32,
+        old: OperState,
+        new: OperState,
+    },
+}
+
+/// Why the watcher could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IfError {
+    /// `start` was not polled inside a tokio runtime.
+    #[error("the interface watcher must run inside a tokio runtime")]
+    NoRuntime,
+    #[error("cannot open the rtnetlink socket: {0}")]
+    Socket(#[source] io::Error),
+    #[error("cannot send the RTM_GETLINK dump request: {0}")]
+    Send(#[source] io::Error),
+    #[error("cannot read from the rtnetlink socket: {0}")]
+    Recv(#[source] io::Error),
+    /// The kernel answered the link dump with an error.
+    #[error("the kernel refused the link dump: {0}")]
+    DumpRefused(#[source] io::Error),
+    /// The initial dump did not finish in time.
+    #[error("the initial link dump did not finish within {0:?}")]
+    DumpTimeout(Duration),
+}
+
+/// Keeps an [`Interfaces`] view current from the kernel (see the module
+/// docs). Dropping the watcher stops its task; a [`view`](IfWatcher::view)
+/// kept after that still reads, but no longer changes.
+pub struct IfWatcher {
+    view: Arc<ArcSwap<Interfaces>>,
+    events: broadcast::Sender<LinkEvent>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl IfWatcher {
+    /// Dump all links (complete before returning), then keep the view
+    /// current from RTNLGRP_LINK notifications in a tokio task; counters
+    /// (IFLA_STATS64) are refreshed by a link dump every `stats_interval`
+    /// (`Duration::ZERO` turns the periodic dump off).
+    ///
+    /// Must be called inside a tokio runtime with its IO and time drivers
+    /// enabled (`enable_all`).
+    pub async fn start(stats_interval: Duration) -> Result<IfWatcher, IfError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(IfError::NoRuntime);
+        }
+        let sock = NlSocket::open().map_err(IfError::Socket)?;
+        let view = Arc::new(ArcSwap::from_pointee(Interfaces::default()));
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let mut engine = Engine::new(view.clone(), events.clone());
+        let mut buf = Vec::with_capacity(RECV_BUF_LEN);
+
+        // Ok(true): complete. Ok(false): every message was still applied in
+        // kernel order, but a dump was interrupted or notifications were
+        // lost, so the task dumps again right away.
+        let initial = async {
+            for attempt in 1..=INITIAL_DUMP_ATTEMPTS {
+                engine.start_dump(&sock).map_err(IfError::Send)?;
+                loop {
+                    let n = match sock.recv(&mut buf).await {
+                        Ok(n) => n,
+                        Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                            warn!("rtnetlink socket overrun during the initial dump");
+                            engine.mark_lost();
+                            continue;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(IfError::Recv(e)),
+                    };
+                    if n > buf.len() {
+                        warn!(
+                            len = n,
+                            "netlink datagram truncated during the initial dump"
+                        );
+                        engine.mark_lost();
+                        continue;
+                    }
+                    match engine.handle_datagram(&buf, sock.port) {
+                        None => continue,
+                        Some(DumpEnd::Failed(errno)) => {
+                            return Err(IfError::DumpRefused(io::Error::from_raw_os_error(errno)))
+                        }
+                        Some(DumpEnd::Done { interrupted: false }) => return Ok(true),
+                        Some(DumpEnd::Done { interrupted: true }) => {
+                            warn!(attempt, "initial link dump interrupted, dumping again");
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(false)
+        };
+        let complete = match tokio::time::timeout(INITIAL_DUMP_TIMEOUT, initial).await {
+            Ok(r) => r?,
+            Err(_) => return Err(IfError::DumpTimeout(INITIAL_DUMP_TIMEOUT)),
+        };
+        engine.initial = false;
+        engine.publish();
+
+        let task = tokio::spawn(engine.run(sock, buf, stats_interval, !complete));
+        Ok(IfWatcher { view, events, task })
+    }
+
+    /// The current snapshot (cheap: one atomic load and a reference count).
+    pub fn snapshot(&self) -> Arc<Interfaces> {
+        self.view.load_full()
+    }
+
+    /// Events from now on. A receiver that falls more than
+    /// [`EVENT_CAPACITY`] events behind gets `RecvError::Lagged` and should
+    /// re-read the snapshot.
+    pub fn subscribe(&self) -> broadcast::Receiver<LinkEvent> {
+        self.events.subscribe()
+    }
+
+    /// A handle readers can keep without the watcher.
+    pub fn view(&self) -> Arc<ArcSwap<Interfaces>> {
+        self.view.clone()
+    }
+}
+
+impl Drop for IfWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Capacity of the event channel.
+pub const EVENT_CAPACITY: usize = 1024;
+
+const INITIAL_DUMP_ATTEMPTS: u32 = 3;
+const INITIAL_DUMP_TIMEOUT: Duration = Duration::from_secs(10);
+/// A dump still running after this long is abandoned and started again.
+const DUMP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Wait after a lost notification (ENOBUFS) before dumping again, so that a
+/// burst that overran the socket can settle.
+const RESYNC_DELAY: Duration = Duration::from_millis(200);
+/// Wait before retrying a dump the kernel refused.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+const REOPEN_MIN: Duration = Duration::from_secs(1);
+const REOPEN_MAX: Duration = Duration::from_secs(30);
+/// The kernel builds dump datagrams of at most 32 KiB; notifications are
+/// single messages of a few KiB.
+const RECV_BUF_LEN: usize = 64 * 1024;
+/// Socket receive buffer asked for (SO_RCVBUFFORCE, else SO_RCVBUF capped
+/// by net.core.rmem_max): room for a burst of a few thousand link messages.
+const SOCKET_RCVBUF: libc::c_int = 4 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------
+// Kernel constants (uapi linux/if.h, linux/if_link.h, linux/rtnetlink.h)
+
+const IFF_UP: u32 = libc::IFF_UP as u32;
+const IFF_RUNNING: u32 = libc::IFF_RUNNING as u32;
+const IFF_PROMISC: u32 = libc::IFF_PROMISC as u32;
+
+const IF_OPER_UNKNOWN: u8 = 0;
+const IF_OPER_NOTPRESENT: u8 = 1;
+const IF_OPER_DOWN: u8 = 2;
+const IF_OPER_LOWERLAYERDOWN: u8 = 3;
+const IF_OPER_TESTING: u8 = 4;
+const IF_OPER_DORMANT: u8 = 5;
+const IF_OPER_UP: u8 = 6;
+
+const RTM_NEWLINK: u16 = libc::RTM_NEWLINK;
+const RTM_DELLINK: u16 = libc::RTM_DELLINK;
+const RTNLGRP_LINK: u32 = libc::RTNLGRP_LINK;
+
+const IFLA_ADDRESS: u16 = libc::IFLA_ADDRESS;
+const IFLA_IFNAME: u16 = libc::IFLA_IFNAME;
+const IFLA_MTU: u16 = libc::IFLA_MTU;
+const IFLA_STATS: u16 = libc::IFLA_STATS;
+const IFLA_OPERSTATE: u16 = libc::IFLA_OPERSTATE;
+const IFLA_IFALIAS: u16 = libc::IFLA_IFALIAS;
+const IFLA_STATS64: u16 = libc::IFLA_STATS64;
+
+// ---------------------------------------------------------------------------
+// Pure mappings
+
+/// ifOperStatus from the kernel's IFLA_OPERSTATE (RFC 2863 values, see the
+/// kernel's Documentation/networking/operstates.rst) and the ifi_flags.
+///
+/// The kernel reports UNKNOWN for links that do not track a carrier (lo,
+/// tun, ...). Like net-snmp, such a link that is IFF_UP and IFF_RUNNING is
+/// reported up; an UNKNOWN link that is administratively down is down
+/// (RFC 2863 section 3.1.13: admin down implies oper down). Values newer
+/// than this code are treated as UNKNOWN.
+pub(crate) fn oper_state(operstate: u8, flags: u32) -> OperState {
+    match operstate {
+        IF_OPER_UP => OperState::Up,
+        IF_OPER_DOWN => OperState::Down,
+        IF_OPER_TESTING => OperState::Testing,
+        IF_OPER_DORMANT => OperState::Dormant,
+        IF_OPER_NOTPRESENT => OperState::NotPresent,
+        IF_OPER_LOWERLAYERDOWN => OperState::LowerLayerDown,
+        _ => {
+            let up = flags & IFF_UP != 0;
+            let running = flags & IFF_RUNNING != 0;
+            match (up, running) {
+                (true, true) => OperState::Up,
+                (false, _) => OperState::Down,
+                (true, false) => OperState::Unknown,
+            }
+        }
+    }
+}
+
+/// ifAdminStatus up: IFF_UP.
+pub(crate) fn admin_up(flags: u32) -> bool {
+    flags & IFF_UP != 0
+}
+
+/// ifPromiscuousMode: IFF_PROMISC (as SIOCGIFFLAGS reports it, i.e. what
+/// was asked for with `ip link set promisc on`).
+pub(crate) fn promiscuous(flags: u32) -> bool {
+    flags & IFF_PROMISC != 0
+}
+
+/// Bits per second from the text of /sys/class/net/NAME/speed (Mb/s; -1 or
+/// unreadable when the driver does not know).
+fn parse_speed_bps(text: &str) -> u64 {
+    match text.trim().parse::<i64>() {
+        Ok(mbps) if mbps > 0 => (mbps as u64).saturating_mul(1_000_000),
+        _ => 0,
+    }
+}
+
+/// Speed of a link from sysfs. Checked against the ifindex, because a /sys
+/// mounted for another network namespace can show a different link of the
+/// same name.
+fn read_speed_bps(name: &str, index: u32) -> u64 {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+        return 0;
+    }
+    let dir = Path::new("/sys/class/net").join(name);
+    match std::fs::read_to_string(dir.join("ifindex")) {
+        Ok(s) if s.trim().parse::<u32>().ok() == Some(index) => {}
+        _ => return 0,
+    }
+    std::fs::read_to_string(dir.join("speed"))
+        .map(|s| parse_speed_bps(&s))
+        .unwrap_or(0)
+}
+
+fn stats_from64(s: &Stats64) -> IfStats {
+    IfStats {
+        rx_bytes: s.rx_bytes,
+        rx_packets: s.rx_packets,
+        rx_multicast: s.multicast,
+        rx_errors: s.rx_errors,
+        rx_dropped: s.rx_dropped,
+        tx_bytes: s.tx_bytes,
+        tx_packets: s.tx_packets,
+        tx_errors: s.tx_errors,
+        tx_dropped: s.tx_dropped,
+    }
+}
+
+fn stats_from32(s: &Stats) -> IfStats {
+    IfStats {
+        rx_bytes: s.rx_bytes.into(),
+        rx_packets: s.rx_packets.into(),
+        rx_multicast: s.multicast.into(),
+        rx_errors: s.rx_errors.into(),
+        rx_dropped: s.rx_dropped.into(),
+        tx_bytes: s.tx_bytes.into(),
+        tx_packets: s.tx_packets.into(),
+        tx_errors: s.tx_errors.into(),
+        tx_dropped: s.tx_dropped.into(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parsing of RTM_NEWLINK / RTM_DELLINK payloads
+
+/// `struct ifinfomsg` (rtnetlink(7)), the fixed header of link messages.
+mod ifinfomsg {
+    pub const FAMILY: usize = 0;
+    pub const TYPE: std::ops::Range<usize> = 2..4;
+    pub const INDEX: std::ops::Range<usize> = 4..8;
+    pub const FLAGS: std::ops::Range<usize> = 8..12;
+    pub const LEN: usize = 16;
+}
+
+/// What one link message says (attributes it lacks are `None`).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct LinkRepr {
+    family: u8,
+    index: u32,
+    link_type: u16,
+    flags: u32,
+    name: Option<String>,
+    mtu: Option<u32>,
+    mac: Option<Vec<u8>>,
+    operstate: Option<u8>,
+    alias: Option<String>,
+    stats64: Option<IfStats>,
+    stats32: Option<IfStats>,
+}
+
+#[derive(Debug, PartialEq)]
+enum LinkParseError {
+    Short(usize),
+}
+
+/// A NUL-terminated attribute string (lossy on invalid UTF-8).
+fn nla_string(v: &[u8]) -> String {
+    let end = v.iter().position(|b| *b == 0).unwrap_or(v.len());
+    String::from_utf8_lossy(&v[..end]).into_owned()
+}
+
+/// Parse an ifinfomsg and the attributes we serve. An attribute that is
+/// malformed is skipped (logged), the rest of the message still counts.
+fn parse_link(payload: &[u8]) -> Result<LinkRepr, LinkParseError> {
+    if payload.len() < ifinfomsg::LEN {
+        return Err(LinkParseError::Short(payload.len()));
+    }
+    let u16_at =
+        |r: std::ops::Range<usize>| u16::from_ne_bytes([payload[r.start], payload[r.start + 1]]);
+    let u32_at = |r: std::ops::Range<usize>| {
+        let s = r.start;
+        u32::from_ne_bytes([payload[s], payload[s + 1], payload[s + 2], payload[s + 3]])
+    };
+    let mut link = LinkRepr {
+        family: payload[ifinfomsg::FAMILY],
+        link_type: u16_at(ifinfomsg::TYPE),
+        // ifi_index is an int; the kernel never sends a negative one.
+        index: u32_at(ifinfomsg::INDEX),
+        flags: u32_at(ifinfomsg::FLAGS),
+        ..LinkRepr::default()
+    };
+    for nla in NlasIterator::new(&payload[ifinfomsg::LEN..]) {
+        let nla = match nla {
+            Ok(nla) => nla,
+            Err(e) => {
+                warn!(index = link.index, error = %e, "malformed link attribute, rest ignored");
+                break;
+            }
+        };
+        let v = nla.value();
+        match nla.kind() {
+            IFLA_IFNAME => link.name = Some(nla_string(v)),
+            IFLA_IFALIAS => link.alias = Some(nla_string(v)),
+            IFLA_ADDRESS => link.mac = Some(v.to_vec()),
+            IFLA_MTU if v.len() >= 4 => {
+                link.mtu = Some(u32::from_ne_bytes([v[0], v[1], v[2], v[3]]))
+            }
+            IFLA_OPERSTATE if !v.is_empty() => link.operstate = Some(v[0]),
+            // Both parsers zero-fill a payload shorter than today's struct
+            // (older kernels) and ignore a longer one (newer kernels).
+            IFLA_STATS64 => match Stats64::parse(v) {
+                Ok(s) => link.stats64 = Some(stats_from64(&s)),
+                Err(e) => warn!(index = link.index, error = %e, "bad IFLA_STATS64"),
+            },
+            IFLA_STATS => match Stats::parse(v) {
+                Ok(s) => link.stats32 = Some(stats_from32(&s)),
+                Err(e) => warn!(index = link.index, error = %e, "bad IFLA_STATS"),
+            },
+            kind @ (IFLA_MTU | IFLA_OPERSTATE) => {
+                warn!(
+                    index = link.index,
+                    kind,
+                    len = v.len(),
+                    "short link attribute, ignored"
+                )
+            }
+            _ => {}
+        }
+    }
+    Ok(link)
+}
+
+// ---------------------------------------------------------------------------
+// The table: applies link messages to the working copy (no I/O but the
+// injected speed reader, so it is unit-testable)
+
+#[derive(Default)]
+struct Table {
+    links: Interfaces,
+}
+
+impl Table {
+    /// Apply an RTM_NEWLINK. `initial` while the start-up dump runs (no
+    /// last_change stamp, no events). Returns whether the entry changed and
+    /// the event it causes.
+    fn apply_new(
+        &mut self,
+        link: LinkRepr,
+        initial: bool,
+        now: impl FnOnce() -> u32,
+        read_speed: &mut dyn FnMut(&str, u32) -> u64,
+    ) -> (bool, Option<LinkEvent>) {
+        let index = link.index;
+        let old = self.links.by_index.get(&index);
+        let oper = oper_state(link.operstate.unwrap_or(IF_OPER_UNKNOWN), link.flags);
+        let admin = admin_up(link.flags);
+        let name = match (link.name, old) {
+            (Some(n), _) => n,
+            (None, Some(o)) => o.name.clone(),
+            (None, None) => String::new(),
+        };
+        let stats = link
+            .stats64
+            .or(link.stats32)
+            .or(old.map(|o| o.stats))
+            .unwrap_or_default();
+        let mtu = link.mtu.or(old.map(|o| o.mtu)).unwrap_or(0);
+
+        let (event, last_change, speed_bps) = match old {
+            None => {
+                let stamp = if initial { 0 } else { now() };
+                let ev = (!initial).then_some(LinkEvent::Added(index));
+                (ev, stamp, read_speed(&name, index))
+            }
+            Some(o) => {
+                let oper_changed = o.oper != oper;
+                let ev = (oper_changed && !initial).then_some(LinkEvent::OperChanged {
+                    index,
+                    old: o.oper,
+                    new: oper,
+                });
+                let stamp = if oper_changed && !initial {
+                    now()
+                } else {
+                    o.last_change
+                };
+                // Speed follows carrier and renames, not counters: read it
+                // again only when one of those may have changed.
+                let speed = if oper_changed || o.admin_up != admin || o.name != name {
+                    read_speed(&name, index)
+                } else {
+                    o.speed_bps
+                };
+                (ev, stamp, speed)
+            }
+        };
+        let info = IfInfo {
+            index,
+            name,
+            link_type: link.link_type,
+            mtu,
+            speed_bps,
+            mac: link.mac.unwrap_or_default(),
+            admin_up: admin,
+            oper,
+            promiscuous: promiscuous(link.flags),
+            last_change,
+            alias: link.alias.unwrap_or_default(),
+            stats,
+        };
+        if old.is_some_and(|o| **o == info) {
+            return (false, None);
+        }
+        self.links.by_index.insert(index, Arc::new(info));
+        (true, event)
+    }
+
+    /// Apply an RTM_DELLINK.
+    fn remove(&mut self, index: u32, initial: bool) -> (bool, Option<LinkEvent>) {
+        match self.links.by_index.remove(&index) {
+            Some(_) => (true, (!initial).then_some(LinkEvent::Removed(index))),
+            None => (false, None),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The socket
+
+struct NlSocket {
+    fd: AsyncFd<Socket>,
+    /// Our netlink port id: dump replies carry it, notifications do not.
+    port: u32,
+}
+
+impl NlSocket {
+    fn open() -> io::Result<NlSocket> {
+        let mut sock = Socket::new(NETLINK_ROUTE)?;
+        sock.bind(&SocketAddr::new(0, 1 << (RTNLGRP_LINK - 1)))?;
+        let mut addr = SocketAddr::new(0, 0);
+        sock.get_address(&mut addr)?;
+        set_rcvbuf(&sock);
+        sock.set_non_blocking(true)?;
+        // SAFETY: `Socket` owns its descriptor (closed only in its Drop),
+        // `as_raw_fd` always returns that same descriptor, and nothing here
+        // closes or replaces it while the `AsyncFd` owns the socket.
+        let fd = unsafe { AsyncFd::register_with_interest(sock, Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)?;
+        Ok(NlSocket {
+            port: addr.port_number(),
+            fd,
+        })
+    }
+
+    fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        let n = self
+            .fd
+            .get_ref()
+            .send_to(bytes, &SocketAddr::new(0, 0), 0)?;
+        if n != bytes.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "short netlink send",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Receive one datagram into `buf` (cleared first). Returns its full
+    /// length, which exceeds `buf.len()` if it was truncated.
+    /// Cancel-safe: a datagram is either read whole or left queued.
+    async fn recv(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            buf.clear();
+            if buf.capacity() < RECV_BUF_LEN {
+                buf.reserve(RECV_BUF_LEN);
+            }
+            match guard.try_io(|fd| fd.get_ref().recv(buf, libc::MSG_TRUNC)) {
+                Ok(r) => return r,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// Ask for a large receive buffer: SO_RCVBUFFORCE (needs CAP_NET_ADMIN) and
+/// else SO_RCVBUF. Failing both only makes an overrun (and so a re-dump)
+/// more likely.
+fn set_rcvbuf(sock: &Socket) {
+    let size: libc::c_int = SOCKET_RCVBUF;
+    // SAFETY: setsockopt reads exactly `optlen` bytes from `optval`, which
+    // points to a live c_int of that size; the fd is owned by `sock`.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            &size as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        if let Err(e) = sock.set_rx_buf_sz(size) {
+            debug!(error = %e, "cannot enlarge the rtnetlink receive buffer");
+        }
+    }
+}
+
+fn dump_request(seq: u32) -> Vec<u8> {
+    let mut msg = NetlinkMessage::from(RouteNetlinkMessage::GetLink(LinkMessage::default()));
+    msg.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.header.sequence_number = seq;
+    msg.finalize();
+    let mut bytes = vec![0; msg.buffer_len()];
+    msg.serialize(&mut bytes);
+    bytes
+}
+
+async fn recv_opt(sock: Option<&NlSocket>, buf: &mut Vec<u8>) -> io::Result<usize> {
+    match sock {
+        Some(s) => s.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_opt(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn tick_opt(ticker: &mut Option<tokio::time::Interval>) {
+    match ticker {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The engine: message handling and the task loop
+
+struct DumpState {
+    seq: u32,
+    /// Links the dump (or a notification since it started) showed; after a
+    /// clean dump the others are gone.
+    seen: HashSet<u32>,
+    interrupted: bool,
+    started: Instant,
+}
+
+#[derive(Debug, PartialEq)]
+enum DumpEnd {
+    Done {
+        interrupted: bool,
+    },
+    /// The kernel answered with this errno.
+    Failed(i32),
+}
+
+struct Engine {
+    view: Arc<ArcSwap<Interfaces>>,
+    events: broadcast::Sender<LinkEvent>,
+    table: Table,
+    dump: Option<DumpState>,
+    next_seq: u32,
+    /// Still inside `start`: links are "present at start".
+    initial: bool,
+    /// The working copy differs from the published one.
+    dirty: bool,
+    /// Publish at the end of this datagram even though a dump runs.
+    urgent: bool,
+    pending: Vec<LinkEvent>,
+    read_speed: fn(&str, u32) -> u64,
+}
+
+impl Engine {
+    fn new(view: Arc<ArcSwap<Interfaces>>, events: broadcast::Sender<LinkEvent>) -> Engine {
+        Engine {
+            view,
+            events,
+            table: Table::default(),
+            dump: None,
+            next_seq: 1,
+            initial: true,
+            dirty: false,
+            urgent: false,
+            pending: Vec::new(),
+            read_speed: read_speed_bps,
+        }
+    }
+
+    fn start_dump(&mut self, sock: &NlSocket) -> io::Result<()> {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1).max(1);
+        sock.send(&dump_request(seq))?;
+        self.dump = Some(DumpState {
+            seq,
+            seen: HashSet::new(),
+            interrupted: false,
+            started: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Apply every message of one datagram, in order. Returns how the
+    /// running dump ended if its end was in this datagram.
+    fn handle_datagram(&mut self, data: &[u8], port: u32) -> Option<DumpEnd> {
+        let mut end = None;
+        let mut off = 0;
+        while off < data.len() {
+            let msg = match NetlinkBuffer::new_checked(&data[off..]) {
+                Ok(m) => m,
+                Err(e) => {
+                    warn!(error = %e, offset = off, "malformed netlink message, rest dropped");
+                    break;
+                }
+            };
+            // new_checked guarantees 16 <= length <= remaining bytes.
+            let len = msg.length() as usize;
+            off += (len + 3) & !3;
+            if let Some(e) = self.handle_message(&msg, port) {
+                end = Some(e);
+            }
+        }
+        self.publish();
+        end
+    }
+
+    fn handle_message(&mut self, msg: &NetlinkBuffer<&[u8]>, port: u32) -> Option<DumpEnd> {
+        let ours = port != 0 && msg.port_number() == port;
+        let in_dump = ours
+            && self
+                .dump
+                .as_ref()
+                .is_some_and(|d| d.seq == msg.sequence_number());
+        if ours && !in_dump {
+            // Reply to a dump we abandoned.
+            return None;
+        }
+        let payload = msg.payload();
+        match msg.message_type() {
+            RTM_NEWLINK | RTM_DELLINK => {
+                let link = match parse_link(payload) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        warn!(?e, "undecodable link message ignored");
+                        return None;
+                    }
+                };
+                // AF_BRIDGE (bridge port) messages are partial views of a
+                // link, and their RTM_DELLINK only means "left the bridge".
+                if link.family != libc::AF_UNSPEC as u8 {
+                    return None;
+                }
+                if in_dump && msg.flags() & NLM_F_DUMP_INTR != 0 {
+                    if let Some(d) = self.dump.as_mut() {
+                        d.interrupted = true;
+                    }
+                }
+                if msg.message_type() == RTM_NEWLINK {
+                    if let Some(d) = self.dump.as_mut() {
+                        d.seen.insert(link.index);
+                    }
+                    let initial = self.initial;
+                    let (changed, ev) = self.table.apply_new(
+                        link,
+                        initial,
+                        crate::clock::ticks,
+                        &mut self.read_speed,
+                    );
+                    self.note(changed, ev, !in_dump);
+                } else {
+                    let (changed, ev) = self.table.remove(link.index, self.initial);
+                    self.note(changed, ev, true);
+                }
+                None
+            }
+            NLMSG_DONE if in_dump => {
+                let d = self.dump.take()?;
+                // struct nlmsgerr-like: a negative errno may follow.
+                let code = payload
+                    .get(0..4)
+                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                    .unwrap_or(0);
+                if code < 0 {
+                    return Some(DumpEnd::Failed(-code));
+                }
+                let interrupted = d.interrupted || msg.flags() & NLM_F_DUMP_INTR != 0;
+                if !interrupted {
+                    self.prune(&d.seen);
+                }
+                Some(DumpEnd::Done { interrupted })
+            }
+            NLMSG_ERROR if in_dump => {
+                self.dump = None;
+                let code = ErrorBuffer::new_checked(payload)
+                    .ok()
+                    .and_then(|e| e.code())
+                    .map(|c| c.get())
+                    .unwrap_or(-libc::EIO);
+                Some(DumpEnd::Failed(code.saturating_neg()))
+            }
+            NLMSG_OVERRUN => {
+                warn!("netlink overrun message");
+                if let Some(d) = self.dump.as_mut() {
+                    d.interrupted = true;
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Remove links a clean dump did not show: their RTM_DELLINK was lost.
+    fn prune(&mut self, seen: &HashSet<u32>) {
+        let gone: Vec<u32> = self
+            .table
+            .links
+            .by_index
+            .keys()
+            .filter(|i| !seen.contains(i))
+            .copied()
+            .collect();
+        for index in gone {
+            warn!(index, "link vanished without a notification");
+            let (changed, ev) = self.table.remove(index, self.initial);
+            self.note(changed, ev, true);
+        }
+    }
+
+    fn note(&mut self, changed: bool, ev: Option<LinkEvent>, urgent: bool) {
+        if changed {
+            self.dirty = true;
+            self.urgent |= urgent;
+        }
+        if let Some(ev) = ev {
+            self.urgent = true;
+            self.pending.push(ev);
+        }
+    }
+
+    /// Store the working copy if it changed, unless a dump runs and only
+    /// dumped counters changed (then once at the dump's end: one copy per
+    /// dump, not one per link). Events go out after the snapshot showing
+    /// them.
+    fn publish(&mut self) {
+        if self.dirty && (self.urgent || self.dump.is_none()) {
+            self.view.store(Arc::new(self.table.links.clone()));
+            self.dirty = false;
+            self.urgent = false;
+        }
+        if !self.dirty {
+            for ev in self.pending.drain(..) {
+                // No receiver is not an error.
+                let _ = self.events.send(ev);
+            }
+        }
+    }
+
+    async fn run(
+        mut self,
+        sock: NlSocket,
+        mut buf: Vec<u8>,
+        stats_interval: Duration,
+        dump_now: bool,
+    ) {
+        let mut sock = Some(sock);
+        let mut ticker = (!stats_interval.is_zero()).then(|| {
+            let mut t = tokio::time::interval_at(Instant::now() + stats_interval, stats_interval);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
+        let mut want_dump = dump_now;
+        let mut resync_at: Option<Instant> = None;
+        let mut reopen_at: Option<Instant> = None;
+        let mut reopen_wait = REOPEN_MIN;
+
+        loop {
+            if want_dump && self.dump.is_none() {
+                if let Some(s) = sock.as_ref() {
+                    want_dump = false;
+                    if let Err(e) = self.start_dump(s) {
+                        warn!(error = %e, "cannot request a link dump, retrying");
+                        resync_at.get_or_insert(Instant::now() + RETRY_DELAY);
+                    }
+                }
+            }
+            let dump_deadline = self.dump.as_ref().map(|d| d.started + DUMP_TIMEOUT);
+            tokio::select! {
+                r = recv_opt(sock.as_ref(), &mut buf) => match r {
+                    Ok(n) if n > buf.len() => {
+                        warn!(len = n, "netlink datagram truncated, re-dumping links");
+                        self.mark_lost();
+                        resync_at.get_or_insert(Instant::now() + RESYNC_DELAY);
+                    }
+                    Ok(_) => {
+                        let port = sock.as_ref().map_or(0, |s| s.port);
+                        match self.handle_datagram(&buf, port) {
+                            Some(DumpEnd::Failed(errno)) => {
+                                let error = io::Error::from_raw_os_error(errno);
+                                warn!(%error, "link dump refused, retrying");
+                                resync_at.get_or_insert(Instant::now() + RETRY_DELAY);
+                            }
+                            Some(DumpEnd::Done { interrupted: true }) => {
+                                debug!("link dump interrupted by changes, dumping again");
+                                resync_at.get_or_insert(Instant::now() + RESYNC_DELAY);
+                            }
+                            _ => {}
+                        }
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                        warn!("rtnetlink socket overrun, link notifications lost; re-dumping");
+                        self.mark_lost();
+                        resync_at.get_or_insert(Instant::now() + RESYNC_DELAY);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        warn!(error = %e, "rtnetlink socket failed, reopening");
+                        sock = None;
+                        self.dump = None;
+                        reopen_at = Some(Instant::now() + reopen_wait);
+                    }
+                },
+                _ = tick_opt(&mut ticker) => {
+                    // A dump still running at the next tick already counts.
+                    if self.dump.is_none() {
+                        want_dump = true;
+                    }
+                }
+                _ = sleep_opt(resync_at) => {
+                    resync_at = None;
+                    want_dump = true;
+                }
+                _ = sleep_opt(dump_deadline) => {
+                    warn!("link dump did not finish in {DUMP_TIMEOUT:?}, starting again");
+                    self.dump = None;
+                    want_dump = true;
+                }
+                _ = sleep_opt(reopen_at) => {
+                    reopen_at = None;
+                    match NlSocket::open() {
+                        Ok(s) => {
+                            sock = Some(s);
+                            reopen_wait = REOPEN_MIN;
+                            want_dump = true;
+                        }
+                        Err(e) => {
+                            reopen_wait = (reopen_wait * 2).min(REOPEN_MAX);
+                            warn!(error = %e, retry_in = ?reopen_wait,
+                                "cannot reopen the rtnetlink socket");
+                            reopen_at = Some(Instant::now() + reopen_wait);
+                        }
+                    }
+                }
+            }
+            self.publish();
+        }
+    }
+
+    /// Notifications were lost: the running dump (if any) may not prune.
+    fn mark_lost(&mut self) {
+        if let Some(d) = self.dump.as_mut() {
+            d.interrupted = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::{
+        Emitable, NetlinkHeader, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_MULTIPART,
+    };
+    use netlink_packet_route::link::{
+        InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, State,
+    };
+    use netlink_packet_route::AddressFamily;
+
+    const UP: u32 = IFF_UP;
+    const RUNNING: u32 = IFF_RUNNING;
+
+    #[test]
+    fn operstate_table() {
+        let cases: &[(u8, u32, OperState)] = &[
+            (IF_OPER_UP, UP | RUNNING, OperState::Up),
+            (IF_OPER_UP, UP, OperState::Up),
+            (IF_OPER_DOWN, UP, OperState::Down),
+            (IF_OPER_DOWN, 0, OperState::Down),
+            (IF_OPER_TESTING, UP, OperState::Testing),
+            (IF_OPER_DORMANT, UP, OperState::Dormant),
+            (IF_OPER_NOTPRESENT, UP, OperState::NotPresent),
+            (IF_OPER_LOWERLAYERDOWN, UP, OperState::LowerLayerDown),
+            // lo: UNKNOWN, but up and running -> up (as net-snmp does)
+            (IF_OPER_UNKNOWN, UP | RUNNING, OperState::Up),
+            (IF_OPER_UNKNOWN, UP, OperState::Unknown),
+            (IF_OPER_UNKNOWN, RUNNING, OperState::Down),
+            (IF_OPER_UNKNOWN, 0, OperState::Down),
+            // a value newer than this code counts as UNKNOWN
+            (42, UP | RUNNING, OperState::Up),
+            (42, UP, OperState::Unknown),
+        ];
+        for &(op, flags, want) in cases {
+            assert_eq!(
+                oper_state(op, flags),
+                want,
+                "operstate {op} flags {flags:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn flag_handling() {
+        assert!(admin_up(UP));
+        assert!(!admin_up(RUNNING | IFF_PROMISC));
+        assert!(promiscuous(IFF_PROMISC | UP));
+        assert!(!promiscuous(UP | RUNNING));
+    }
+
+    #[test]
+    fn speed_text() {
+        assert_eq!(parse_speed_bps("10000\n"), 10_000_000_000);
+        assert_eq!(parse_speed_bps("1000"), 1_000_000_000);
+        assert_eq!(parse_speed_bps("-1\n"), 0);
+        assert_eq!(parse_speed_bps("0"), 0);
+        assert_eq!(parse_speed_bps(""), 0);
+        assert_eq!(parse_speed_bps("fast"), 0);
+        assert_eq!(read_speed_bps("../../etc", 1), 0);
+        assert_eq!(read_speed_bps("", 1), 0);
+    }
+
+    fn link_msg(index: u32, name: &str, flags: LinkFlags, state: State) -> LinkMessage {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.header.link_layer_type = LinkLayerType::Ether;
+        m.header.flags = flags;
+        m.attributes = vec![
+            LinkAttribute::IfName(name.into()),
+            LinkAttribute::Mtu(1500),
+            LinkAttribute::Address(vec![2, 0, 0, 0, 0, index as u8]),
+            LinkAttribute::OperState(state),
+            LinkAttribute::Stats64({
+                let mut s = Stats64::default();
+                (s.rx_bytes, s.rx_packets, s.multicast) = (1000, 10, 1);
+                (s.tx_bytes, s.tx_packets, s.tx_dropped) = (2000, 20, 3);
+                s
+            }),
+        ];
+        m
+    }
+
+    fn frame(msg: RouteNetlinkMessage, port: u32, seq: u32, flags: u16) -> Vec<u8> {
+        let mut nl = NetlinkMessage::from(msg);
+        nl.header.port_number = port;
+        nl.header.sequence_number = seq;
+        nl.header.flags = flags;
+        nl.finalize();
+        let mut b = vec![0; nl.buffer_len()];
+        nl.serialize(&mut b);
+        b
+    }
+
+    fn done(port: u32, seq: u32) -> Vec<u8> {
+        let mut header = NetlinkHeader::default();
+        header.port_number = port;
+        header.sequence_number = seq;
+        header.flags = NLM_F_MULTIPART;
+        header.message_type = NLMSG_DONE;
+        header.length = 20;
+        let mut b = vec![0; 20];
+        header.emit(&mut b);
+        b
+    }
+
+    fn engine() -> (Engine, broadcast::Receiver<LinkEvent>) {
+        let view = Arc::new(ArcSwap::from_pointee(Interfaces::default()));
+        let (tx, rx) = broadcast::channel(16);
+        let mut e = Engine::new(view, tx);
+        e.read_speed = |_, _| 1_000_000_000;
+        (e, rx)
+    }
+
+    fn fake_dump(e: &mut Engine, seq: u32) {
+        e.dump = Some(DumpState {
+            seq,
+            seen: HashSet::new(),
+            interrupted: false,
+            started: Instant::now(),
+        });
+    }
+
+    #[test]
+    fn parse_full_link_message() {
+        let mut m = link_msg(
+            7,
+            "eth7",
+            LinkFlags::Up | LinkFlags::Running | LinkFlags::Promisc,
+            State::Up,
+        );
+        m.attributes.push(LinkAttribute::IfAlias("uplink".into()));
+        let b = frame(RouteNetlinkMessage::NewLink(m), 0, 0, 0);
+        let nb = NetlinkBuffer::new_checked(&b[..]).unwrap();
+        let l = parse_link(nb.payload()).unwrap();
+        assert_eq!(l.index, 7);
+        assert_eq!(l.link_type, 1);
+        assert_eq!(l.name.as_deref(), Some("eth7"));
+        assert_eq!(l.mtu, Some(1500));
+        assert_eq!(l.mac, Some(vec![2, 0, 0, 0, 0, 7]));
+        assert_eq!(l.operstate, Some(IF_OPER_UP));
+        assert_eq!(l.alias.as_deref(), Some("uplink"));
+        let s = l.stats64.unwrap();
+        assert_eq!((s.rx_bytes, s.rx_packets, s.rx_multicast), (1000, 10, 1));
+        assert_eq!((s.tx_bytes, s.tx_packets, s.tx_dropped), (2000, 20, 3));
+        assert!(admin_up(l.flags) && promiscuous(l.flags));
+    }
+
+    #[test]
+    fn notifications_drive_the_view_and_events() {
+        let (mut e, mut rx) = engine();
+        e.initial = false;
+        let up = LinkFlags::Up | LinkFlags::Running;
+        let b = frame(
+            RouteNetlinkMessage::NewLink(link_msg(5, "v5", LinkFlags::empty(), State::Down)),
+            0,
+            0,
+            0,
+        );
+        assert_eq!(e.handle_datagram(&b, 99), None);
+        assert_eq!(rx.try_recv().unwrap(), LinkEvent::Added(5));
+        let snap = e.view.load_full();
+        let i = snap.get(5).unwrap();
+        assert_eq!(
+            (i.name.as_str(), i.oper, i.admin_up),
+            ("v5", OperState::Down, false)
+        );
+        assert_eq!(i.speed_bps, 1_000_000_000);
+        assert_eq!(i.stats.rx_packets, 10);
+
+        // The same message again: no change, no event.
+        e.handle_datagram(&b, 99);
+        assert!(rx.try_recv().is_err());
+
+        let b = frame(
+            RouteNetlinkMessage::NewLink(link_msg(5, "v5", up, State::Up)),
+            0,
+            0,
+            0,
+        );
+        e.handle_datagram(&b, 99);
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            LinkEvent::OperChanged {
+                index: 5,
+                old: OperState::Down,
+                new: OperState::Up
+            }
+        );
+        assert!(e.view.load().is_up(5));
+
+        let b = frame(
+            RouteNetlinkMessage::DelLink(link_msg(5, "v5", up, State::Up)),
+            0,
+            0,
+            0,
+        );
+        e.handle_datagram(&b, 99);
+        assert_eq!(rx.try_recv().unwrap(), LinkEvent::Removed(5));
+        assert!(e.view.load().get(5).is_none());
+    }
+
+    #[test]
+    fn bridge_family_messages_are_ignored() {
+        let (mut e, mut rx) = engine();
+        e.initial = false;
+        let b = frame(
+            RouteNetlinkMessage::NewLink(link_msg(5, "v5", LinkFlags::Up, State::Up)),
+            0,
+            0,
+            0,
+        );
+        e.handle_datagram(&b, 99);
+        assert_eq!(rx.try_recv().unwrap(), LinkEvent::Added(5));
+        // A port leaving a bridge: RTM_DELLINK with ifi_family AF_BRIDGE.
+        let mut m = link_msg(5, "v5", LinkFlags::Up, State::Up);
+        m.header.interface_family = AddressFamily::Bridge;
+        e.handle_datagram(&frame(RouteNetlinkMessage::DelLink(m.clone()), 0, 0, 0), 99);
+        e.handle_datagram(&frame(RouteNetlinkMessage::NewLink(m), 0, 0, 0), 99);
+        assert!(rx.try_recv().is_err());
+        assert!(e.view.load().get(5).is_some());
+    }
+
+    #[test]
+    fn dump_counters_publish_once_and_prune_missing_links() {
+        let (mut e, mut rx) = engine();
+        e.initial = false;
+        let up = LinkFlags::Up | LinkFlags::Running;
+        for i in [1, 2, 3] {
+            let b = frame(
+                RouteNetlinkMessage::NewLink(link_msg(i, &format!("l{i}"), up, State::Up)),
+                0,
+                0,
+                0,
+            );
+            e.handle_datagram(&b, 99);
+        }
+        while rx.try_recv().is_ok() {}
+        let before = e.view.load_full();
+
+        // A dump (our port, our seq) showing 1 and 3 with new counters.
+        fake_dump(&mut e, 42);
+        let mut dg = Vec::new();
+        for i in [1, 3] {
+            let mut m = link_msg(i, &format!("l{i}"), up, State::Up);
+            m.attributes
+                .retain(|a| !matches!(a, LinkAttribute::Stats64(_)));
+            let mut s = Stats64::default();
+            s.rx_packets = 500;
+            m.attributes.push(LinkAttribute::Stats64(s));
+            dg.extend(frame(
+                RouteNetlinkMessage::NewLink(m),
+                99,
+                42,
+                NLM_F_MULTIPART,
+            ));
+        }
+        assert_eq!(e.handle_datagram(&dg, 99), None);
+        // Counters only: not published until the dump ends.
+        assert!(Arc::ptr_eq(&before, &e.view.load_full()));
+        assert_eq!(
+            e.handle_datagram(&done(99, 42), 99),
+            Some(DumpEnd::Done { interrupted: false })
+        );
+        let after = e.view.load_full();
+        assert_eq!(after.get(1).unwrap().stats.rx_packets, 500);
+        assert_eq!(after.get(3).unwrap().stats.rx_packets, 500);
+        assert!(after.get(2).is_none(), "link 2 was not in the dump");
+        assert_eq!(rx.try_recv().unwrap(), LinkEvent::Removed(2));
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn interrupted_dump_does_not_prune() {
+        let (mut e, _rx) = engine();
+        e.initial = false;
+        let up = LinkFlags::Up | LinkFlags::Running;
+        for i in [1, 2] {
+            let b = frame(
+                RouteNetlinkMessage::NewLink(link_msg(i, &format!("l{i}"), up, State::Up)),
+                0,
+                0,
+                0,
+            );
+            e.handle_datagram(&b, 99);
+        }
+        fake_dump(&mut e, 7);
+        let b = frame(
+            RouteNetlinkMessage::NewLink(link_msg(1, "l1", up, State::Up)),
+            99,
+            7,
+            NLM_F_MULTIPART | NLM_F_DUMP_INTR,
+        );
+        e.handle_datagram(&b, 99);
+        assert_eq!(
+            e.handle_datagram(&done(99, 7), 99),
+            Some(DumpEnd::Done { interrupted: true })
+        );
+        assert!(e.view.load().get(2).is_some());
+    }
+
+    #[test]
+    fn replies_to_an_abandoned_dump_are_ignored() {
+        let (mut e, _rx) = engine();
+        e.initial = false;
+        fake_dump(&mut e, 8);
+        let b = frame(
+            RouteNetlinkMessage::NewLink(link_msg(1, "l1", LinkFlags::Up, State::Up)),
+            99,
+            7,
+            NLM_F_MULTIPART,
+        );
+        e.handle_datagram(&b, 99);
+        assert_eq!(e.handle_datagram(&done(99, 7), 99), None);
+        assert!(e.table.links.is_empty());
+        assert!(e.dump.is_some());
+    }
+
+    #[test]
+    fn initial_links_have_no_last_change_and_later_ones_do() {
+        let (mut e, mut rx) = engine();
+        let up = LinkFlags::Up | LinkFlags::Running;
+        let mut t = 0;
+        let mut stamp = || {
+            t += 1;
+            100 + t
+        };
+        let mut speed = |_: &str, _: u32| 0;
+        let l = parse_of(link_msg(1, "a", up, State::Up));
+        e.table.apply_new(l, true, &mut stamp, &mut speed);
+        assert_eq!(e.table.links.get(1).unwrap().last_change, 0);
+        let l = parse_of(link_msg(1, "a", LinkFlags::empty(), State::Down));
+        let (changed, ev) = e.table.apply_new(l, false, &mut stamp, &mut speed);
+        assert!(changed);
+        assert_eq!(
+            ev,
+            Some(LinkEvent::OperChanged {
+                index: 1,
+                old: OperState::Up,
+                new: OperState::Down
+            })
+        );
+        assert_eq!(e.table.links.get(1).unwrap().last_change, 101);
+        let (_, ev) = e.table.apply_new(
+            parse_of(link_msg(2, "b", up, State::Up)),
+            false,
+            &mut stamp,
+            &mut speed,
+        );
+        assert_eq!(ev, Some(LinkEvent::Added(2)));
+        assert_eq!(e.table.links.get(2).unwrap().last_change, 102);
+        assert!(rx.try_recv().is_err());
+    }
+
+    fn parse_of(m: LinkMessage) -> LinkRepr {
+        let b = frame(RouteNetlinkMessage::NewLink(m), 0, 0, 0);
+        parse_link(NetlinkBuffer::new_checked(&b[..]).unwrap().payload()).unwrap()
+    }
+
+    #[test]
+    fn stats32_fallback_and_missing_attributes() {
+        let mut m = link_msg(3, "x", LinkFlags::Up, State::Unknown);
+        m.attributes
+            .retain(|a| !matches!(a, LinkAttribute::Stats64(_) | LinkAttribute::Address(_)));
+        let mut s = Stats::default();
+        s.rx_bytes = 77;
+        m.attributes.push(LinkAttribute::Stats(s));
+        let mut t = Table::default();
+        t.apply_new(parse_of(m), true, || 0, &mut |_, _| 0);
+        let i = t.links.get(3).unwrap();
+        assert_eq!(i.stats.rx_bytes, 77);
+        assert!(i.mac.is_empty());
+        assert_eq!(i.alias, "");
+        assert_eq!(i.oper, OperState::Unknown);
+    }
+
+    #[test]
+    fn odd_bytes_never_panic() {
+        let (mut e, _rx) = engine();
+        e.initial = false;
+        let mut good = frame(
+            RouteNetlinkMessage::NewLink(link_msg(9, "odd", LinkFlags::Up, State::Up)),
+            0,
+            0,
+            0,
+        );
+        good.extend(done(0, 0));
+        // Every truncation, and every single corrupted byte.
+        for cut in 0..good.len() {
+            e.handle_datagram(&good[..cut], 99);
+        }
+        for pos in 0..good.len() {
+            for val in [0u8, 1, 3, 0x7f, 0xff] {
+                let mut b = good.clone();
+                b[pos] = val;
+                e.handle_datagram(&b, 99);
+            }
+        }
+        // An attribute claiming more bytes than there are.
+        let mut b = frame(
+            RouteNetlinkMessage::NewLink(link_msg(10, "bad", LinkFlags::Up, State::Up)),
+            0,
+            0,
+            0,
+        );
+        let attr_len_at = 16 + ifinfomsg::LEN;
+        b[attr_len_at] = 0xff;
+        b[attr_len_at + 1] = 0x7f;
+        e.handle_datagram(&b, 99);
+        // Short MTU / operstate attributes are skipped, not trusted.
+        assert!(parse_link(&[0u8; 3]).is_err());
+        let mut p = vec![0u8; ifinfomsg::LEN];
+        p.extend([6, 0, IFLA_MTU as u8, 0, 1, 0, 0, 0]); // 2-byte MTU (padded)
+        p.extend([4, 0, IFLA_OPERSTATE as u8, 0]); // empty operstate
+        let l = parse_link(&p).unwrap();
+        assert_eq!((l.mtu, l.operstate), (None, None));
+    }
+
+    #[test]
+    fn from_list_and_lookups() {
+        let mk = |index, name: &str, oper| IfInfo {
+            index,
+            name: name.into(),
+            link_type: 1,
+            mtu: 1500,
+            speed_bps: 0,
+            mac: vec![],
+            admin_up: true,
+            oper,
+            promiscuous: false,
+            last_change: 0,
+            alias: String::new(),
+            stats: IfStats::default(),
+        };
+        let ifs =
+            Interfaces::from_list(vec![mk(3, "c", OperState::Down), mk(1, "a", OperState::Up)]);
+        assert_eq!(ifs.by_index.keys().copied().collect::<Vec<_>>(), vec![1, 3]);
+        assert!(ifs.is_up(1) && !ifs.is_up(3) && !ifs.is_up(2));
+        assert_eq!(ifs.by_name("c").map(|i| i.index), Some(3));
+        assert_eq!(ifs.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn loopback_is_present_and_up() {
+        let w = IfWatcher::start(Duration::from_millis(100))
+            .await
+            .expect("start");
+        let snap = w.snapshot();
+        let lo = snap.get(1).expect("ifindex 1");
+        assert_eq!(lo.name, "lo");
+        assert_eq!(lo.oper, OperState::Up);
+        assert!(lo.admin_up);
+        assert_eq!(lo.link_type, libc::ARPHRD_LOOPBACK);
+        assert_eq!(lo.last_change, 0);
+        assert!(snap.is_up(1));
+
+        // The periodic dump refreshes counters: send datagrams over lo.
+        let before = lo.stats.rx_packets;
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for _ in 0..5 {
+            tx.send_to(b"ping", rx.local_addr().unwrap()).unwrap();
+        }
+        let view = w.view();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while view.load().get(1).unwrap().stats.rx_packets < before + 5 {
+            assert!(Instant::now() < deadline, "lo counters not refreshed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    // --- root only: a real veth pair -------------------------------------
+
+    fn is_root() -> bool {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        unsafe { libc::geteuid() == 0 }
+    }
+
+    /// One synchronous rtnetlink request, waiting for its ACK.
+    fn rtnl(msg: RouteNetlinkMessage, extra_flags: u16) -> io::Result<()> {
+        let mut s = Socket::new(NETLINK_ROUTE)?;
+        s.bind_auto()?;
+        let b = frame(msg, 0, 1, NLM_F_REQUEST | NLM_F_ACK | extra_flags);
+        s.send_to(&b, &SocketAddr::new(0, 0), 0)?;
+        loop {
+            let (data, _) = s.recv_from_full()?;
+            let nb = NetlinkBuffer::new_checked(&data[..])
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            if nb.message_type() == NLMSG_ERROR {
+                let code = ErrorBuffer::new_checked(nb.payload())
+                    .ok()
+                    .and_then(|e| e.code())
+                    .map_or(0, |c| c.get());
+                return if code == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::from_raw_os_error(-code))
+                };
+            }
+        }
+    }
+
+    fn by_name(name: &str) -> LinkMessage {
+        let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::IfName(name.into()));
+        m
+    }
+
+    fn add_veth(a: &str, b: &str) -> io::Result<()> {
+        let mut m = by_name(a);
+        m.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Veth),
+            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(by_name(b)))),
+        ]));
+        rtnl(RouteNetlinkMessage::NewLink(m), NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    fn set_up(name: &str) -> io::Result<()> {
+        let mut m = by_name(name);
+        m.header.flags = LinkFlags::Up;
+        m.header.change_mask = LinkFlags::Up;
+        rtnl(RouteNetlinkMessage::SetLink(m), 0)
+    }
+
+    fn del_link(name: &str) -> io::Result<()> {
+        rtnl(RouteNetlinkMessage::DelLink(by_name(name)), 0)
+    }
+
+    /// Deletes the veth pair however the test ends.
+    struct VethGuard(String);
+    impl Drop for VethGuard {
+        fn drop(&mut self) {
+            let _ = del_link(&self.0);
+        }
+    }
+
+    async fn next_event(
+        rx: &mut broadcast::Receiver<LinkEvent>,
+        deadline: Instant,
+    ) -> Option<LinkEvent> {
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Ok(ev)) => {
+                    // Shown when the test fails (or with --nocapture).
+                    println!("event: {ev:?}");
+                    return Some(ev);
+                }
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn veth_pair_lifecycle() {
+        if !is_root() {
+            println!("skipped: needs root");
+            return;
+        }
+        crate::clock::start();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let t0 = crate::clock::ticks();
+        let (a, b) = (
+            format!("l3t{}a", std::process::id()),
+            format!("l3t{}b", std::process::id()),
+        );
+        let _ = del_link(&a); // a leftover from a killed run
+        let w = IfWatcher::start(Duration::from_secs(1))
+            .await
+            .expect("start");
+        let mut rx = w.subscribe();
+
+        add_veth(&a, &b).expect("create veth");
+        let guard = VethGuard(a.clone());
+
+        // Added for both ends, and the snapshot shows them when it arrives.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut added = Vec::new();
+        while added.len() < 2 {
+            match next_event(&mut rx, deadline).await {
+                Some(LinkEvent::Added(i)) => {
+                    let snap = w.snapshot();
+                    let name = snap.get(i).expect("added link in snapshot").name.clone();
+                    if name == a || name == b {
+                        added.push(i);
+                    }
+                }
+                Some(_) => {}
+                None => panic!("no Added events for {a}/{b}, got {added:?}"),
+            }
+        }
+        let snap = w.snapshot();
+        let ia = snap.by_name(&a).expect("a").index;
+        let ib = snap.by_name(&b).expect("b").index;
+        for i in [ia, ib] {
+            let info = snap.get(i).unwrap();
+            assert_eq!(info.oper, OperState::Down);
+            assert!(!info.admin_up);
+            assert_eq!(info.link_type, libc::ARPHRD_ETHER);
+            assert_eq!(info.mtu, 1500);
+            assert_eq!(info.mac.len(), 6);
+            assert!(info.last_change >= t0 && info.last_change > 0);
+        }
+
+        // Both ends up: both oper Up, each announced by OperChanged.
+        set_up(&a).expect("a up");
+        set_up(&b).expect("b up");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut up = HashSet::new();
+        while up.len() < 2 {
+            match next_event(&mut rx, deadline).await {
+                Some(LinkEvent::OperChanged {
+                    index,
+                    new: OperState::Up,
+                    ..
+                }) if index == ia || index == ib => {
+                    assert!(w.snapshot().is_up(index));
+                    up.insert(index);
+                }
+                Some(_) => {}
+                None => panic!("no OperChanged to Up within 2 s (got {up:?})"),
+            }
+        }
+        let snap = w.snapshot();
+        assert!(snap.get(ia).unwrap().admin_up && snap.is_up(ia) && snap.is_up(ib));
+        assert_eq!(
+            snap.get(ia).unwrap().speed_bps,
+            10_000_000_000,
+            "veth reports 10000 Mb/s"
+        );
+
+        // Deleting one end removes both.
+        del_link(&a).expect("delete veth");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut removed = HashSet::new();
+        while removed.len() < 2 {
+            match next_event(&mut rx, deadline).await {
+                Some(LinkEvent::Removed(i)) if i == ia || i == ib => {
+                    removed.insert(i);
+                }
+                Some(_) => {}
+                None => panic!("no Removed events (got {removed:?})"),
+            }
+        }
+        let snap = w.snapshot();
+        assert!(snap.get(ia).is_none() && snap.get(ib).is_none());
+        drop(guard);
     }
 }

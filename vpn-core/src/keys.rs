@@ -145,6 +145,19 @@ impl RtType {
     }
 }
 
+macro_rules! borrow_bytes {
+    ($($t:ty),*) => {$(
+        // Ord of these keys is the byte order of the inner Vec, so borrowing as
+        // a byte slice keeps map lookups consistent.
+        impl std::borrow::Borrow<[u8]> for $t {
+            fn borrow(&self) -> &[u8] {
+                &self.0
+            }
+        }
+    )*};
+}
+borrow_bytes!(VrfKey, IfConfKey, RtKey);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,169 @@
+//! Command line and configuration file. Every flag can also be set in the
+//! TOML file given by `--config`; the command line wins over the file, the
+//! file over the embedded defaults.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const DEFAULT_RO: &str = "public";
+pub const DEFAULT_RW: &str = "private";
+
+#[derive(Parser, Debug, Default)]
+#[command(name = "l3vpnd", version, about = "BGP/MPLS IP VPN provider-edge control plane, managed over SNMP (RFC 4382)")]
+pub struct Cli {
+    /// TOML configuration file (keys as the long flags, with '_' for '-').
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the configuration store [default: ./l3vpnd-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// UDP address to serve SNMP on; repeatable, IPv4 or IPv6
+    /// [default: 127.0.0.1:1161].
+    #[arg(long = "snmp-listen", value_name = "ADDR:PORT")]
+    pub snmp_listen: Vec<SocketAddr>,
+    /// Read-only community [default: public, loopback only].
+    #[arg(long, value_name = "STRING")]
+    pub ro_community: Option<String>,
+    /// Read-write community [default: private, loopback only].
+    #[arg(long, value_name = "STRING")]
+    pub rw_community: Option<String>,
+    /// Log filter: error, warn, info, debug, trace (or a tracing directive)
+    /// [default: info].
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Largest SNMP response in octets (a larger request may get as large a
+    /// response) [default: 1472].
+    #[arg(long, value_name = "OCTETS")]
+    pub max_msg_size: Option<usize>,
+    /// StorageType of rows created without one: volatile (the MIB DEFVAL) or
+    /// nonVolatile [default: volatile].
+    #[arg(long, value_name = "TYPE")]
+    pub default_storage: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    snmp_listen: Option<Vec<SocketAddr>>,
+    ro_community: Option<String>,
+    rw_community: Option<String>,
+    log_level: Option<String>,
+    max_msg_size: Option<usize>,
+    default_storage: Option<String>,
+}
+
+/// The effective settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub snmp_listen: Vec<SocketAddr>,
+    pub ro_community: String,
+    pub rw_community: String,
+    pub log_level: String,
+    pub max_msg_size: usize,
+    pub default_storage: vpn_core::Storage,
+}
+
+impl Settings {
+    pub fn from_cli(cli: Cli) -> Result<Settings> {
+        let file = match &cli.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str::<FileConfig>(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen = if !cli.snmp_listen.is_empty() {
+            cli.snmp_listen
+        } else {
+            file.snmp_listen.unwrap_or_else(|| vec!["127.0.0.1:1161".parse().expect("literal")])
+        };
+        let storage = match cli.default_storage.or(file.default_storage).as_deref() {
+            None | Some("volatile") => vpn_core::Storage::Volatile,
+            Some("nonVolatile") | Some("nonvolatile") => vpn_core::Storage::NonVolatile,
+            Some(other) => bail!("default_storage must be volatile or nonVolatile, not {other:?}"),
+        };
+        let s = Settings {
+            data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./l3vpnd-data")),
+            snmp_listen: listen,
+            ro_community: cli.ro_community.or(file.ro_community).unwrap_or_else(|| DEFAULT_RO.into()),
+            rw_community: cli.rw_community.or(file.rw_community).unwrap_or_else(|| DEFAULT_RW.into()),
+            log_level: cli.log_level.or(file.log_level).unwrap_or_else(|| "info".into()),
+            max_msg_size: cli.max_msg_size.or(file.max_msg_size).unwrap_or(1472),
+            default_storage: storage,
+        };
+        s.check()?;
+        Ok(s)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.snmp_listen.is_empty() {
+            bail!("no --snmp-listen address");
+        }
+        if !(484..=65507).contains(&self.max_msg_size) {
+            bail!("max_msg_size must be 484..65507 (RFC 3417 minimum .. UDP maximum)");
+        }
+        if self.ro_community.is_empty() || self.rw_community.is_empty() {
+            bail!("communities must not be empty");
+        }
+        if self.ro_community == self.rw_community {
+            bail!("the read-only and read-write communities must differ");
+        }
+        let defaults = self.ro_community == DEFAULT_RO || self.rw_community == DEFAULT_RW;
+        if defaults {
+            if let Some(a) = self.snmp_listen.iter().find(|a| !a.ip().is_loopback()) {
+                bail!(
+                    "refusing to serve SNMP on {a} with the default community \"{}\": the defaults public/private \
+                     are allowed on loopback addresses only; set --ro-community and --rw-community",
+                    if self.ro_community == DEFAULT_RO { DEFAULT_RO } else { DEFAULT_RW }
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Settings> {
+        let mut v = vec!["l3vpnd"];
+        v.extend_from_slice(args);
+        Settings::from_cli(Cli::try_parse_from(v)?)
+    }
+
+    #[test]
+    fn defaults() {
+        let s = parse(&[]).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("./l3vpnd-data"));
+        assert_eq!(s.snmp_listen, vec!["127.0.0.1:1161".parse::<SocketAddr>().unwrap()]);
+        assert_eq!((s.ro_community.as_str(), s.rw_community.as_str()), ("public", "private"));
+        assert_eq!(s.max_msg_size, 1472);
+    }
+
+    #[test]
+    fn default_communities_only_on_loopback() {
+        assert!(parse(&["--snmp-listen", "[::1]:1161", "--snmp-listen", "127.0.0.2:161"]).is_ok());
+        let e = parse(&["--snmp-listen", "0.0.0.0:161"]).unwrap_err().to_string();
+        assert!(e.contains("default community"), "{e}");
+        assert!(parse(&["--snmp-listen", "0.0.0.0:161", "--ro-community", "a", "--rw-community", "b"]).is_ok());
+    }
+
+    #[test]
+    fn file_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "data_dir = \"/x\"\nsnmp_listen = [\"127.0.0.1:9\"]\nlog_level = \"debug\"\n").unwrap();
+        let s = parse(&["--config", f.to_str().unwrap(), "--log-level", "warn"]).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/x"));
+        assert_eq!(s.snmp_listen, vec!["127.0.0.1:9".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(s.log_level, "warn");
+        std::fs::write(&f, "bogus = 1\n").unwrap();
+        assert!(parse(&["--config", f.to_str().unwrap()]).is_err());
+    }
+}

@@ -1,0 +1,255 @@
+//! MPLS-L3VPN-STD-MIB (RFC 4382): the read side of every object.
+//! Writes are in [`crate::set`].
+
+use crate::index::Part;
+use crate::rowstatus::RowStatus;
+use crate::tree::{Scalar, Subtree, Table, TableTree};
+use crate::value::Value;
+use crate::view::View;
+use std::ops::Bound;
+use vpn_core::state::{node_status, vrf_status};
+use vpn_core::VrfKey;
+
+pub const MIB: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11];
+pub const SCALARS: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 1];
+pub const CONFIGURED_VRFS: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 1, 1];
+pub const ACTIVE_VRFS: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 1, 2];
+pub const CONNECTED_INTERFACES: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 1, 3];
+pub const NOTIFICATION_ENABLE: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 1, 4];
+pub const MAX_POSS_RTS: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 1, 5];
+pub const RTE_MX_THRSH_TIME: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 1, 6];
+pub const ILL_LBL_RCV_THRSH: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 1, 7];
+pub const IFCONF_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 2, 1, 1];
+pub const VRF_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 2, 2, 1];
+pub const RT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 2, 3, 1];
+pub const SEC_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 2, 6, 1];
+pub const PERF_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 3, 1, 1];
+pub const RTE_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 4, 1, 1];
+
+pub const VRF_INDEX: &[Part] = &[Part::Octets { max: vpn_core::VRF_NAME_MAX }];
+pub const IFCONF_INDEX: &[Part] = &[Part::Octets { max: vpn_core::VRF_NAME_MAX }, Part::U32];
+pub const RT_INDEX: &[Part] = &[Part::Octets { max: vpn_core::VRF_NAME_MAX }, Part::U32, Part::U32];
+pub const RTE_INDEX: &[Part] = &[
+    Part::Octets { max: vpn_core::VRF_NAME_MAX },
+    Part::U32,
+    Part::Octets { max: 255 },
+    Part::U32,
+    Part::Oid { max: 128 },
+    Part::U32,
+    Part::Octets { max: 255 },
+];
+
+/// VRF table columns.
+pub mod vrf_col {
+    pub const VPN_ID: u32 = 2;
+    pub const DESCRIPTION: u32 = 3;
+    pub const RD: u32 = 4;
+    pub const CREATION_TIME: u32 = 5;
+    pub const OPER_STATUS: u32 = 6;
+    pub const ACTIVE_INTERFACES: u32 = 7;
+    pub const ASSOCIATED_INTERFACES: u32 = 8;
+    pub const MID_THRESH: u32 = 9;
+    pub const HIGH_THRESH: u32 = 10;
+    pub const MAX_ROUTES: u32 = 11;
+    pub const LAST_CHANGED: u32 = 12;
+    pub const ROW_STATUS: u32 = 13;
+    pub const ADMIN_STATUS: u32 = 14;
+    pub const STORAGE_TYPE: u32 = 15;
+}
+
+/// IfConf table columns.
+pub mod ifconf_col {
+    pub const CLASSIFICATION: u32 = 2;
+    pub const ROUTE_DIST_PROTOCOL: u32 = 3;
+    pub const STORAGE_TYPE: u32 = 4;
+    pub const ROW_STATUS: u32 = 5;
+}
+
+/// RT table columns.
+pub mod rt_col {
+    pub const RT: u32 = 4;
+    pub const DESCR: u32 = 5;
+    pub const ROW_STATUS: u32 = 6;
+    pub const STORAGE_TYPE: u32 = 7;
+}
+
+pub fn subtrees() -> Vec<Box<dyn Subtree>> {
+    vec![
+        Box::new(Scalar { oid: CONFIGURED_VRFS, read: |v| Value::Gauge32(v.cfg.vrfs.len() as u32) }),
+        Box::new(Scalar { oid: ACTIVE_VRFS, read: |v| Value::Gauge32(node_status(v.cfg, v.ifs).active_vrfs) }),
+        Box::new(Scalar {
+            oid: CONNECTED_INTERFACES,
+            read: |v| Value::Gauge32(node_status(v.cfg, v.ifs).connected_interfaces),
+        }),
+        Box::new(Scalar {
+            oid: NOTIFICATION_ENABLE,
+            read: |v| Value::Integer(if v.cfg.settings.notification_enable { 1 } else { 2 }),
+        }),
+        // 0: the device cannot determine the absolute maximum (RFC 4382).
+        Box::new(Scalar { oid: MAX_POSS_RTS, read: |_| Value::Gauge32(0) }),
+        Box::new(Scalar { oid: RTE_MX_THRSH_TIME, read: |_| Value::Gauge32(0) }),
+        Box::new(Scalar { oid: ILL_LBL_RCV_THRSH, read: |v| Value::Gauge32(v.cfg.settings.ill_lbl_thresh) }),
+        Box::new(TableTree(IfConfTable)),
+        Box::new(TableTree(VrfTable { entry: VRF_ENTRY, columns: &[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] })),
+        Box::new(TableTree(RtTable)),
+        Box::new(TableTree(VrfTable { entry: SEC_ENTRY, columns: &[1, 2] })),
+        Box::new(TableTree(VrfTable { entry: PERF_ENTRY, columns: &[1, 2, 3, 4, 5] })),
+        Box::new(TableTree(RteTable)),
+    ]
+}
+
+fn next_in<K: Ord + std::borrow::Borrow<[u8]>, V: Clone>(map: &imbl::OrdMap<K, V>, from: Bound<&[u8]>) -> Option<Vec<u8>> {
+    map.range::<_, [u8]>((from, Bound::Unbounded)).next().map(|(k, _)| k.borrow().to_vec())
+}
+
+fn octets(b: &[u8]) -> Value {
+    Value::OctetString(b.to_vec())
+}
+
+/// The text form of an optional RD/RT ("" when unset).
+fn rd_text(rd: &Option<vpn_core::RouteDistinguisher>) -> Value {
+    Value::OctetString(rd.map(|r| r.to_string()).unwrap_or_default().into_bytes())
+}
+
+/// mplsL3VpnVrfTable and the two tables that AUGMENT it (Sec, Perf): the same
+/// rows, different columns.
+struct VrfTable {
+    entry: &'static [u32],
+    columns: &'static [u32],
+}
+
+impl Table for VrfTable {
+    fn entry(&self) -> &'static [u32] {
+        self.entry
+    }
+    fn columns(&self) -> &'static [u32] {
+        self.columns
+    }
+    fn index(&self) -> &'static [Part] {
+        VRF_INDEX
+    }
+    fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
+        next_in(&v.cfg.vrfs, from)
+    }
+    fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
+        let row = v.cfg.vrfs.get(key)?;
+        if self.entry == VRF_ENTRY {
+            use vrf_col::*;
+            Some(match col {
+                VPN_ID => octets(&row.vpn_id),
+                DESCRIPTION => octets(&row.description),
+                RD => rd_text(&row.rd),
+                CREATION_TIME => Value::TimeTicks(row.times.created),
+                OPER_STATUS | ACTIVE_INTERFACES | ASSOCIATED_INTERFACES => {
+                    let st = vrf_status(v.cfg, v.ifs, &VrfKey::from_bytes(key)?)?;
+                    match col {
+                        OPER_STATUS => Value::Integer(if st.oper_up { 1 } else { 2 }),
+                        ACTIVE_INTERFACES => Value::Gauge32(st.active_interfaces),
+                        _ => Value::Gauge32(st.associated_interfaces),
+                    }
+                }
+                MID_THRESH => Value::Gauge32(row.mid_thresh),
+                HIGH_THRESH => Value::Gauge32(row.high_thresh),
+                MAX_ROUTES => Value::Gauge32(row.max_routes),
+                LAST_CHANGED => Value::TimeTicks(row.times.last_changed),
+                ROW_STATUS => Value::Integer(RowStatus::of(row.state)),
+                ADMIN_STATUS => Value::Integer(row.admin as i32),
+                STORAGE_TYPE => Value::Integer(row.storage as i32),
+                _ => return None,
+            })
+        } else if self.entry == SEC_ENTRY {
+            // No labelled traffic is received yet, so no violations and no
+            // discontinuity since the agent started.
+            Some(match col {
+                1 => Value::Counter32(0),
+                2 => Value::TimeTicks(0),
+                _ => return None,
+            })
+        } else {
+            // Routes arrive with the VRF route table; until then a VRF holds none.
+            Some(match col {
+                1 | 2 | 4 => Value::Counter32(0),
+                3 => Value::Gauge32(0),
+                5 => Value::TimeTicks(0),
+                _ => return None,
+            })
+        }
+    }
+}
+
+struct IfConfTable;
+
+impl Table for IfConfTable {
+    fn entry(&self) -> &'static [u32] {
+        IFCONF_ENTRY
+    }
+    fn columns(&self) -> &'static [u32] {
+        &[2, 3, 4, 5]
+    }
+    fn index(&self) -> &'static [Part] {
+        IFCONF_INDEX
+    }
+    fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
+        next_in(&v.cfg.ifconfs, from)
+    }
+    fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
+        let row = v.cfg.ifconfs.get(key)?;
+        use ifconf_col::*;
+        Some(match col {
+            CLASSIFICATION => Value::Integer(row.classification as i32),
+            ROUTE_DIST_PROTOCOL => Value::OctetString(vec![row.route_dist]),
+            STORAGE_TYPE => Value::Integer(row.storage as i32),
+            ROW_STATUS => Value::Integer(RowStatus::of(row.state)),
+            _ => return None,
+        })
+    }
+}
+
+struct RtTable;
+
+impl Table for RtTable {
+    fn entry(&self) -> &'static [u32] {
+        RT_ENTRY
+    }
+    fn columns(&self) -> &'static [u32] {
+        &[4, 5, 6, 7]
+    }
+    fn index(&self) -> &'static [Part] {
+        RT_INDEX
+    }
+    fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
+        next_in(&v.cfg.rts, from)
+    }
+    fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
+        let row = v.cfg.rts.get(key)?;
+        use rt_col::*;
+        Some(match col {
+            RT => rd_text(&row.rt),
+            DESCR => octets(&row.description),
+            ROW_STATUS => Value::Integer(RowStatus::of(row.state)),
+            STORAGE_TYPE => Value::Integer(row.storage as i32),
+            _ => return None,
+        })
+    }
+}
+
+/// mplsL3VpnVrfRteTable: no routes are held until the VRF route engine lands.
+struct RteTable;
+
+impl Table for RteTable {
+    fn entry(&self) -> &'static [u32] {
+        RTE_ENTRY
+    }
+    fn columns(&self) -> &'static [u32] {
+        &[7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]
+    }
+    fn index(&self) -> &'static [Part] {
+        RTE_INDEX
+    }
+    fn next_key(&self, _v: &View, _from: Bound<&[u8]>) -> Option<Vec<u8>> {
+        None
+    }
+    fn cell(&self, _v: &View, _key: &[u8], _col: u32) -> Option<Value> {
+        None
+    }
+}

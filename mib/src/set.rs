@@ -1,0 +1,558 @@
+//! SET processing (RFC 3416 section 4.2.5): every variable binding is checked
+//! before anything is applied, and the result is one list of changes for one
+//! commit. Checks run in the RFC's order: notWritable, wrongType, wrongLength,
+//! wrongValue, noCreation (per binding, in PDU order), then per row:
+//! inconsistentName, notWritable, RowStatus transitions (RFC 2579) and
+//! inconsistentValue, against the configuration as the earlier rows of the
+//! same PDU leave it.
+
+use crate::error::{ErrorStatus, SetError};
+use crate::l3vpn::{self, ifconf_col, rt_col, vrf_col};
+use crate::rowstatus::{transition, Next, RowStatus};
+use crate::system;
+use crate::value::Value;
+use vpn_core::ifaces::Interfaces;
+use vpn_core::*;
+
+use ErrorStatus::*;
+
+/// A varbind after the per-binding checks: what it writes.
+#[derive(Debug)]
+enum Target {
+    Setting(Setting),
+    Vrf(VrfKey, VrfCol),
+    IfConf(IfConfKey, IfConfCol),
+    Rt(RtKey, RtCol),
+}
+
+#[derive(Debug)]
+enum Setting {
+    SysContact(Vec<u8>),
+    SysName(Vec<u8>),
+    SysLocation(Vec<u8>),
+    NotificationEnable(bool),
+    IllLblThresh(u32),
+    EnableAuthenTraps(bool),
+}
+
+#[derive(Debug)]
+enum VrfCol {
+    VpnId(Vec<u8>),
+    Description(Vec<u8>),
+    Rd(Option<RouteDistinguisher>),
+    Mid(u32),
+    High(u32),
+    Max(u32),
+    Admin(AdminStatus),
+    Storage(Storage),
+    Status(RowStatus),
+}
+
+#[derive(Debug)]
+enum IfConfCol {
+    Classification(IfClassification),
+    RouteDist(u8),
+    Storage(Storage),
+    Status(RowStatus),
+}
+
+#[derive(Debug)]
+enum RtCol {
+    Rt(Option<RouteDistinguisher>),
+    Descr(Vec<u8>),
+    Storage(Storage),
+    Status(RowStatus),
+}
+
+type Fail = ErrorStatus;
+
+fn octets(v: &Value, max: usize) -> Result<Vec<u8>, Fail> {
+    match v {
+        Value::OctetString(b) if b.len() <= max => Ok(b.clone()),
+        Value::OctetString(_) => Err(WrongLength),
+        _ => Err(WrongType),
+    }
+}
+
+fn integer(v: &Value) -> Result<i32, Fail> {
+    match v {
+        Value::Integer(i) => Ok(*i),
+        _ => Err(WrongType),
+    }
+}
+
+fn unsigned(v: &Value) -> Result<u32, Fail> {
+    match v {
+        Value::Gauge32(u) => Ok(*u),
+        _ => Err(WrongType),
+    }
+}
+
+fn truth(v: &Value) -> Result<bool, Fail> {
+    match integer(v)? {
+        1 => Ok(true),
+        2 => Ok(false),
+        _ => Err(WrongValue),
+    }
+}
+
+/// StorageType a manager may write (RFC 2579: permanent and readOnly cannot be set).
+fn storage(v: &Value) -> Result<Storage, Fail> {
+    match integer(v)? {
+        1 => Ok(Storage::Other),
+        2 => Ok(Storage::Volatile),
+        3 => Ok(Storage::NonVolatile),
+        _ => Err(WrongValue),
+    }
+}
+
+fn row_status(v: &Value) -> Result<RowStatus, Fail> {
+    RowStatus::from_set(integer(v)?)
+}
+
+/// An RD or RT column: text, or the 8 raw octets (RD for `rd`, else an RT
+/// extended community or an RD); empty = unset.
+fn rd_value(v: &Value, rt: bool) -> Result<Option<RouteDistinguisher>, Fail> {
+    let b = octets(v, 256)?;
+    if b.is_empty() {
+        return Ok(None);
+    }
+    if let Some(r) = std::str::from_utf8(&b).ok().and_then(RouteDistinguisher::parse_text) {
+        return Ok(Some(r));
+    }
+    let raw = if rt {
+        RouteDistinguisher::from_rt_bytes(&b).or_else(|| RouteDistinguisher::from_rd_bytes(&b))
+    } else {
+        RouteDistinguisher::from_rd_bytes(&b)
+    };
+    raw.map(Some).ok_or(WrongValue)
+}
+
+/// The BITS of mplsL3VpnIfVpnRouteDistProtocol: bits 0..6 of the first octet;
+/// trailing zero octets are accepted; `none` cannot be combined.
+fn route_dist(v: &Value) -> Result<u8, Fail> {
+    let b = octets(v, 255)?;
+    let first = b.first().copied().unwrap_or(0);
+    if b.iter().skip(1).any(|&x| x != 0) || first & 0x01 != 0 {
+        return Err(WrongValue);
+    }
+    if first & vpn_core::ROUTE_DIST_NONE != 0 && first != vpn_core::ROUTE_DIST_NONE {
+        return Err(WrongValue);
+    }
+    Ok(first)
+}
+
+fn scalar_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
+    let writable: &[&[u32]] = &[
+        system::SYS_CONTACT,
+        system::SYS_NAME,
+        system::SYS_LOCATION,
+        system::SNMP_ENABLE_AUTHEN_TRAPS,
+        l3vpn::NOTIFICATION_ENABLE,
+        l3vpn::ILL_LBL_RCV_THRSH,
+    ];
+    let obj = writable.iter().find(|o| oid.starts_with(o))?;
+    let s = (|| {
+        let s = match *obj {
+            o if o == system::SYS_CONTACT => Setting::SysContact(octets(v, 255)?),
+            o if o == system::SYS_NAME => Setting::SysName(octets(v, 255)?),
+            o if o == system::SYS_LOCATION => Setting::SysLocation(octets(v, 255)?),
+            o if o == system::SNMP_ENABLE_AUTHEN_TRAPS => Setting::EnableAuthenTraps(truth(v)?),
+            o if o == l3vpn::NOTIFICATION_ENABLE => Setting::NotificationEnable(truth(v)?),
+            _ => Setting::IllLblThresh(unsigned(v)?),
+        };
+        // A scalar has exactly one instance, .0.
+        if oid.len() != obj.len() + 1 || oid[obj.len()] != 0 {
+            return Err(NoCreation);
+        }
+        Ok(Target::Setting(s))
+    })();
+    Some(s)
+}
+
+/// Split `oid` under `entry` into (column, instance suffix).
+fn column<'a>(entry: &[u32], oid: &'a [u32]) -> Option<(u32, &'a [u32])> {
+    if oid.len() > entry.len() && oid.starts_with(entry) {
+        Some((oid[entry.len()], &oid[entry.len() + 1..]))
+    } else {
+        None
+    }
+}
+
+fn vrf_key(sub: &[u32]) -> Result<VrfKey, Fail> {
+    let k = crate::index::oid_to_key(l3vpn::VRF_INDEX, sub).ok_or(NoCreation)?;
+    VrfKey::from_bytes(&k).ok_or(NoCreation)
+}
+
+fn table_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
+    if let Some((col, sub)) = column(l3vpn::VRF_ENTRY, oid) {
+        use vrf_col::*;
+        let c = (|| {
+            let c = match col {
+                VPN_ID => {
+                    let b = octets(v, 255)?;
+                    if b.len() != 0 && b.len() != 7 {
+                        return Err(WrongLength);
+                    }
+                    VrfCol::VpnId(b)
+                }
+                DESCRIPTION => VrfCol::Description(octets(v, 255)?),
+                RD => VrfCol::Rd(rd_value(v, false)?),
+                MID_THRESH => VrfCol::Mid(unsigned(v)?),
+                HIGH_THRESH => VrfCol::High(unsigned(v)?),
+                MAX_ROUTES => VrfCol::Max(unsigned(v)?),
+                ADMIN_STATUS => VrfCol::Admin(AdminStatus::from_u32(integer(v)? as u32).ok_or(WrongValue)?),
+                STORAGE_TYPE => VrfCol::Storage(storage(v)?),
+                ROW_STATUS => VrfCol::Status(row_status(v)?),
+                _ => return Err(NotWritable),
+            };
+            Ok(Target::Vrf(vrf_key(sub)?, c))
+        })();
+        return Some(c);
+    }
+    if let Some((col, sub)) = column(l3vpn::IFCONF_ENTRY, oid) {
+        use ifconf_col::*;
+        let c = (|| {
+            let c = match col {
+                CLASSIFICATION => {
+                    IfConfCol::Classification(IfClassification::from_u32(integer(v)? as u32).ok_or(WrongValue)?)
+                }
+                ROUTE_DIST_PROTOCOL => IfConfCol::RouteDist(route_dist(v)?),
+                STORAGE_TYPE => IfConfCol::Storage(storage(v)?),
+                ROW_STATUS => IfConfCol::Status(row_status(v)?),
+                _ => return Err(NotWritable),
+            };
+            let k = crate::index::oid_to_key(l3vpn::IFCONF_INDEX, sub).ok_or(NoCreation)?;
+            let key = IfConfKey::from_bytes(&k).ok_or(NoCreation)?;
+            // InterfaceIndex is 1..2147483647.
+            if key.if_index() == 0 || key.if_index() > i32::MAX as u32 {
+                return Err(NoCreation);
+            }
+            Ok(Target::IfConf(key, c))
+        })();
+        return Some(c);
+    }
+    if let Some((col, sub)) = column(l3vpn::RT_ENTRY, oid) {
+        use rt_col::*;
+        let c = (|| {
+            let c = match col {
+                RT => RtCol::Rt(rd_value(v, true)?),
+                DESCR => RtCol::Descr(octets(v, 255)?),
+                STORAGE_TYPE => RtCol::Storage(storage(v)?),
+                ROW_STATUS => RtCol::Status(row_status(v)?),
+                _ => return Err(NotWritable),
+            };
+            let k = crate::index::oid_to_key(l3vpn::RT_INDEX, sub).ok_or(NoCreation)?;
+            // RTIndex is 1..4294967295; RtKey checks the type is 1..3.
+            let key = RtKey::from_bytes(&k).ok_or(NoCreation)?;
+            if key.index() == 0 {
+                return Err(NoCreation);
+            }
+            Ok(Target::Rt(key, c))
+        })();
+        return Some(c);
+    }
+    None
+}
+
+/// The writes of one PDU to one row.
+struct RowEdit<K, C> {
+    key: K,
+    /// (1-based varbind index, column write)
+    cols: Vec<(usize, C)>,
+}
+
+fn group<K: PartialEq + Clone, C>(edits: &mut Vec<RowEdit<K, C>>, key: K, idx: usize, c: C) {
+    match edits.iter_mut().find(|e| e.key == key) {
+        Some(e) => e.cols.push((idx, c)),
+        None => edits.push(RowEdit { key, cols: vec![(idx, c)] }),
+    }
+}
+
+/// What a row edit needs from the table-specific code.
+trait RowKind {
+    type Row: Clone;
+    type Col;
+    fn status(c: &Self::Col) -> Option<RowStatus>;
+    fn is_storage(c: &Self::Col) -> bool;
+    /// Columns that may change while the row is active (INVENTORY.md 8.1).
+    fn writable_when_active(c: &Self::Col) -> bool;
+    fn state(r: &Self::Row) -> RowState;
+    fn storage_of(r: &Self::Row) -> Storage;
+    fn set_state(r: &mut Self::Row, s: RowState);
+    fn apply(r: &mut Self::Row, c: &Self::Col);
+}
+
+/// RowStatus, StorageType and mutability rules shared by every table. Returns
+/// the new row (or `None` when the row ends absent).
+fn edit_row<T: RowKind>(
+    existing: Option<&T::Row>,
+    fresh: impl FnOnce() -> T::Row,
+    cols: &[(usize, T::Col)],
+) -> Result<Option<T::Row>, SetError> {
+    let status = cols.iter().rev().find_map(|(i, c)| T::status(c).map(|s| (*i, s)));
+    let first = cols[0].0;
+    let status_idx = status.map_or(first, |(i, _)| i);
+    if let Some(row) = existing {
+        let st = T::storage_of(row);
+        if st == Storage::ReadOnly {
+            return Err(match cols.iter().find(|(_, c)| T::status(c).is_none()) {
+                Some((i, _)) => SetError::new(NotWritable, *i),
+                None => SetError::new(InconsistentValue, status_idx),
+            });
+        }
+        if st == Storage::Permanent {
+            if let Some((i, _)) = cols.iter().find(|(_, c)| T::is_storage(c)) {
+                return Err(SetError::new(WrongValue, *i));
+            }
+            if matches!(status, Some((_, RowStatus::Destroy))) {
+                return Err(SetError::new(InconsistentValue, status_idx));
+            }
+        }
+        // RFC 2579: columns not modifiable while active may change only if the
+        // row was not active as the PDU arrived or the PDU sets it non-active.
+        let leaves_active = matches!(status, Some((_, RowStatus::NotInService | RowStatus::Destroy)));
+        if T::state(row) == RowState::Active && !leaves_active {
+            if let Some((i, _)) = cols.iter().find(|(_, c)| !T::writable_when_active(c)) {
+                return Err(SetError::new(InconsistentValue, *i));
+            }
+        }
+    }
+    let next = transition(existing.map(T::state), status.map(|(_, s)| s), true)
+        .map_err(|e| SetError::new(e, status_idx))?;
+    match next {
+        Next::Absent => Ok(None),
+        Next::Exists(state) => {
+            let mut row = existing.cloned().unwrap_or_else(fresh);
+            for (_, c) in cols {
+                T::apply(&mut row, c);
+            }
+            T::set_state(&mut row, state);
+            Ok(Some(row))
+        }
+    }
+}
+
+struct VrfKind;
+impl RowKind for VrfKind {
+    type Row = VrfRow;
+    type Col = VrfCol;
+    fn status(c: &VrfCol) -> Option<RowStatus> {
+        match c {
+            VrfCol::Status(s) => Some(*s),
+            _ => None,
+        }
+    }
+    fn is_storage(c: &VrfCol) -> bool {
+        matches!(c, VrfCol::Storage(_))
+    }
+    fn writable_when_active(c: &VrfCol) -> bool {
+        matches!(c, VrfCol::Admin(_) | VrfCol::Status(_) | VrfCol::Storage(_))
+    }
+    fn state(r: &VrfRow) -> RowState {
+        r.state
+    }
+    fn storage_of(r: &VrfRow) -> Storage {
+        r.storage
+    }
+    fn set_state(r: &mut VrfRow, s: RowState) {
+        r.state = s;
+    }
+    fn apply(r: &mut VrfRow, c: &VrfCol) {
+        match c {
+            VrfCol::VpnId(v) => r.vpn_id = v.clone(),
+            VrfCol::Description(v) => r.description = v.clone(),
+            VrfCol::Rd(v) => r.rd = *v,
+            VrfCol::Mid(v) => r.mid_thresh = *v,
+            VrfCol::High(v) => r.high_thresh = *v,
+            VrfCol::Max(v) => r.max_routes = *v,
+            VrfCol::Admin(v) => r.admin = *v,
+            VrfCol::Storage(v) => r.storage = *v,
+            VrfCol::Status(_) => {}
+        }
+    }
+}
+
+struct IfConfKind;
+impl RowKind for IfConfKind {
+    type Row = IfConfRow;
+    type Col = IfConfCol;
+    fn status(c: &IfConfCol) -> Option<RowStatus> {
+        match c {
+            IfConfCol::Status(s) => Some(*s),
+            _ => None,
+        }
+    }
+    fn is_storage(c: &IfConfCol) -> bool {
+        matches!(c, IfConfCol::Storage(_))
+    }
+    fn writable_when_active(c: &IfConfCol) -> bool {
+        matches!(c, IfConfCol::Status(_) | IfConfCol::Storage(_))
+    }
+    fn state(r: &IfConfRow) -> RowState {
+        r.state
+    }
+    fn storage_of(r: &IfConfRow) -> Storage {
+        r.storage
+    }
+    fn set_state(r: &mut IfConfRow, s: RowState) {
+        r.state = s;
+    }
+    fn apply(r: &mut IfConfRow, c: &IfConfCol) {
+        match c {
+            IfConfCol::Classification(v) => r.classification = *v,
+            IfConfCol::RouteDist(v) => r.route_dist = *v,
+            IfConfCol::Storage(v) => r.storage = *v,
+            IfConfCol::Status(_) => {}
+        }
+    }
+}
+
+struct RtKind;
+impl RowKind for RtKind {
+    type Row = RtRow;
+    type Col = RtCol;
+    fn status(c: &RtCol) -> Option<RowStatus> {
+        match c {
+            RtCol::Status(s) => Some(*s),
+            _ => None,
+        }
+    }
+    fn is_storage(c: &RtCol) -> bool {
+        matches!(c, RtCol::Storage(_))
+    }
+    fn writable_when_active(c: &RtCol) -> bool {
+        matches!(c, RtCol::Status(_))
+    }
+    fn state(r: &RtRow) -> RowState {
+        r.state
+    }
+    fn storage_of(r: &RtRow) -> Storage {
+        r.storage
+    }
+    fn set_state(r: &mut RtRow, s: RowState) {
+        r.state = s;
+    }
+    fn apply(r: &mut RtRow, c: &RtCol) {
+        match c {
+            RtCol::Rt(v) => r.rt = *v,
+            RtCol::Descr(v) => r.description = v.clone(),
+            RtCol::Storage(v) => r.storage = *v,
+            RtCol::Status(_) => {}
+        }
+    }
+}
+
+/// Validate a SET and turn it into changes. `vbs` are the variable bindings in
+/// PDU order; `default_storage` is the StorageType of rows created without one.
+pub fn build_changes(
+    cfg: &Config,
+    ifs: &Interfaces,
+    vbs: &[(Vec<u32>, Value)],
+    default_storage: Storage,
+) -> Result<Vec<Change>, SetError> {
+    let mut settings: Vec<(usize, Setting)> = Vec::new();
+    let mut vrfs: Vec<RowEdit<VrfKey, VrfCol>> = Vec::new();
+    let mut ifcs: Vec<RowEdit<IfConfKey, IfConfCol>> = Vec::new();
+    let mut rts: Vec<RowEdit<RtKey, RtCol>> = Vec::new();
+    for (i, (oid, v)) in vbs.iter().enumerate() {
+        let idx = i + 1;
+        let t = scalar_target(oid, v).or_else(|| table_target(oid, v)).unwrap_or(Err(NotWritable));
+        match t.map_err(|e| SetError::new(e, idx))? {
+            Target::Setting(s) => settings.push((idx, s)),
+            Target::Vrf(k, c) => group(&mut vrfs, k, idx, c),
+            Target::IfConf(k, c) => group(&mut ifcs, k, idx, c),
+            Target::Rt(k, c) => group(&mut rts, k, idx, c),
+        }
+    }
+
+    let mut work = cfg.clone();
+    let mut changes = Vec::new();
+    let push = |work: &mut Config, changes: &mut Vec<Change>, ch: Change| {
+        *work = work.apply(std::slice::from_ref(&ch), 0).0;
+        changes.push(ch);
+    };
+
+    for e in &vrfs {
+        let existing = work.vrfs.get(&e.key).cloned();
+        match edit_row::<VrfKind>(existing.as_ref(), || VrfRow::new(default_storage), &e.cols)? {
+            None if existing.is_some() => push(&mut work, &mut changes, Change::DelVrf(e.key.clone())),
+            None => {}
+            Some(row) => {
+                if let Err(err) = work.check_vrf(&e.key, &row) {
+                    let blame = |want: fn(&VrfCol) -> bool| {
+                        e.cols.iter().find(|(_, c)| want(c)).map(|(i, _)| *i)
+                    };
+                    let at = match err {
+                        ConfigError::RdInUse { .. } => blame(|c| matches!(c, VrfCol::Rd(_))),
+                        _ => blame(|c| matches!(c, VrfCol::Mid(_) | VrfCol::High(_) | VrfCol::Max(_))),
+                    };
+                    let at = at.or_else(|| blame(|c| matches!(c, VrfCol::Status(_)))).unwrap_or(e.cols[0].0);
+                    return Err(SetError::new(InconsistentValue, at));
+                }
+                push(&mut work, &mut changes, Change::PutVrf(e.key.clone(), row));
+            }
+        }
+    }
+    for e in &ifcs {
+        let existing = work.ifconfs.get(&e.key).cloned();
+        let status_idx = e
+            .cols
+            .iter()
+            .find_map(|(i, c)| IfConfKind::status(c).map(|_| *i))
+            .unwrap_or(e.cols[0].0);
+        if existing.is_none() {
+            let creating = e.cols.iter().any(|(_, c)| {
+                matches!(IfConfKind::status(c), Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait))
+            });
+            if creating {
+                if !work.vrfs.contains_key(&e.key.vrf()) || ifs.get(e.key.if_index()).is_none() {
+                    return Err(SetError::new(InconsistentName, status_idx));
+                }
+                if let Err(ConfigError::InterfaceBound { .. }) = work.check_ifconf(&e.key) {
+                    return Err(SetError::new(InconsistentValue, status_idx));
+                }
+            }
+        }
+        match edit_row::<IfConfKind>(existing.as_ref(), || IfConfRow::new(default_storage), &e.cols)? {
+            None if existing.is_some() => push(&mut work, &mut changes, Change::DelIfConf(e.key.clone())),
+            None => {}
+            Some(row) => push(&mut work, &mut changes, Change::PutIfConf(e.key.clone(), row)),
+        }
+    }
+    for e in &rts {
+        let existing = work.rts.get(&e.key).cloned();
+        let status_idx = e.cols.iter().find_map(|(i, c)| RtKind::status(c).map(|_| *i)).unwrap_or(e.cols[0].0);
+        if existing.is_none() && work.check_rt(&e.key).is_err() {
+            let creating = e
+                .cols
+                .iter()
+                .any(|(_, c)| matches!(RtKind::status(c), Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)));
+            if creating {
+                return Err(SetError::new(InconsistentName, status_idx));
+            }
+        }
+        match edit_row::<RtKind>(existing.as_ref(), || RtRow::new(default_storage), &e.cols)? {
+            None if existing.is_some() => push(&mut work, &mut changes, Change::DelRt(e.key.clone())),
+            None => {}
+            Some(row) => push(&mut work, &mut changes, Change::PutRt(e.key.clone(), row)),
+        }
+    }
+    if !settings.is_empty() {
+        let mut s = work.settings.clone();
+        for (_, st) in settings {
+            match st {
+                Setting::SysContact(v) => s.sys_contact = v,
+                Setting::SysName(v) => s.sys_name = v,
+                Setting::SysLocation(v) => s.sys_location = v,
+                Setting::NotificationEnable(v) => s.notification_enable = v,
+                Setting::IllLblThresh(v) => s.ill_lbl_thresh = v,
+                Setting::EnableAuthenTraps(v) => s.enable_authen_traps = v,
+            }
+        }
+        if s != work.settings {
+            changes.push(Change::PutSettings(s));
+        }
+    }
+    Ok(changes)
+}
