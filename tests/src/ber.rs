@@ -22,7 +22,12 @@ pub fn len(n: usize) -> Vec<u8> {
     if n < 0x80 {
         return vec![n as u8];
     }
-    let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
+    let bytes: Vec<u8> = n
+        .to_be_bytes()
+        .iter()
+        .copied()
+        .skip_while(|b| *b == 0)
+        .collect();
     let mut out = vec![0x80 | bytes.len() as u8];
     out.extend(bytes);
     out
@@ -98,8 +103,14 @@ pub fn message(
     f2: i64,
     varbinds: &[(String, Vec<u8>)],
 ) -> Vec<u8> {
-    let vbs: Vec<Vec<u8>> = varbinds.iter().map(|(o, v)| seq(&[oid(o), v.clone()])).collect();
-    let pdu = tlv(pdu_tag, &[int(request_id), int(f1), int(f2), seq(&vbs)].concat());
+    let vbs: Vec<Vec<u8>> = varbinds
+        .iter()
+        .map(|(o, v)| seq(&[oid(o), v.clone()]))
+        .collect();
+    let pdu = tlv(
+        pdu_tag,
+        &[int(request_id), int(f1), int(f2), seq(&vbs)].concat(),
+    );
     seq(&[int(version), octets(community.as_bytes()), pdu])
 }
 
@@ -110,7 +121,13 @@ pub fn get_request(community: &str, request_id: i64, oids: &[&str]) -> Vec<u8> {
 }
 
 /// A v2c GetBulkRequest.
-pub fn get_bulk(community: &str, request_id: i64, non_rep: i64, max_rep: i64, oids: &[&str]) -> Vec<u8> {
+pub fn get_bulk(
+    community: &str,
+    request_id: i64,
+    non_rep: i64,
+    max_rep: i64,
+    oids: &[&str],
+) -> Vec<u8> {
     let vbs: Vec<(String, Vec<u8>)> = oids.iter().map(|o| (o.to_string(), null())).collect();
     message(1, community, GET_BULK, request_id, non_rep, max_rep, &vbs)
 }
@@ -139,7 +156,11 @@ pub fn read_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 pub fn decode_int(c: &[u8]) -> i64 {
-    let mut v: i64 = if c.first().is_some_and(|b| b & 0x80 != 0) { -1 } else { 0 };
+    let mut v: i64 = if c.first().is_some_and(|b| b & 0x80 != 0) {
+        -1
+    } else {
+        0
+    };
     for b in c {
         v = (v << 8) | *b as i64;
     }
@@ -158,7 +179,11 @@ pub fn decode_oid(c: &[u8]) -> String {
     }
     let mut out = String::new();
     if let Some(first) = arcs.first() {
-        let (a, b) = if *first < 80 { (first / 40, first % 40) } else { (2, first - 80) };
+        let (a, b) = if *first < 80 {
+            (first / 40, first % 40)
+        } else {
+            (2, first - 80)
+        };
         out = format!(".{a}.{b}");
         for a in &arcs[1..] {
             out.push_str(&format!(".{a}"));
@@ -233,7 +258,11 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let m = get_request("public", 0x1234, &["1.3.6.1.2.1.1.3.0", "1.3.6.1.4.1.32473.200.1"]);
+        let m = get_request(
+            "public",
+            0x1234,
+            &["1.3.6.1.2.1.1.3.0", "1.3.6.1.4.1.32473.200.1"],
+        );
         let p = parse_message(&m).unwrap();
         assert_eq!(p.version, 1);
         assert_eq!(p.community, b"public");

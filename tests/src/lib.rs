@@ -169,7 +169,10 @@ pub fn line(oid: &str, value: &str) -> String {
 pub fn oid_arcs(oid: &str) -> Vec<u64> {
     oid.trim_start_matches('.')
         .split('.')
-        .map(|a| a.parse().unwrap_or_else(|_| panic!("not a numeric OID: {oid}")))
+        .map(|a| {
+            a.parse()
+                .unwrap_or_else(|_| panic!("not a numeric OID: {oid}"))
+        })
         .collect()
 }
 
@@ -178,7 +181,10 @@ pub fn oid_arcs(oid: &str) -> Vec<u64> {
 // ---------------------------------------------------------------------------
 
 pub fn workspace_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn mib_dir() -> PathBuf {
@@ -235,7 +241,11 @@ impl Out {
     /// The error-status name net-snmp printed, e.g. "wrongValue" or, for v1,
     /// "noSuchName" / "badValue" / "genErr" / "tooBig".
     pub fn reason(&self) -> Option<String> {
-        let r = self.stderr.lines().find_map(|l| l.trim().strip_prefix("Reason:"))?.trim();
+        let r = self
+            .stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Reason:"))?
+            .trim();
         let word = if let Some(inner) = r.strip_prefix('(') {
             inner.split(')').next().unwrap_or("")
         } else {
@@ -257,7 +267,9 @@ impl Out {
     pub fn varbinds(&self) -> Vec<(String, String)> {
         self.stdout
             .iter()
-            .filter(|l| !l.contains("No more variables left in this MIB View") && *l != "End of MIB")
+            .filter(|l| {
+                !l.contains("No more variables left in this MIB View") && *l != "End of MIB"
+            })
             .map(|l| {
                 let (o, v) = l.split_once(" = ").unwrap_or_else(|| (l.as_str(), ""));
                 (o.to_string(), v.to_string())
@@ -373,7 +385,10 @@ impl Daemon {
 
     /// Start a daemon in a fresh temp dir with extra command-line arguments.
     pub fn with_args(extra: &[&str]) -> Daemon {
-        let tmp = tempfile::Builder::new().prefix("l3vpnd-test-").tempdir().expect("tempdir");
+        let tmp = tempfile::Builder::new()
+            .prefix("l3vpnd-test-")
+            .tempdir()
+            .expect("tempdir");
         let mut d = Daemon::prepare(tmp.path(), extra);
         d._tmp = Some(tmp);
         d.launch();
@@ -382,7 +397,10 @@ impl Daemon {
 
     /// Start with a second listen address on [::1].
     pub fn with_ipv6() -> Daemon {
-        let tmp = tempfile::Builder::new().prefix("l3vpnd-test-").tempdir().expect("tempdir");
+        let tmp = tempfile::Builder::new()
+            .prefix("l3vpnd-test-")
+            .tempdir()
+            .expect("tempdir");
         let mut d = Daemon::prepare(tmp.path(), &[]);
         d.want_ipv6 = true;
         d._tmp = Some(tmp);
@@ -452,7 +470,11 @@ impl Daemon {
         for attempt in 0..4 {
             self.launches += 1;
             self.port = free_udp_port();
-            self.port6 = if self.want_ipv6 { free_udp6_port() } else { None };
+            self.port6 = if self.want_ipv6 {
+                free_udp6_port()
+            } else {
+                None
+            };
             let log = File::create(self.log_path(self.launches)).expect("create log");
             let mut cmd = Command::new(&bin);
             cmd.arg("--data-dir")
@@ -462,13 +484,22 @@ impl Daemon {
             if let Some(p6) = self.port6 {
                 cmd.arg("--snmp-listen").arg(format!("[::1]:{p6}"));
             }
-            cmd.args(["--ro-community", "public", "--rw-community", "private", "--log-level", "debug"])
-                .args(&self.extra_args)
-                .env("RUST_BACKTRACE", "1")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log);
-            let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {}: {e}", bin.display()));
+            cmd.args([
+                "--ro-community",
+                "public",
+                "--rw-community",
+                "private",
+                "--log-level",
+                "debug",
+            ])
+            .args(&self.extra_args)
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+            let child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", bin.display()));
             self.child = Some(child);
             match self.wait_ready(Duration::from_secs(10)) {
                 Ok(()) => {
@@ -489,7 +520,8 @@ impl Daemon {
                         let _ = c.kill();
                         let _ = c.wait();
                     }
-                    let port_race = log.contains("Address already in use") || log.contains("os error 98");
+                    let port_race =
+                        log.contains("Address already in use") || log.contains("os error 98");
                     if port_race && attempt < 3 {
                         continue;
                     }
@@ -507,7 +539,8 @@ impl Daemon {
     fn wait_ready(&mut self, max: Duration) -> Result<(), String> {
         let start = Instant::now();
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
         let probe = ber::get_request("public", 424242, &[SYS_UPTIME]);
         let mut buf = vec![0u8; 65536];
         while start.elapsed() < max {
@@ -542,7 +575,10 @@ impl Daemon {
     /// SIGTERM and wait (10 s at most, then SIGKILL and panic).
     pub fn stop(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("daemon not running");
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let start = Instant::now();
         loop {
             if let Some(st) = child.try_wait().unwrap() {
@@ -570,7 +606,11 @@ impl Daemon {
     /// stop() then launch() on the same data dir. Asserts a clean exit.
     pub fn restart(&mut self) {
         let st = self.stop();
-        assert!(st.success(), "l3vpnd exited with {st} on SIGTERM; log:\n{}", Self::tail(&self.current_log(), 80));
+        assert!(
+            st.success(),
+            "l3vpnd exited with {st} on SIGTERM; log:\n{}",
+            Self::tail(&self.current_log(), 80)
+        );
         self.launch();
     }
 
@@ -615,7 +655,12 @@ impl Daemon {
     pub fn line(&self, oid: &str) -> String {
         let out = self.get(&[oid]);
         assert!(out.ok(), "snmpget {oid} failed:\n{}", out.describe());
-        assert_eq!(out.stdout.len(), 1, "one line expected:\n{}", out.describe());
+        assert_eq!(
+            out.stdout.len(),
+            1,
+            "one line expected:\n{}",
+            out.describe()
+        );
         out.stdout[0].clone()
     }
 
@@ -649,7 +694,8 @@ impl Daemon {
             Some(r) => r.split(')').next().unwrap_or(""),
             None => rest.split_whitespace().next().unwrap_or(""),
         };
-        n.parse().unwrap_or_else(|_| panic!("not a number at {oid}: {v}"))
+        n.parse()
+            .unwrap_or_else(|_| panic!("not a number at {oid}: {v}"))
     }
 
     /// SET with v2c/private; `vbs` is a flat list of oid, type, value triples.
@@ -668,7 +714,12 @@ impl Daemon {
     pub fn set_ok(&self, vbs: &[&str]) -> Vec<String> {
         let out = self.set(vbs);
         assert!(out.ok(), "SET should succeed:\n{}", out.describe());
-        assert_eq!(out.stdout.len(), vbs.len() / 3, "one echoed varbind per varbind:\n{}", out.describe());
+        assert_eq!(
+            out.stdout.len(),
+            vbs.len() / 3,
+            "one echoed varbind per varbind:\n{}",
+            out.describe()
+        );
         out.stdout
     }
 
@@ -687,14 +738,26 @@ impl Daemon {
 
     pub fn walk(&self, root: &str) -> Vec<(String, String)> {
         let out = self.snmp("snmpwalk", V2_RO, &[root]);
-        assert!(out.status.success() && !out.timed_out(), "snmpwalk failed:\n{}", out.describe());
+        assert!(
+            out.status.success() && !out.timed_out(),
+            "snmpwalk failed:\n{}",
+            out.describe()
+        );
         out.varbinds()
     }
 
     pub fn bulkwalk(&self, root: &str, reps: u32) -> Vec<(String, String)> {
         let cr = format!("-Cr{reps}");
-        let out = self.snmp("snmpbulkwalk", &["-v2c", "-c", "public", "-On", &cr], &[root]);
-        assert!(out.status.success() && !out.timed_out(), "snmpbulkwalk failed:\n{}", out.describe());
+        let out = self.snmp(
+            "snmpbulkwalk",
+            &["-v2c", "-c", "public", "-On", &cr],
+            &[root],
+        );
+        assert!(
+            out.status.success() && !out.timed_out(),
+            "snmpbulkwalk failed:\n{}",
+            out.describe()
+        );
         out.varbinds()
     }
 
@@ -744,11 +807,29 @@ impl Drop for Daemon {
 /// of the flat triples `vbs`.
 #[track_caller]
 pub fn check_error(out: &Out, vbs: &[&str], reason: &str, index: usize) {
-    assert!(!out.ok(), "SET should fail with {reason} at {index}:\n{}", out.describe());
-    assert!(!out.timed_out(), "no response (expected {reason}):\n{}", out.describe());
-    assert_eq!(out.reason().as_deref(), Some(reason), "error-status:\n{}", out.describe());
+    assert!(
+        !out.ok(),
+        "SET should fail with {reason} at {index}:\n{}",
+        out.describe()
+    );
+    assert!(
+        !out.timed_out(),
+        "no response (expected {reason}):\n{}",
+        out.describe()
+    );
+    assert_eq!(
+        out.reason().as_deref(),
+        Some(reason),
+        "error-status:\n{}",
+        out.describe()
+    );
     let want = format!(".{}", vbs[(index - 1) * 3].trim_start_matches('.'));
-    assert_eq!(out.failed_object(), Some(want), "error-index should be {index}:\n{}", out.describe());
+    assert_eq!(
+        out.failed_object(),
+        Some(want),
+        "error-index should be {index}:\n{}",
+        out.describe()
+    );
 }
 
 /// Assert that a list of OIDs is strictly increasing.

@@ -9,27 +9,66 @@ use l3vpnd_tests::*;
 fn bad_varbinds() -> Vec<(&'static str, [String; 3])> {
     let n32 = "n".repeat(32);
     vec![
-        ("wrongType", [vrf_oid(vrf::ROW_STATUS, "g2"), "s".into(), "4".into()]),
-        ("wrongLength", [vrf_oid(vrf::VPN_ID, "g1"), "x".into(), "010203".into()]),
-        ("wrongValue", [vrf_oid(vrf::ADMIN_STATUS, "g1"), "i".into(), "9".into()]),
-        ("inconsistentValue", [vrf_oid(vrf::RD, "base"), "s".into(), "65000:2".into()]),
-        ("notWritable", [scalar_oid(scalar::CONFIGURED_VRFS), "u".into(), "5".into()]),
-        ("noCreation", [vrf_oid(vrf::ROW_STATUS, &n32), "i".into(), rs::CREATE_AND_GO.into()]),
-        ("inconsistentName", [vrf_oid(vrf::DESCRIPTION, "nope"), "s".into(), "x".into()]),
+        (
+            "wrongType",
+            [vrf_oid(vrf::ROW_STATUS, "g2"), "s".into(), "4".into()],
+        ),
+        (
+            "wrongLength",
+            [vrf_oid(vrf::VPN_ID, "g1"), "x".into(), "010203".into()],
+        ),
+        (
+            "wrongValue",
+            [vrf_oid(vrf::ADMIN_STATUS, "g1"), "i".into(), "9".into()],
+        ),
+        (
+            "inconsistentValue",
+            [vrf_oid(vrf::RD, "base"), "s".into(), "65000:2".into()],
+        ),
+        (
+            "notWritable",
+            [scalar_oid(scalar::CONFIGURED_VRFS), "u".into(), "5".into()],
+        ),
+        (
+            "noCreation",
+            [
+                vrf_oid(vrf::ROW_STATUS, &n32),
+                "i".into(),
+                rs::CREATE_AND_GO.into(),
+            ],
+        ),
+        (
+            "inconsistentName",
+            [vrf_oid(vrf::DESCRIPTION, "nope"), "s".into(), "x".into()],
+        ),
     ]
 }
 
 /// Two good varbinds: create VRF g1, enable notifications.
 fn good_varbinds() -> Vec<[String; 3]> {
     vec![
-        [vrf_oid(vrf::ROW_STATUS, "g1"), "i".into(), rs::CREATE_AND_GO.into()],
-        [scalar_oid(scalar::NOTIFICATION_ENABLE), "i".into(), "1".into()],
+        [
+            vrf_oid(vrf::ROW_STATUS, "g1"),
+            "i".into(),
+            rs::CREATE_AND_GO.into(),
+        ],
+        [
+            scalar_oid(scalar::NOTIFICATION_ENABLE),
+            "i".into(),
+            "1".into(),
+        ],
     ]
 }
 
 fn assert_nothing_changed(d: &Daemon) {
-    assert!(!d.exists(&vrf_oid(vrf::ROW_STATUS, "g1")), "g1 must not exist");
-    assert!(!d.exists(&vrf_oid(vrf::ROW_STATUS, "g2")), "g2 must not exist");
+    assert!(
+        !d.exists(&vrf_oid(vrf::ROW_STATUS, "g1")),
+        "g1 must not exist"
+    );
+    assert!(
+        !d.exists(&vrf_oid(vrf::ROW_STATUS, "g2")),
+        "g2 must not exist"
+    );
     d.expect(&scalar_oid(scalar::NOTIFICATION_ENABLE), &integer(2));
     d.expect(&vrf_oid(vrf::RD, "base"), &string("65000:1"));
     d.expect(&scalar_oid(scalar::CONFIGURED_VRFS), &gauge(1));
@@ -43,7 +82,10 @@ fn one_bad_varbind_changes_nothing_and_is_pointed_at() {
         for pos in 1..=3usize {
             let mut vbs: Vec<[String; 3]> = good_varbinds();
             vbs.insert(pos - 1, bad.clone());
-            let flat: Vec<&str> = vbs.iter().flat_map(|v| v.iter().map(|s| s.as_str())).collect();
+            let flat: Vec<&str> = vbs
+                .iter()
+                .flat_map(|v| v.iter().map(|s| s.as_str()))
+                .collect();
             d.set_err(&flat, reason, pos);
             assert_nothing_changed(&d);
         }
@@ -108,7 +150,14 @@ fn read_only_objects_are_not_writable() {
     }
     // In a multi-varbind PDU at position 2, with nothing applied.
     d.set_err(
-        &[&vrf_oid(vrf::ROW_STATUS, "x"), "i", rs::CREATE_AND_GO, &vrf_oid(vrf::OPER_STATUS, n), "i", "1"],
+        &[
+            &vrf_oid(vrf::ROW_STATUS, "x"),
+            "i",
+            rs::CREATE_AND_GO,
+            &vrf_oid(vrf::OPER_STATUS, n),
+            "i",
+            "1",
+        ],
         "notWritable",
         2,
     );
@@ -118,7 +167,11 @@ fn read_only_objects_are_not_writable() {
 #[test]
 fn read_only_community_set_is_no_access() {
     let d = Daemon::new();
-    let vbs = [vrf_oid(vrf::ROW_STATUS, "ro"), "i".to_string(), rs::CREATE_AND_GO.to_string()];
+    let vbs = [
+        vrf_oid(vrf::ROW_STATUS, "ro"),
+        "i".to_string(),
+        rs::CREATE_AND_GO.to_string(),
+    ];
     let vbs: Vec<&str> = vbs.iter().map(|s| s.as_str()).collect();
     let out = d.snmp("snmpset", &["-v2c", "-c", "public", "-On"], &vbs);
     check_error(&out, &vbs, "noAccess", 1);
@@ -137,14 +190,30 @@ fn read_only_community_set_is_no_access() {
 fn wrong_community_gets_no_answer_and_is_counted() {
     let d = Daemon::new();
     let before = d.num(SNMP_IN_BAD_COMMUNITY_NAMES);
-    let out = d.snmp("snmpget", &["-v2c", "-c", "wrong", "-On", "-t", "1"], &[SYS_UPTIME]);
-    assert!(out.timed_out(), "a wrong community must get no answer:\n{}", out.describe());
+    let out = d.snmp(
+        "snmpget",
+        &["-v2c", "-c", "wrong", "-On", "-t", "1"],
+        &[SYS_UPTIME],
+    );
+    assert!(
+        out.timed_out(),
+        "a wrong community must get no answer:\n{}",
+        out.describe()
+    );
     assert!(out.stdout.is_empty());
     assert_eq!(d.num(SNMP_IN_BAD_COMMUNITY_NAMES), before + 1);
     // v1, and a SET: same.
-    let out = d.snmp("snmpget", &["-v1", "-c", "Public", "-On", "-t", "1"], &[SYS_UPTIME]);
+    let out = d.snmp(
+        "snmpget",
+        &["-v1", "-c", "Public", "-On", "-t", "1"],
+        &[SYS_UPTIME],
+    );
     assert!(out.timed_out(), "{}", out.describe());
-    let out = d.snmp("snmpset", &["-v2c", "-c", "privatex", "-On", "-t", "1"], &[SYS_CONTACT, "s", "x"]);
+    let out = d.snmp(
+        "snmpset",
+        &["-v2c", "-c", "privatex", "-On", "-t", "1"],
+        &[SYS_CONTACT, "s", "x"],
+    );
     assert!(out.timed_out(), "{}", out.describe());
     assert_eq!(d.num(SNMP_IN_BAD_COMMUNITY_NAMES), before + 3);
     assert!(!d.val(SYS_CONTACT).contains("\"x\""));
@@ -157,13 +226,18 @@ fn v1_error_mapping_rfc3584() {
     for (v2, bad) in bad_varbinds() {
         let v1 = match v2 {
             "notWritable" | "noCreation" | "inconsistentName" | "noAccess" => "noSuchName",
-            "wrongType" | "wrongLength" | "wrongValue" | "inconsistentValue" | "wrongEncoding" => "badValue",
+            "wrongType" | "wrongLength" | "wrongValue" | "inconsistentValue" | "wrongEncoding" => {
+                "badValue"
+            }
             _ => "genErr",
         };
         for pos in [1usize, 2] {
             let mut vbs: Vec<[String; 3]> = good_varbinds();
             vbs.insert(pos - 1, bad.clone());
-            let flat: Vec<&str> = vbs.iter().flat_map(|v| v.iter().map(|s| s.as_str())).collect();
+            let flat: Vec<&str> = vbs
+                .iter()
+                .flat_map(|v| v.iter().map(|s| s.as_str()))
+                .collect();
             d.set_v1_err(&flat, v1, pos);
             assert_nothing_changed(&d);
         }
@@ -171,13 +245,37 @@ fn v1_error_mapping_rfc3584() {
     // v1 GET of missing instances and objects: noSuchName with the index.
     let missing = vrf_oid(vrf::RD, "nope");
     let out = d.get_v1(&[SYS_UPTIME, &missing]);
-    assert_eq!(out.reason().as_deref(), Some("noSuchName"), "{}", out.describe());
-    assert_eq!(out.failed_object(), Some(format!(".{missing}")), "{}", out.describe());
+    assert_eq!(
+        out.reason().as_deref(),
+        Some("noSuchName"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(
+        out.failed_object(),
+        Some(format!(".{missing}")),
+        "{}",
+        out.describe()
+    );
     let out = d.get_v1(&["1.3.6.1.2.1.10.166.11.1.1.99.0"]);
-    assert_eq!(out.reason().as_deref(), Some("noSuchName"), "{}", out.describe());
+    assert_eq!(
+        out.reason().as_deref(),
+        Some("noSuchName"),
+        "{}",
+        out.describe()
+    );
     // v1 GETNEXT past the end of the MIB view: noSuchName.
-    let out = d.snmp("snmpgetnext", &["-v1", "-c", "public", "-On"], &["1.3.6.1.6.3.99.99.99"]);
-    assert_eq!(out.reason().as_deref(), Some("noSuchName"), "{}", out.describe());
+    let out = d.snmp(
+        "snmpgetnext",
+        &["-v1", "-c", "public", "-On"],
+        &["1.3.6.1.6.3.99.99.99"],
+    );
+    assert_eq!(
+        out.reason().as_deref(),
+        Some("noSuchName"),
+        "{}",
+        out.describe()
+    );
     // v1 SET that succeeds.
     d.set_ok(&[&vrf_oid(vrf::ROW_STATUS, "v1ok"), "i", rs::DESTROY]);
     let out = d.set_v1(&[&vrf_oid(vrf::ROW_STATUS, "v1ok"), "i", rs::CREATE_AND_GO]);
@@ -198,7 +296,13 @@ fn v2c_get_exceptions() {
     ]);
     assert!(out.ok(), "{}", out.describe());
     assert_eq!(out.stdout[0], line(&vrf_oid(vrf::RD, "x"), EMPTY));
-    assert_eq!(out.stdout[1], line(&vrf_oid(vrf::RD, "nope"), "No Such Instance currently exists at this OID"));
+    assert_eq!(
+        out.stdout[1],
+        line(
+            &vrf_oid(vrf::RD, "nope"),
+            "No Such Instance currently exists at this OID"
+        )
+    );
     let v2 = out.stdout[2].split_once(" = ").unwrap().1;
     assert!(v2.starts_with("No Such"), "{}", out.describe());
     let v3 = out.stdout[3].split_once(" = ").unwrap().1;

@@ -11,9 +11,15 @@ fn rt_create_and_go_both() {
     let d = Daemon::new();
     d.create_vrf("red", &[]);
     d.set_ok(&[
-        &rt_oid(rt::RT, "red", 1, rt::BOTH), "s", "65000:100",
-        &rt_oid(rt::DESCR, "red", 1, rt::BOTH), "s", "rt one",
-        &rt_oid(rt::ROW_STATUS, "red", 1, rt::BOTH), "i", rs::CREATE_AND_GO,
+        &rt_oid(rt::RT, "red", 1, rt::BOTH),
+        "s",
+        "65000:100",
+        &rt_oid(rt::DESCR, "red", 1, rt::BOTH),
+        "s",
+        "rt one",
+        &rt_oid(rt::ROW_STATUS, "red", 1, rt::BOTH),
+        "i",
+        rs::CREATE_AND_GO,
     ]);
     assert_eq!(
         d.line(&rt_oid(rt::RT, "red", 1, rt::BOTH)),
@@ -31,7 +37,11 @@ fn rt_create_and_go_both() {
 fn rt_only_row_status_defaults() {
     let d = Daemon::new();
     d.create_vrf("red", &[]);
-    d.set_ok(&[&rt_oid(rt::ROW_STATUS, "red", 7, rt::IMPORT), "i", rs::CREATE_AND_GO]);
+    d.set_ok(&[
+        &rt_oid(rt::ROW_STATUS, "red", 7, rt::IMPORT),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
     d.expect(&rt_oid(rt::RT, "red", 7, rt::IMPORT), EMPTY);
     d.expect(&rt_oid(rt::DESCR, "red", 7, rt::IMPORT), EMPTY);
     d.expect(&rt_oid(rt::ROW_STATUS, "red", 7, rt::IMPORT), &integer(1));
@@ -40,8 +50,12 @@ fn rt_only_row_status_defaults() {
 
 fn rt_round_trip(d: &Daemon, idx: u32, t: &str, v: &str, text: &str) {
     d.set_ok(&[
-        &rt_oid(rt::RT, "red", idx, rt::EXPORT), t, v,
-        &rt_oid(rt::ROW_STATUS, "red", idx, rt::EXPORT), "i", rs::CREATE_AND_GO,
+        &rt_oid(rt::RT, "red", idx, rt::EXPORT),
+        t,
+        v,
+        &rt_oid(rt::ROW_STATUS, "red", idx, rt::EXPORT),
+        "i",
+        rs::CREATE_AND_GO,
     ]);
     d.expect(&rt_oid(rt::RT, "red", idx, rt::EXPORT), &string(text));
 }
@@ -66,7 +80,14 @@ fn rt_text_and_extended_community_forms() {
         ("x", "0002FDE8000064"),   // 7 octets
     ] {
         d.set_err(
-            &[&rt_oid(rt::RT, "red", 9, rt::BOTH), t, v, &rt_oid(rt::ROW_STATUS, "red", 9, rt::BOTH), "i", rs::CREATE_AND_GO],
+            &[
+                &rt_oid(rt::RT, "red", 9, rt::BOTH),
+                t,
+                v,
+                &rt_oid(rt::ROW_STATUS, "red", 9, rt::BOTH),
+                "i",
+                rs::CREATE_AND_GO,
+            ],
             "wrongValue",
             1,
         );
@@ -74,7 +95,14 @@ fn rt_text_and_extended_community_forms() {
     }
     let long = "1".repeat(257);
     d.set_err(
-        &[&rt_oid(rt::RT, "red", 9, rt::BOTH), "s", &long, &rt_oid(rt::ROW_STATUS, "red", 9, rt::BOTH), "i", rs::CREATE_AND_GO],
+        &[
+            &rt_oid(rt::RT, "red", 9, rt::BOTH),
+            "s",
+            &long,
+            &rt_oid(rt::ROW_STATUS, "red", 9, rt::BOTH),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
         "wrongLength",
         1,
     );
@@ -84,15 +112,43 @@ fn rt_text_and_extended_community_forms() {
 fn rt_one_row_per_index_and_type() {
     let d = Daemon::new();
     d.create_vrf("red", &[]);
-    for (typ, v) in [(rt::IMPORT, "65000:1"), (rt::EXPORT, "65000:2"), (rt::BOTH, "65000:1")] {
+    for (typ, v) in [
+        (rt::IMPORT, "65000:1"),
+        (rt::EXPORT, "65000:2"),
+        (rt::BOTH, "65000:1"),
+    ] {
         d.set_ok(&[
-            &rt_oid(rt::RT, "red", 1, typ), "s", v,
-            &rt_oid(rt::ROW_STATUS, "red", 1, typ), "i", rs::CREATE_AND_GO,
+            &rt_oid(rt::RT, "red", 1, typ),
+            "s",
+            v,
+            &rt_oid(rt::ROW_STATUS, "red", 1, typ),
+            "i",
+            rs::CREATE_AND_GO,
         ]);
     }
-    d.set_ok(&[&rt_oid(rt::ROW_STATUS, "red", 2, rt::IMPORT), "i", rs::CREATE_AND_GO]);
-    d.set_err(&[&rt_oid(rt::ROW_STATUS, "red", 1, rt::IMPORT), "i", rs::CREATE_AND_GO], "inconsistentValue", 1);
-    d.set_err(&[&rt_oid(rt::ROW_STATUS, "red", 1, rt::EXPORT), "i", rs::CREATE_AND_WAIT], "inconsistentValue", 1);
+    d.set_ok(&[
+        &rt_oid(rt::ROW_STATUS, "red", 2, rt::IMPORT),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
+    d.set_err(
+        &[
+            &rt_oid(rt::ROW_STATUS, "red", 1, rt::IMPORT),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
+        "inconsistentValue",
+        1,
+    );
+    d.set_err(
+        &[
+            &rt_oid(rt::ROW_STATUS, "red", 1, rt::EXPORT),
+            "i",
+            rs::CREATE_AND_WAIT,
+        ],
+        "inconsistentValue",
+        1,
+    );
     let walk = d.walk(&format!("{RT_ENTRY}.{}", rt::ROW_STATUS));
     let got: Vec<String> = walk.iter().map(|(o, _)| o.clone()).collect();
     let want: Vec<String> = [(1, 1), (1, 2), (1, 3), (2, 1)]
@@ -102,7 +158,11 @@ fn rt_one_row_per_index_and_type() {
     assert_eq!(got, want);
     d.expect(&rt_oid(rt::RT, "red", 1, rt::EXPORT), &string("65000:2"));
     // Destroying one of them leaves the others.
-    d.set_ok(&[&rt_oid(rt::ROW_STATUS, "red", 1, rt::EXPORT), "i", rs::DESTROY]);
+    d.set_ok(&[
+        &rt_oid(rt::ROW_STATUS, "red", 1, rt::EXPORT),
+        "i",
+        rs::DESTROY,
+    ]);
     assert!(!d.exists(&rt_oid(rt::ROW_STATUS, "red", 1, rt::EXPORT)));
     assert!(d.exists(&rt_oid(rt::ROW_STATUS, "red", 1, rt::IMPORT)));
     assert!(d.exists(&rt_oid(rt::ROW_STATUS, "red", 1, rt::BOTH)));
@@ -152,28 +212,91 @@ fn rt_index_and_reference_errors() {
     let d = Daemon::new();
     d.create_vrf("red", &[]);
     // VRF does not exist.
-    d.set_err(&[&rt_oid(rt::ROW_STATUS, "nope", 1, rt::BOTH), "i", rs::CREATE_AND_GO], "inconsistentName", 1);
+    d.set_err(
+        &[
+            &rt_oid(rt::ROW_STATUS, "nope", 1, rt::BOTH),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
+        "inconsistentName",
+        1,
+    );
     // RTIndex is 1..4294967295; type is 1..3.
-    d.set_err(&[&rt_oid(rt::ROW_STATUS, "red", 0, rt::BOTH), "i", rs::CREATE_AND_GO], "noCreation", 1);
-    d.set_err(&[&rt_oid(rt::ROW_STATUS, "red", 1, 0), "i", rs::CREATE_AND_GO], "noCreation", 1);
-    d.set_err(&[&rt_oid(rt::ROW_STATUS, "red", 1, 4), "i", rs::CREATE_AND_GO], "noCreation", 1);
+    d.set_err(
+        &[
+            &rt_oid(rt::ROW_STATUS, "red", 0, rt::BOTH),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
+        "noCreation",
+        1,
+    );
+    d.set_err(
+        &[&rt_oid(rt::ROW_STATUS, "red", 1, 0), "i", rs::CREATE_AND_GO],
+        "noCreation",
+        1,
+    );
+    d.set_err(
+        &[&rt_oid(rt::ROW_STATUS, "red", 1, 4), "i", rs::CREATE_AND_GO],
+        "noCreation",
+        1,
+    );
     let short = format!("{RT_ENTRY}.{}.{}.1", rt::ROW_STATUS, name_index("red"));
     d.set_err(&[&short, "i", rs::CREATE_AND_GO], "noCreation", 1);
     let long = format!("{}.1", rt_oid(rt::ROW_STATUS, "red", 1, rt::BOTH));
     d.set_err(&[&long, "i", rs::CREATE_AND_GO], "noCreation", 1);
-    let big = format!("{RT_ENTRY}.{}.{}.4294967296.3", rt::ROW_STATUS, name_index("red"));
+    let big = format!(
+        "{RT_ENTRY}.{}.{}.4294967296.3",
+        rt::ROW_STATUS,
+        name_index("red")
+    );
     d.set_err(&[&big, "i", rs::CREATE_AND_GO], "noCreation", 1);
     // The largest RTIndex is fine.
-    d.set_ok(&[&rt_oid(rt::ROW_STATUS, "red", u32::MAX, rt::BOTH), "i", rs::CREATE_AND_GO]);
+    d.set_ok(&[
+        &rt_oid(rt::ROW_STATUS, "red", u32::MAX, rt::BOTH),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
     // A non-RowStatus column of a missing row.
-    d.set_err(&[&rt_oid(rt::RT, "red", 5, rt::BOTH), "s", "65000:1"], "inconsistentName", 1);
-    // RowStatus rules.
-    d.set_err(&[&rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH), "i", rs::ACTIVE], "inconsistentValue", 1);
-    d.set_err(&[&rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH), "i", rs::NOT_READY], "wrongValue", 1);
-    d.set_ok(&[&rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH), "i", rs::DESTROY]);
-    d.set_err(&[&rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH), "s", "4"], "wrongType", 1);
     d.set_err(
-        &[&rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH), "i", rs::CREATE_AND_GO, &rt_oid(rt::STORAGE_TYPE, "red", 5, rt::BOTH), "i", "5"],
+        &[&rt_oid(rt::RT, "red", 5, rt::BOTH), "s", "65000:1"],
+        "inconsistentName",
+        1,
+    );
+    // RowStatus rules.
+    d.set_err(
+        &[&rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH), "i", rs::ACTIVE],
+        "inconsistentValue",
+        1,
+    );
+    d.set_err(
+        &[
+            &rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH),
+            "i",
+            rs::NOT_READY,
+        ],
+        "wrongValue",
+        1,
+    );
+    d.set_ok(&[
+        &rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH),
+        "i",
+        rs::DESTROY,
+    ]);
+    d.set_err(
+        &[&rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH), "s", "4"],
+        "wrongType",
+        1,
+    );
+    d.set_err(
+        &[
+            &rt_oid(rt::ROW_STATUS, "red", 5, rt::BOTH),
+            "i",
+            rs::CREATE_AND_GO,
+            &rt_oid(rt::STORAGE_TYPE, "red", 5, rt::BOTH),
+            "i",
+            "5",
+        ],
         "wrongValue",
         2,
     );
@@ -185,15 +308,25 @@ fn ifconf_bind_lo_defaults_and_counters() {
     let d = Daemon::new();
     d.create_vrf("red", &[]);
     d.expect(&vrf_oid(vrf::OPER_STATUS, "red"), &integer(2));
-    d.set_ok(&[&ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::CREATE_AND_GO]);
+    d.set_ok(&[
+        &ifconf_oid(ifconf::ROW_STATUS, "red", LO),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
     assert_eq!(
         d.line(&ifconf_oid(ifconf::ROW_STATUS, "red", LO)),
         ".1.3.6.1.2.1.10.166.11.1.2.1.1.5.3.114.101.100.1 = INTEGER: 1"
     );
     d.expect(&ifconf_oid(ifconf::CLASSIFICATION, "red", LO), &integer(2));
-    d.expect(&ifconf_oid(ifconf::ROUTE_DIST_PROTOCOL, "red", LO), "Hex-STRING: 80");
+    d.expect(
+        &ifconf_oid(ifconf::ROUTE_DIST_PROTOCOL, "red", LO),
+        "Hex-STRING: 80",
+    );
     d.expect(&ifconf_oid(ifconf::STORAGE_TYPE, "red", LO), &integer(2));
-    assert!(!d.exists(&ifconf_oid(1, "red", LO)), "the index column is not accessible");
+    assert!(
+        !d.exists(&ifconf_oid(1, "red", LO)),
+        "the index column is not accessible"
+    );
     // lo is up: the VRF is up.
     d.expect(&vrf_oid(vrf::OPER_STATUS, "red"), &integer(1));
     d.expect(&vrf_oid(vrf::ACTIVE_INTERFACES, "red"), &gauge(1));
@@ -232,9 +365,16 @@ fn ifconf_last_changed_moves_on_bind() {
     d.create_vrf("red", &[]);
     let before = d.num(&vrf_oid(vrf::LAST_CHANGED, "red"));
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    d.set_ok(&[&ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::CREATE_AND_GO]);
+    d.set_ok(&[
+        &ifconf_oid(ifconf::ROW_STATUS, "red", LO),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
     let after = d.num(&vrf_oid(vrf::LAST_CHANGED, "red"));
-    assert!(after > before, "VrfConfLastChanged must move when an interface is associated: {before} -> {after}");
+    assert!(
+        after > before,
+        "VrfConfLastChanged must move when an interface is associated: {before} -> {after}"
+    );
 }
 
 #[test]
@@ -248,11 +388,27 @@ fn ifconf_values_and_mutability() {
         ifconf_oid(ifconf::ROW_STATUS, "red", LO),
     );
     for v in ["0", "4"] {
-        d.set_err(&[&rso, "i", rs::CREATE_AND_GO, &cl, "i", v], "wrongValue", 2);
+        d.set_err(
+            &[&rso, "i", rs::CREATE_AND_GO, &cl, "i", v],
+            "wrongValue",
+            2,
+        );
     }
-    d.set_err(&[&rso, "i", rs::CREATE_AND_GO, &cl, "s", "1"], "wrongType", 2);
-    d.set_err(&[&rso, "i", rs::CREATE_AND_GO, &pr, "i", "1"], "wrongType", 2);
-    d.set_err(&[&rso, "i", rs::CREATE_AND_GO, &sto, "i", "4"], "wrongValue", 2);
+    d.set_err(
+        &[&rso, "i", rs::CREATE_AND_GO, &cl, "s", "1"],
+        "wrongType",
+        2,
+    );
+    d.set_err(
+        &[&rso, "i", rs::CREATE_AND_GO, &pr, "i", "1"],
+        "wrongType",
+        2,
+    );
+    d.set_err(
+        &[&rso, "i", rs::CREATE_AND_GO, &sto, "i", "4"],
+        "wrongValue",
+        2,
+    );
     assert!(!d.exists(&rso));
     // {static(5), other(6)} = 0x06; carrierOfCarrier(1).
     d.set_ok(&[&cl, "i", "1", &pr, "x", "06", &rso, "i", rs::CREATE_AND_GO]);
@@ -272,7 +428,10 @@ fn ifconf_values_and_mutability() {
     // The empty set {} is accepted as one zero octet.
     d.set_ok(&[&pr, "x", "00"]);
     let v = d.val(&pr);
-    assert!(v == "Hex-STRING: 00" || v == EMPTY, "RouteDistProtocol {{}}: {v}");
+    assert!(
+        v == "Hex-STRING: 00" || v == EMPTY,
+        "RouteDistProtocol {{}}: {v}"
+    );
     d.set_ok(&[&rso, "i", rs::ACTIVE]);
     d.expect(&rso, &integer(1));
 }
@@ -283,40 +442,116 @@ fn ifconf_reference_errors() {
     d.create_vrf("red", &[]);
     d.create_vrf("blue", &[]);
     // VRF missing.
-    d.set_err(&[&ifconf_oid(ifconf::ROW_STATUS, "nope", LO), "i", rs::CREATE_AND_GO], "inconsistentName", 1);
+    d.set_err(
+        &[
+            &ifconf_oid(ifconf::ROW_STATUS, "nope", LO),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
+        "inconsistentName",
+        1,
+    );
     // ifIndex not in ifTable.
-    d.set_err(&[&ifconf_oid(ifconf::ROW_STATUS, "red", 999999), "i", rs::CREATE_AND_GO], "inconsistentName", 1);
+    d.set_err(
+        &[
+            &ifconf_oid(ifconf::ROW_STATUS, "red", 999999),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
+        "inconsistentName",
+        1,
+    );
     // ifIndex 0 and a missing ifIndex sub-id can never be created.
-    d.set_err(&[&ifconf_oid(ifconf::ROW_STATUS, "red", 0), "i", rs::CREATE_AND_GO], "noCreation", 1);
-    let short = format!("{IFCONF_ENTRY}.{}.{}", ifconf::ROW_STATUS, name_index("red"));
+    d.set_err(
+        &[
+            &ifconf_oid(ifconf::ROW_STATUS, "red", 0),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
+        "noCreation",
+        1,
+    );
+    let short = format!(
+        "{IFCONF_ENTRY}.{}.{}",
+        ifconf::ROW_STATUS,
+        name_index("red")
+    );
     d.set_err(&[&short, "i", rs::CREATE_AND_GO], "noCreation", 1);
-    let big = format!("{IFCONF_ENTRY}.{}.{}.2147483648", ifconf::ROW_STATUS, name_index("red"));
+    let big = format!(
+        "{IFCONF_ENTRY}.{}.{}.2147483648",
+        ifconf::ROW_STATUS,
+        name_index("red")
+    );
     d.set_err(&[&big, "i", rs::CREATE_AND_GO], "noCreation", 1);
     // A non-RowStatus column of a missing row.
-    d.set_err(&[&ifconf_oid(ifconf::CLASSIFICATION, "red", LO), "i", "1"], "inconsistentName", 1);
+    d.set_err(
+        &[&ifconf_oid(ifconf::CLASSIFICATION, "red", LO), "i", "1"],
+        "inconsistentName",
+        1,
+    );
     // Bind lo to red, then to blue.
-    d.set_ok(&[&ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::CREATE_AND_GO]);
-    d.set_err(&[&ifconf_oid(ifconf::ROW_STATUS, "blue", LO), "i", rs::CREATE_AND_GO], "inconsistentValue", 1);
-    d.set_err(&[&ifconf_oid(ifconf::ROW_STATUS, "blue", LO), "i", rs::CREATE_AND_WAIT], "inconsistentValue", 1);
-    d.set_err(&[&ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::CREATE_AND_GO], "inconsistentValue", 1);
+    d.set_ok(&[
+        &ifconf_oid(ifconf::ROW_STATUS, "red", LO),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
+    d.set_err(
+        &[
+            &ifconf_oid(ifconf::ROW_STATUS, "blue", LO),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
+        "inconsistentValue",
+        1,
+    );
+    d.set_err(
+        &[
+            &ifconf_oid(ifconf::ROW_STATUS, "blue", LO),
+            "i",
+            rs::CREATE_AND_WAIT,
+        ],
+        "inconsistentValue",
+        1,
+    );
+    d.set_err(
+        &[
+            &ifconf_oid(ifconf::ROW_STATUS, "red", LO),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
+        "inconsistentValue",
+        1,
+    );
     assert!(!d.exists(&ifconf_oid(ifconf::ROW_STATUS, "blue", LO)));
     d.expect(&scalar_oid(scalar::CONNECTED_INTERFACES), &gauge(1));
     // Both in one PDU.
     d.set_ok(&[&ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::DESTROY]);
     d.set_err(
         &[
-            &ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::CREATE_AND_GO,
-            &ifconf_oid(ifconf::ROW_STATUS, "blue", LO), "i", rs::CREATE_AND_GO,
+            &ifconf_oid(ifconf::ROW_STATUS, "red", LO),
+            "i",
+            rs::CREATE_AND_GO,
+            &ifconf_oid(ifconf::ROW_STATUS, "blue", LO),
+            "i",
+            rs::CREATE_AND_GO,
         ],
         "inconsistentValue",
         2,
     );
     assert!(!d.exists(&ifconf_oid(ifconf::ROW_STATUS, "red", LO)));
     // Moving lo from red to blue in one PDU (destroy + create) is fine.
-    d.set_ok(&[&ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::CREATE_AND_GO]);
     d.set_ok(&[
-        &ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::DESTROY,
-        &ifconf_oid(ifconf::ROW_STATUS, "blue", LO), "i", rs::CREATE_AND_GO,
+        &ifconf_oid(ifconf::ROW_STATUS, "red", LO),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
+    d.set_ok(&[
+        &ifconf_oid(ifconf::ROW_STATUS, "red", LO),
+        "i",
+        rs::DESTROY,
+        &ifconf_oid(ifconf::ROW_STATUS, "blue", LO),
+        "i",
+        rs::CREATE_AND_GO,
     ]);
     assert!(!d.exists(&ifconf_oid(ifconf::ROW_STATUS, "red", LO)));
     d.expect(&ifconf_oid(ifconf::ROW_STATUS, "blue", LO), &integer(1));
@@ -338,13 +573,21 @@ fn ifconf_down_interface_counts_as_associated_only() {
         return;
     };
     d.create_vrf("red", &[]);
-    d.set_ok(&[&ifconf_oid(ifconf::ROW_STATUS, "red", ifx), "i", rs::CREATE_AND_GO]);
+    d.set_ok(&[
+        &ifconf_oid(ifconf::ROW_STATUS, "red", ifx),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
     d.expect(&vrf_oid(vrf::OPER_STATUS, "red"), &integer(2));
     d.expect(&vrf_oid(vrf::ACTIVE_INTERFACES, "red"), &gauge(0));
     d.expect(&vrf_oid(vrf::ASSOCIATED_INTERFACES, "red"), &gauge(1));
     d.expect(&scalar_oid(scalar::CONNECTED_INTERFACES), &gauge(1));
     d.expect(&scalar_oid(scalar::ACTIVE_VRFS), &gauge(0));
-    d.set_ok(&[&ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::CREATE_AND_GO]);
+    d.set_ok(&[
+        &ifconf_oid(ifconf::ROW_STATUS, "red", LO),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
     d.expect(&vrf_oid(vrf::OPER_STATUS, "red"), &integer(1));
     d.expect(&vrf_oid(vrf::ACTIVE_INTERFACES, "red"), &gauge(1));
     d.expect(&vrf_oid(vrf::ASSOCIATED_INTERFACES, "red"), &gauge(2));
@@ -358,10 +601,18 @@ fn destroying_a_vrf_cascades_in_the_same_set() {
     d.create_vrf("red", &[&vrf_oid(vrf::RD, "red"), "s", "65000:1"]);
     d.create_vrf("blue", &[]);
     d.set_ok(&[
-        &rt_oid(rt::ROW_STATUS, "red", 1, rt::IMPORT), "i", rs::CREATE_AND_GO,
-        &rt_oid(rt::ROW_STATUS, "red", 2, rt::BOTH), "i", rs::CREATE_AND_GO,
-        &rt_oid(rt::ROW_STATUS, "blue", 1, rt::BOTH), "i", rs::CREATE_AND_GO,
-        &ifconf_oid(ifconf::ROW_STATUS, "red", LO), "i", rs::CREATE_AND_GO,
+        &rt_oid(rt::ROW_STATUS, "red", 1, rt::IMPORT),
+        "i",
+        rs::CREATE_AND_GO,
+        &rt_oid(rt::ROW_STATUS, "red", 2, rt::BOTH),
+        "i",
+        rs::CREATE_AND_GO,
+        &rt_oid(rt::ROW_STATUS, "blue", 1, rt::BOTH),
+        "i",
+        rs::CREATE_AND_GO,
+        &ifconf_oid(ifconf::ROW_STATUS, "red", LO),
+        "i",
+        rs::CREATE_AND_GO,
     ]);
     d.expect(&scalar_oid(scalar::CONNECTED_INTERFACES), &gauge(1));
     d.destroy_vrf("red");
@@ -376,15 +627,26 @@ fn destroying_a_vrf_cascades_in_the_same_set() {
         assert!(!d.exists(&oid), "{oid} must be gone with its VRF");
     }
     let red = format!(".{}.", name_index("red"));
-    let rest: Vec<_> = d.walk(MPLS_L3VPN).into_iter().filter(|(o, _)| o.contains(&red)).collect();
+    let rest: Vec<_> = d
+        .walk(MPLS_L3VPN)
+        .into_iter()
+        .filter(|(o, _)| o.contains(&red))
+        .collect();
     assert!(rest.is_empty(), "rows of a destroyed VRF remain: {rest:?}");
     d.expect(&rt_oid(rt::ROW_STATUS, "blue", 1, rt::BOTH), &integer(1));
     d.expect(&scalar_oid(scalar::CONNECTED_INTERFACES), &gauge(0));
     d.expect(&scalar_oid(scalar::CONFIGURED_VRFS), &gauge(1));
     // lo is free again; the RD is free again.
-    d.set_ok(&[&ifconf_oid(ifconf::ROW_STATUS, "blue", LO), "i", rs::CREATE_AND_GO]);
+    d.set_ok(&[
+        &ifconf_oid(ifconf::ROW_STATUS, "blue", LO),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
     d.create_vrf("red", &[&vrf_oid(vrf::RD, "red"), "s", "65000:1"]);
-    assert!(!d.exists(&rt_oid(rt::ROW_STATUS, "red", 1, rt::IMPORT)), "a re-created VRF starts empty");
+    assert!(
+        !d.exists(&rt_oid(rt::ROW_STATUS, "red", 1, rt::IMPORT)),
+        "a re-created VRF starts empty"
+    );
 }
 
 /// RFC 3416 4.2.5: the varbinds of one SET are applied as if simultaneously,
@@ -393,19 +655,33 @@ fn destroying_a_vrf_cascades_in_the_same_set() {
 fn vrf_rt_and_ifconf_created_in_one_pdu() {
     let d = Daemon::new();
     d.set_ok(&[
-        &vrf_oid(vrf::RD, "one"), "s", "65000:1",
-        &vrf_oid(vrf::ROW_STATUS, "one"), "i", rs::CREATE_AND_GO,
-        &rt_oid(rt::RT, "one", 1, rt::BOTH), "s", "65000:100",
-        &rt_oid(rt::ROW_STATUS, "one", 1, rt::BOTH), "i", rs::CREATE_AND_GO,
-        &ifconf_oid(ifconf::ROW_STATUS, "one", LO), "i", rs::CREATE_AND_GO,
+        &vrf_oid(vrf::RD, "one"),
+        "s",
+        "65000:1",
+        &vrf_oid(vrf::ROW_STATUS, "one"),
+        "i",
+        rs::CREATE_AND_GO,
+        &rt_oid(rt::RT, "one", 1, rt::BOTH),
+        "s",
+        "65000:100",
+        &rt_oid(rt::ROW_STATUS, "one", 1, rt::BOTH),
+        "i",
+        rs::CREATE_AND_GO,
+        &ifconf_oid(ifconf::ROW_STATUS, "one", LO),
+        "i",
+        rs::CREATE_AND_GO,
     ]);
     d.expect(&rt_oid(rt::RT, "one", 1, rt::BOTH), &string("65000:100"));
     d.expect(&vrf_oid(vrf::OPER_STATUS, "one"), &integer(1));
     // Destroying the VRF and creating an RT for it in one PDU is refused.
     d.set_err(
         &[
-            &vrf_oid(vrf::ROW_STATUS, "one"), "i", rs::DESTROY,
-            &rt_oid(rt::ROW_STATUS, "one", 2, rt::BOTH), "i", rs::CREATE_AND_GO,
+            &vrf_oid(vrf::ROW_STATUS, "one"),
+            "i",
+            rs::DESTROY,
+            &rt_oid(rt::ROW_STATUS, "one", 2, rt::BOTH),
+            "i",
+            rs::CREATE_AND_GO,
         ],
         "inconsistentName",
         2,

@@ -9,9 +9,15 @@ use std::time::{Duration, Instant};
 fn system_group() {
     let d = Daemon::new();
     let descr = d.val(SYS_DESCR);
-    assert!(descr.starts_with("STRING: \"l3vpnd"), "sysDescr.0 = {descr}");
+    assert!(
+        descr.starts_with("STRING: \"l3vpnd"),
+        "sysDescr.0 = {descr}"
+    );
     let oid = d.val(SYS_OBJECT_ID);
-    assert!(oid.starts_with("OID: .1.3.6.1.4.1.32473."), "sysObjectID.0 = {oid}");
+    assert!(
+        oid.starts_with("OID: .1.3.6.1.4.1.32473."),
+        "sysObjectID.0 = {oid}"
+    );
     assert!(d.val(SYS_UPTIME).starts_with("Timeticks: ("));
     let services = d.val(SYS_SERVICES);
     let n: i64 = services
@@ -20,8 +26,14 @@ fn system_group() {
         .parse()
         .unwrap();
     assert!((0..=127).contains(&n), "sysServices.0 = {n}");
-    assert!(n & 4 != 0, "a router offers layer-3 services: sysServices.0 = {n}");
-    assert!(d.val("1.3.6.1.2.1.1.8.0").starts_with("Timeticks: ("), "sysORLastChange.0");
+    assert!(
+        n & 4 != 0,
+        "a router offers layer-3 services: sysServices.0 = {n}"
+    );
+    assert!(
+        d.val("1.3.6.1.2.1.1.8.0").starts_with("Timeticks: ("),
+        "sysORLastChange.0"
+    );
     // sysUpTime moves.
     let t1 = d.num(SYS_UPTIME);
     std::thread::sleep(Duration::from_millis(300));
@@ -41,12 +53,14 @@ fn sys_or_table_lists_the_modules_served() {
         .collect();
     assert!(!ids.is_empty(), "no sysORID: {rows:?}");
     assert!(
-        ids.iter().any(|v| v.starts_with("OID: .1.3.6.1.2.1.10.166.11")),
+        ids.iter()
+            .any(|v| v.starts_with("OID: .1.3.6.1.2.1.10.166.11")),
         "sysORTable does not list MPLS-L3VPN-STD-MIB: {ids:?}"
     );
     for col in [3, 4] {
         assert!(
-            rows.iter().any(|(o, _)| o.starts_with(&format!(".{SYS_OR_TABLE}.1.{col}."))),
+            rows.iter()
+                .any(|(o, _)| o.starts_with(&format!(".{SYS_OR_TABLE}.1.{col}."))),
             "sysORTable column {col} missing"
         );
     }
@@ -55,14 +69,28 @@ fn sys_or_table_lists_the_modules_served() {
 #[test]
 fn contact_name_location_are_writable_and_persisted() {
     let mut d = Daemon::new();
-    d.set_ok(&[SYS_CONTACT, "s", "noc@example.net", SYS_NAME, "s", "pe1.example.net", SYS_LOCATION, "s", "rack 4"]);
+    d.set_ok(&[
+        SYS_CONTACT,
+        "s",
+        "noc@example.net",
+        SYS_NAME,
+        "s",
+        "pe1.example.net",
+        SYS_LOCATION,
+        "s",
+        "rack 4",
+    ]);
     d.expect(SYS_CONTACT, &string("noc@example.net"));
     d.expect(SYS_NAME, &string("pe1.example.net"));
     d.expect(SYS_LOCATION, &string("rack 4"));
     let long = "x".repeat(256);
     d.set_err(&[SYS_NAME, "s", &long], "wrongLength", 1);
     d.set_err(&[SYS_NAME, "i", "1"], "wrongType", 1);
-    d.set_err(&[SYS_CONTACT, "s", "ok", SYS_LOCATION, "i", "1"], "wrongType", 2);
+    d.set_err(
+        &[SYS_CONTACT, "s", "ok", SYS_LOCATION, "i", "1"],
+        "wrongType",
+        2,
+    );
     d.expect(SYS_CONTACT, &string("noc@example.net"));
     d.restart();
     d.expect(SYS_CONTACT, &string("noc@example.net"));
@@ -91,7 +119,11 @@ fn if_mib() {
         .filter_map(|e| {
             let e = e.ok()?;
             let name = e.file_name().to_string_lossy().into_owned();
-            let idx = std::fs::read_to_string(e.path().join("ifindex")).ok()?.trim().parse().ok()?;
+            let idx = std::fs::read_to_string(e.path().join("ifindex"))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()?;
             Some((idx, name))
         })
         .collect();
@@ -101,7 +133,11 @@ fn if_mib() {
         .iter()
         .map(|(o, v)| {
             let idx = o.rsplit('.').next().unwrap().parse().unwrap();
-            let name = v.strip_prefix("STRING: \"").and_then(|s| s.strip_suffix('"')).unwrap_or(v).to_string();
+            let name = v
+                .strip_prefix("STRING: \"")
+                .and_then(|s| s.strip_suffix('"'))
+                .unwrap_or(v)
+                .to_string();
             (idx, name)
         })
         .collect();
@@ -111,7 +147,12 @@ fn if_mib() {
     assert!(d.val("1.3.6.1.2.1.31.1.1.1.6.1").starts_with("Counter64: "));
     // A v1 GET of a Counter64 object: noSuchName.
     let out = d.get_v1(&["1.3.6.1.2.1.31.1.1.1.6.1"]);
-    assert_eq!(out.reason().as_deref(), Some("noSuchName"), "{}", out.describe());
+    assert_eq!(
+        out.reason().as_deref(),
+        Some("noSuchName"),
+        "{}",
+        out.describe()
+    );
     // Read-only.
     d.set_err(&[&format!("{IF_DESCR}.1"), "s", "x"], "notWritable", 1);
 }
@@ -130,7 +171,10 @@ fn snmp_group_counters() {
     }
     // snmpEnableAuthenTraps.0 is an INTEGER (TruthValue).
     let v = d.val("1.3.6.1.2.1.11.30.0");
-    assert!(v == integer(1) || v == integer(2), "snmpEnableAuthenTraps.0 = {v}");
+    assert!(
+        v == integer(1) || v == integer(2),
+        "snmpEnableAuthenTraps.0 = {v}"
+    );
 }
 
 #[test]
@@ -168,7 +212,10 @@ fn wait_exit(c: &mut std::process::Child, max: Duration) -> Option<std::process:
 #[test]
 fn second_instance_on_the_same_data_dir_refuses_to_start() {
     let d = Daemon::new();
-    d.create_vrf("x", &[&vrf_oid(vrf::STORAGE_TYPE, "x"), "i", st::NON_VOLATILE]);
+    d.create_vrf(
+        "x",
+        &[&vrf_oid(vrf::STORAGE_TYPE, "x"), "i", st::NON_VOLATILE],
+    );
     let port = free_udp_port();
     let log = d.base.join("second.log");
     let args: Vec<String> = vec![
@@ -181,9 +228,15 @@ fn second_instance_on_the_same_data_dir_refuses_to_start() {
     let st = wait_exit(&mut c, Duration::from_secs(10));
     let text = read_file(&log);
     let st = st.unwrap_or_else(|| panic!("the second instance kept running; log:\n{text}"));
-    assert!(!st.success(), "the second instance must exit non-zero; log:\n{text}");
+    assert!(
+        !st.success(),
+        "the second instance must exit non-zero; log:\n{text}"
+    );
     let lower = text.to_lowercase();
-    assert!(lower.contains("locked") || lower.contains("in use"), "message should say the data dir is locked / in use:\n{text}");
+    assert!(
+        lower.contains("locked") || lower.contains("in use"),
+        "message should say the data dir is locked / in use:\n{text}"
+    );
     // The first is unaffected.
     d.expect(&vrf_oid(vrf::ROW_STATUS, "x"), &integer(1));
 }
@@ -202,9 +255,14 @@ fn default_communities_refused_on_a_non_loopback_address() {
     let mut c = spawn_raw(&args, &log);
     let st = wait_exit(&mut c, Duration::from_secs(10));
     let text = read_file(&log);
-    let st = st.unwrap_or_else(|| panic!("l3vpnd started on 0.0.0.0 with the default communities; log:\n{text}"));
+    let st = st.unwrap_or_else(|| {
+        panic!("l3vpnd started on 0.0.0.0 with the default communities; log:\n{text}")
+    });
     assert!(!st.success(), "must exit non-zero; log:\n{text}");
-    assert!(text.to_lowercase().contains("communit"), "message should mention the community:\n{text}");
+    assert!(
+        text.to_lowercase().contains("communit"),
+        "message should mention the community:\n{text}"
+    );
 }
 
 #[test]
@@ -231,26 +289,66 @@ fn non_default_communities_on_a_non_loopback_address() {
             panic!("exited with {st}; log:\n{}", read_file(&log));
         }
         let out = run_tool(&[
-            "snmpget".into(), "-v2c".into(), "-c".into(), "s3cret-ro".into(), "-On".into(),
-            "-t".into(), "0.2".into(), "-r".into(), "0".into(), target.clone(), SYS_UPTIME.into(),
+            "snmpget".into(),
+            "-v2c".into(),
+            "-c".into(),
+            "s3cret-ro".into(),
+            "-On".into(),
+            "-t".into(),
+            "0.2".into(),
+            "-r".into(),
+            "0".into(),
+            target.clone(),
+            SYS_UPTIME.into(),
         ]);
         if out.ok() {
             answered = Some(out);
             break;
         }
     }
-    assert!(answered.is_some(), "no answer with the configured community; log:\n{}", read_file(&log));
+    assert!(
+        answered.is_some(),
+        "no answer with the configured community; log:\n{}",
+        read_file(&log)
+    );
     let out = run_tool(&[
-        "snmpget".into(), "-v2c".into(), "-c".into(), "public".into(), "-On".into(),
-        "-t".into(), "1".into(), "-r".into(), "0".into(), target.clone(), SYS_UPTIME.into(),
+        "snmpget".into(),
+        "-v2c".into(),
+        "-c".into(),
+        "public".into(),
+        "-On".into(),
+        "-t".into(),
+        "1".into(),
+        "-r".into(),
+        "0".into(),
+        target.clone(),
+        SYS_UPTIME.into(),
     ]);
-    assert!(out.timed_out(), "public must not be accepted:\n{}", out.describe());
+    assert!(
+        out.timed_out(),
+        "public must not be accepted:\n{}",
+        out.describe()
+    );
     let out = run_tool(&[
-        "snmpset".into(), "-v2c".into(), "-c".into(), "s3cret-rw".into(), "-On".into(),
-        "-t".into(), "5".into(), "-r".into(), "0".into(), target, SYS_CONTACT.into(), "s".into(), "x".into(),
+        "snmpset".into(),
+        "-v2c".into(),
+        "-c".into(),
+        "s3cret-rw".into(),
+        "-On".into(),
+        "-t".into(),
+        "5".into(),
+        "-r".into(),
+        "0".into(),
+        target,
+        SYS_CONTACT.into(),
+        "s".into(),
+        "x".into(),
     ]);
     assert!(out.ok(), "{}", out.describe());
-    let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(c.id().to_string())
+        .status();
     let st = wait_exit(&mut c, Duration::from_secs(10));
     assert!(st.is_some_and(|s| s.success()), "SIGTERM: {st:?}");
 }
@@ -265,7 +363,12 @@ fn listens_on_ipv4_and_ipv6() {
     let p6 = d.port6.expect("IPv6 port");
     let out = d.snmp_to(&format!("udp6:[::1]:{p6}"), "snmpget", V2_RO, &[SYS_UPTIME]);
     assert!(out.ok(), "{}", out.describe());
-    let out = d.snmp_to(&format!("udp6:[::1]:{p6}"), "snmpset", V2_RW, &[&vrf_oid(vrf::ROW_STATUS, "v6"), "i", rs::CREATE_AND_GO]);
+    let out = d.snmp_to(
+        &format!("udp6:[::1]:{p6}"),
+        "snmpset",
+        V2_RW,
+        &[&vrf_oid(vrf::ROW_STATUS, "v6"), "i", rs::CREATE_AND_GO],
+    );
     assert!(out.ok(), "{}", out.describe());
     d.expect(&vrf_oid(vrf::ROW_STATUS, "v6"), &integer(1));
 }

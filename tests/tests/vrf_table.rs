@@ -9,9 +9,15 @@ use l3vpnd_tests::*;
 fn issue_example_red_with_rd_nonvolatile_create_and_go() {
     let d = Daemon::new();
     let out = d.set_ok(&[
-        "1.3.6.1.2.1.10.166.11.1.2.2.1.4.3.114.101.100", "s", "65000:1",
-        "1.3.6.1.2.1.10.166.11.1.2.2.1.15.3.114.101.100", "i", "3",
-        "1.3.6.1.2.1.10.166.11.1.2.2.1.13.3.114.101.100", "i", "4",
+        "1.3.6.1.2.1.10.166.11.1.2.2.1.4.3.114.101.100",
+        "s",
+        "65000:1",
+        "1.3.6.1.2.1.10.166.11.1.2.2.1.15.3.114.101.100",
+        "i",
+        "3",
+        "1.3.6.1.2.1.10.166.11.1.2.2.1.13.3.114.101.100",
+        "i",
+        "4",
     ]);
     assert_eq!(
         out,
@@ -38,14 +44,18 @@ fn create_and_go_with_only_row_status_gets_defaults() {
     d.expect(&vrf_oid(vrf::VPN_ID, n), EMPTY);
     d.expect(&vrf_oid(vrf::DESCRIPTION, n), EMPTY);
     d.expect(&vrf_oid(vrf::RD, n), EMPTY);
-    assert!(d.val(&vrf_oid(vrf::CREATION_TIME, n)).starts_with("Timeticks: ("));
+    assert!(d
+        .val(&vrf_oid(vrf::CREATION_TIME, n))
+        .starts_with("Timeticks: ("));
     d.expect(&vrf_oid(vrf::OPER_STATUS, n), &integer(2));
     d.expect(&vrf_oid(vrf::ACTIVE_INTERFACES, n), &gauge(0));
     d.expect(&vrf_oid(vrf::ASSOCIATED_INTERFACES, n), &gauge(0));
     d.expect(&vrf_oid(vrf::MID_RTE_THRESH, n), &gauge(0));
     d.expect(&vrf_oid(vrf::HIGH_RTE_THRESH, n), &gauge(0));
     d.expect(&vrf_oid(vrf::MAX_ROUTES, n), &gauge(0));
-    assert!(d.val(&vrf_oid(vrf::LAST_CHANGED, n)).starts_with("Timeticks: ("));
+    assert!(d
+        .val(&vrf_oid(vrf::LAST_CHANGED, n))
+        .starts_with("Timeticks: ("));
     d.expect(&vrf_oid(vrf::ROW_STATUS, n), &integer(1));
     d.expect(&vrf_oid(vrf::ADMIN_STATUS, n), &integer(1));
     d.expect(&vrf_oid(vrf::STORAGE_TYPE, n), &integer(2));
@@ -65,12 +75,22 @@ fn creation_time_and_last_changed_are_sysuptime_stamps() {
     let created = d.num(&vrf_oid(vrf::CREATION_TIME, "t"));
     let changed = d.num(&vrf_oid(vrf::LAST_CHANGED, "t"));
     let up = d.num(SYS_UPTIME);
-    assert!(created <= up && changed <= up && created <= changed, "created {created} changed {changed} up {up}");
+    assert!(
+        created <= up && changed <= up && created <= changed,
+        "created {created} changed {changed} up {up}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(1100));
     d.set_ok(&[&vrf_oid(vrf::ADMIN_STATUS, "t"), "i", "2"]);
     let changed2 = d.num(&vrf_oid(vrf::LAST_CHANGED, "t"));
-    assert!(changed2 > changed, "LastChanged must move on a change: {changed} -> {changed2}");
-    assert_eq!(d.num(&vrf_oid(vrf::CREATION_TIME, "t")), created, "CreationTime never changes");
+    assert!(
+        changed2 > changed,
+        "LastChanged must move on a change: {changed} -> {changed2}"
+    );
+    assert_eq!(
+        d.num(&vrf_oid(vrf::CREATION_TIME, "t")),
+        created,
+        "CreationTime never changes"
+    );
 }
 
 #[test]
@@ -109,16 +129,31 @@ fn create_and_wait_gives_not_in_service_then_active() {
     assert!(d.exists(&perf_oid(3, "w")));
     // Any column may be written while notInService; the row stays notInService.
     d.set_ok(&[
-        &vrf_oid(vrf::RD, "w"), "s", "65000:77",
-        &vrf_oid(vrf::DESCRIPTION, "w"), "s", "waiting",
-        &vrf_oid(vrf::VPN_ID, "w"), "x", "00000A00000001",
-        &vrf_oid(vrf::MID_RTE_THRESH, "w"), "u", "10",
-        &vrf_oid(vrf::HIGH_RTE_THRESH, "w"), "u", "20",
-        &vrf_oid(vrf::MAX_ROUTES, "w"), "u", "30",
+        &vrf_oid(vrf::RD, "w"),
+        "s",
+        "65000:77",
+        &vrf_oid(vrf::DESCRIPTION, "w"),
+        "s",
+        "waiting",
+        &vrf_oid(vrf::VPN_ID, "w"),
+        "x",
+        "00000A00000001",
+        &vrf_oid(vrf::MID_RTE_THRESH, "w"),
+        "u",
+        "10",
+        &vrf_oid(vrf::HIGH_RTE_THRESH, "w"),
+        "u",
+        "20",
+        &vrf_oid(vrf::MAX_ROUTES, "w"),
+        "u",
+        "30",
     ]);
     d.expect(&rs_oid, &integer(2));
     d.expect(&vrf_oid(vrf::DESCRIPTION, "w"), &string("waiting"));
-    d.expect(&vrf_oid(vrf::VPN_ID, "w"), "Hex-STRING: 00 00 0A 00 00 00 01");
+    d.expect(
+        &vrf_oid(vrf::VPN_ID, "w"),
+        "Hex-STRING: 00 00 0A 00 00 00 01",
+    );
     d.expect(&vrf_oid(vrf::MID_RTE_THRESH, "w"), &gauge(10));
     d.expect(&vrf_oid(vrf::HIGH_RTE_THRESH, "w"), &gauge(20));
     d.expect(&vrf_oid(vrf::MAX_ROUTES, "w"), &gauge(30));
@@ -182,30 +217,49 @@ fn rd_change_with_not_in_service_in_the_same_pdu() {
     d.create_vrf(n, &[&vrf_oid(vrf::RD, n), "s", "65000:1"]);
     // RD first, RowStatus second.
     d.set_ok(&[
-        &vrf_oid(vrf::RD, n), "s", "65000:2",
-        &vrf_oid(vrf::ROW_STATUS, n), "i", rs::NOT_IN_SERVICE,
+        &vrf_oid(vrf::RD, n),
+        "s",
+        "65000:2",
+        &vrf_oid(vrf::ROW_STATUS, n),
+        "i",
+        rs::NOT_IN_SERVICE,
     ]);
     d.expect(&vrf_oid(vrf::RD, n), &string("65000:2"));
     d.expect(&vrf_oid(vrf::ROW_STATUS, n), &integer(2));
     d.set_ok(&[&vrf_oid(vrf::ROW_STATUS, n), "i", rs::ACTIVE]);
     // RowStatus first, RD second.
     d.set_ok(&[
-        &vrf_oid(vrf::ROW_STATUS, n), "i", rs::NOT_IN_SERVICE,
-        &vrf_oid(vrf::RD, n), "s", "65000:3",
+        &vrf_oid(vrf::ROW_STATUS, n),
+        "i",
+        rs::NOT_IN_SERVICE,
+        &vrf_oid(vrf::RD, n),
+        "s",
+        "65000:3",
     ]);
     d.expect(&vrf_oid(vrf::RD, n), &string("65000:3"));
     d.expect(&vrf_oid(vrf::ROW_STATUS, n), &integer(2));
     // Changing it together with RowStatus active is not allowed on an active
     // row... but this row is notInService now, so it is.
     d.set_ok(&[
-        &vrf_oid(vrf::RD, n), "s", "65000:4",
-        &vrf_oid(vrf::ROW_STATUS, n), "i", rs::ACTIVE,
+        &vrf_oid(vrf::RD, n),
+        "s",
+        "65000:4",
+        &vrf_oid(vrf::ROW_STATUS, n),
+        "i",
+        rs::ACTIVE,
     ]);
     d.expect(&vrf_oid(vrf::RD, n), &string("65000:4"));
     d.expect(&vrf_oid(vrf::ROW_STATUS, n), &integer(1));
     // On an active row, RD together with RowStatus active is still refused.
     d.set_err(
-        &[&vrf_oid(vrf::RD, n), "s", "65000:5", &vrf_oid(vrf::ROW_STATUS, n), "i", rs::ACTIVE],
+        &[
+            &vrf_oid(vrf::RD, n),
+            "s",
+            "65000:5",
+            &vrf_oid(vrf::ROW_STATUS, n),
+            "i",
+            rs::ACTIVE,
+        ],
         "inconsistentValue",
         1,
     );
@@ -247,16 +301,26 @@ fn rd_bad_values_are_wrong_value_and_create_nothing() {
         ("s", "4200000000:65536"),
         ("s", "4294967296:1"),
         ("s", "65000:4294967296"),
-        ("x", "0003000000000001"), // unknown RD type
-        ("x", "0000FDE8000001"),   // 7 octets
+        ("x", "0003000000000001"),   // unknown RD type
+        ("x", "0000FDE8000001"),     // 7 octets
         ("x", "0000FDE80000000100"), // 9 octets
     ] {
         d.set_err(
-            &[&vrf_oid(vrf::RD, "bad"), t, v, &vrf_oid(vrf::ROW_STATUS, "bad"), "i", rs::CREATE_AND_GO],
+            &[
+                &vrf_oid(vrf::RD, "bad"),
+                t,
+                v,
+                &vrf_oid(vrf::ROW_STATUS, "bad"),
+                "i",
+                rs::CREATE_AND_GO,
+            ],
             "wrongValue",
             1,
         );
-        assert!(!d.exists(&vrf_oid(vrf::ROW_STATUS, "bad")), "RD {v:?} must not create the row");
+        assert!(
+            !d.exists(&vrf_oid(vrf::ROW_STATUS, "bad")),
+            "RD {v:?} must not create the row"
+        );
     }
 }
 
@@ -265,7 +329,14 @@ fn rd_longer_than_256_octets_is_wrong_length() {
     let d = Daemon::new();
     let long = "1".repeat(257);
     d.set_err(
-        &[&vrf_oid(vrf::ROW_STATUS, "L"), "i", rs::CREATE_AND_GO, &vrf_oid(vrf::RD, "L"), "s", &long],
+        &[
+            &vrf_oid(vrf::ROW_STATUS, "L"),
+            "i",
+            rs::CREATE_AND_GO,
+            &vrf_oid(vrf::RD, "L"),
+            "s",
+            &long,
+        ],
         "wrongLength",
         2,
     );
@@ -277,24 +348,46 @@ fn duplicate_rd_is_inconsistent_value() {
     let d = Daemon::new();
     d.create_vrf("one", &[&vrf_oid(vrf::RD, "one"), "s", "65000:1"]);
     d.set_err(
-        &[&vrf_oid(vrf::RD, "two"), "s", "65000:1", &vrf_oid(vrf::ROW_STATUS, "two"), "i", rs::CREATE_AND_GO],
+        &[
+            &vrf_oid(vrf::RD, "two"),
+            "s",
+            "65000:1",
+            &vrf_oid(vrf::ROW_STATUS, "two"),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
         "inconsistentValue",
         1,
     );
     assert!(!d.exists(&vrf_oid(vrf::ROW_STATUS, "two")));
     // The same RD in binary form is the same RD.
     d.set_err(
-        &[&vrf_oid(vrf::RD, "two"), "x", "0000FDE800000001", &vrf_oid(vrf::ROW_STATUS, "two"), "i", rs::CREATE_AND_GO],
+        &[
+            &vrf_oid(vrf::RD, "two"),
+            "x",
+            "0000FDE800000001",
+            &vrf_oid(vrf::ROW_STATUS, "two"),
+            "i",
+            rs::CREATE_AND_GO,
+        ],
         "inconsistentValue",
         1,
     );
     // Two VRFs both created in one PDU with the same RD.
     d.set_err(
         &[
-            &vrf_oid(vrf::RD, "x1"), "s", "65000:9",
-            &vrf_oid(vrf::ROW_STATUS, "x1"), "i", rs::CREATE_AND_GO,
-            &vrf_oid(vrf::RD, "x2"), "s", "65000:9",
-            &vrf_oid(vrf::ROW_STATUS, "x2"), "i", rs::CREATE_AND_GO,
+            &vrf_oid(vrf::RD, "x1"),
+            "s",
+            "65000:9",
+            &vrf_oid(vrf::ROW_STATUS, "x1"),
+            "i",
+            rs::CREATE_AND_GO,
+            &vrf_oid(vrf::RD, "x2"),
+            "s",
+            "65000:9",
+            &vrf_oid(vrf::ROW_STATUS, "x2"),
+            "i",
+            rs::CREATE_AND_GO,
         ],
         "inconsistentValue",
         3,
@@ -313,12 +406,22 @@ fn duplicate_rd_is_inconsistent_value() {
 fn vpn_id_must_be_0_or_7_octets() {
     let d = Daemon::new();
     d.create_vrf("v7", &[&vrf_oid(vrf::VPN_ID, "v7"), "x", "01020304050607"]);
-    d.expect(&vrf_oid(vrf::VPN_ID, "v7"), "Hex-STRING: 01 02 03 04 05 06 07");
+    d.expect(
+        &vrf_oid(vrf::VPN_ID, "v7"),
+        "Hex-STRING: 01 02 03 04 05 06 07",
+    );
     d.create_vrf("v0", &[&vrf_oid(vrf::VPN_ID, "v0"), "s", ""]);
     d.expect(&vrf_oid(vrf::VPN_ID, "v0"), EMPTY);
     for hex in ["010203040506", "0102030405060708", "01"] {
         d.set_err(
-            &[&vrf_oid(vrf::ROW_STATUS, "vx"), "i", rs::CREATE_AND_GO, &vrf_oid(vrf::VPN_ID, "vx"), "x", hex],
+            &[
+                &vrf_oid(vrf::ROW_STATUS, "vx"),
+                "i",
+                rs::CREATE_AND_GO,
+                &vrf_oid(vrf::VPN_ID, "vx"),
+                "x",
+                hex,
+            ],
             "wrongLength",
             2,
         );
@@ -340,7 +443,14 @@ fn admin_status_and_storage_type_ranges() {
     d.expect(&vrf_oid(vrf::STORAGE_TYPE, "s"), &integer(2));
     // Also at creation time.
     d.set_err(
-        &[&vrf_oid(vrf::ROW_STATUS, "p"), "i", rs::CREATE_AND_GO, &vrf_oid(vrf::STORAGE_TYPE, "p"), "i", "4"],
+        &[
+            &vrf_oid(vrf::ROW_STATUS, "p"),
+            "i",
+            rs::CREATE_AND_GO,
+            &vrf_oid(vrf::STORAGE_TYPE, "p"),
+            "i",
+            "4",
+        ],
         "wrongValue",
         2,
     );
@@ -362,7 +472,11 @@ fn row_status_state_machine_errors() {
     d.set_err(&[&rs_x, "i", rs::CREATE_AND_WAIT], "inconsistentValue", 1);
     // active / notInService on a missing row.
     d.set_err(&[&rs_missing, "i", rs::ACTIVE], "inconsistentValue", 1);
-    d.set_err(&[&rs_missing, "i", rs::NOT_IN_SERVICE], "inconsistentValue", 1);
+    d.set_err(
+        &[&rs_missing, "i", rs::NOT_IN_SERVICE],
+        "inconsistentValue",
+        1,
+    );
     assert!(!d.exists(&rs_missing));
     // destroy on a missing row is noError.
     d.set_ok(&[&rs_missing, "i", rs::DESTROY]);
@@ -376,8 +490,16 @@ fn row_status_state_machine_errors() {
     d.set_err(&[&rs_missing, "u", "4"], "wrongType", 1);
     assert!(!d.exists(&rs_missing));
     // A non-RowStatus column of a missing row with no RowStatus in the PDU.
-    d.set_err(&[&vrf_oid(vrf::DESCRIPTION, "missing"), "s", "x"], "inconsistentName", 1);
-    d.set_err(&[&vrf_oid(vrf::RD, "missing"), "s", "65000:1"], "inconsistentName", 1);
+    d.set_err(
+        &[&vrf_oid(vrf::DESCRIPTION, "missing"), "s", "x"],
+        "inconsistentName",
+        1,
+    );
+    d.set_err(
+        &[&vrf_oid(vrf::RD, "missing"), "s", "65000:1"],
+        "inconsistentName",
+        1,
+    );
     assert!(!d.exists(&rs_missing));
     d.expect(&rs_x, &integer(1));
 }
@@ -410,7 +532,14 @@ fn description_is_an_admin_string() {
     d.expect(&vrf_oid(vrf::DESCRIPTION, "ds"), &string(&long));
     let too_long = "d".repeat(256);
     d.set_err(
-        &[&vrf_oid(vrf::ROW_STATUS, "dt"), "i", rs::CREATE_AND_GO, &vrf_oid(vrf::DESCRIPTION, "dt"), "s", &too_long],
+        &[
+            &vrf_oid(vrf::ROW_STATUS, "dt"),
+            "i",
+            rs::CREATE_AND_GO,
+            &vrf_oid(vrf::DESCRIPTION, "dt"),
+            "s",
+            &too_long,
+        ],
         "wrongLength",
         2,
     );
@@ -428,7 +557,11 @@ fn names_valid_and_invalid() {
     // 0 octets, 32 octets, a space, a '/', a non-printable octet.
     let n32 = "b".repeat(32);
     for n in ["", n32.as_str(), "a b", "a/b", "a\tb"] {
-        d.set_err(&[&vrf_oid(vrf::ROW_STATUS, n), "i", rs::CREATE_AND_GO], "noCreation", 1);
+        d.set_err(
+            &[&vrf_oid(vrf::ROW_STATUS, n), "i", rs::CREATE_AND_GO],
+            "noCreation",
+            1,
+        );
     }
     // Non-ASCII octet (sub-id 200) and a sub-id above 255.
     for idx in ["2.97.200", "2.97.256"] {
@@ -437,7 +570,9 @@ fn names_valid_and_invalid() {
     }
     // Length prefix does not match the number of sub-ids.
     for idx in ["3.114.101", "3.114.101.100.1", "2", ""] {
-        let oid = format!("{VRF_ENTRY}.{}.{idx}", vrf::ROW_STATUS).trim_end_matches('.').to_string();
+        let oid = format!("{VRF_ENTRY}.{}.{idx}", vrf::ROW_STATUS)
+            .trim_end_matches('.')
+            .to_string();
         d.set_err(&[&oid, "i", rs::CREATE_AND_GO], "noCreation", 1);
         d.set_err(&[&oid, "i", rs::CREATE_AND_WAIT], "noCreation", 1);
     }
@@ -450,9 +585,15 @@ fn thresholds_and_max_routes() {
     d.create_vrf(
         "th",
         &[
-            &vrf_oid(vrf::MID_RTE_THRESH, "th"), "u", "100",
-            &vrf_oid(vrf::HIGH_RTE_THRESH, "th"), "u", "200",
-            &vrf_oid(vrf::MAX_ROUTES, "th"), "u", "300",
+            &vrf_oid(vrf::MID_RTE_THRESH, "th"),
+            "u",
+            "100",
+            &vrf_oid(vrf::HIGH_RTE_THRESH, "th"),
+            "u",
+            "200",
+            &vrf_oid(vrf::MAX_ROUTES, "th"),
+            "u",
+            "300",
         ],
     );
     d.expect(&vrf_oid(vrf::MID_RTE_THRESH, "th"), &gauge(100));
@@ -462,13 +603,34 @@ fn thresholds_and_max_routes() {
     // either threshold varbind may be the one blamed.
     let mid = vrf_oid(vrf::MID_RTE_THRESH, "th2");
     let high = vrf_oid(vrf::HIGH_RTE_THRESH, "th2");
-    let out = d.set(&[&vrf_oid(vrf::ROW_STATUS, "th2"), "i", rs::CREATE_AND_GO, &mid, "u", "300", &high, "u", "200"]);
-    assert_eq!(out.reason().as_deref(), Some("inconsistentValue"), "{}", out.describe());
+    let out = d.set(&[
+        &vrf_oid(vrf::ROW_STATUS, "th2"),
+        "i",
+        rs::CREATE_AND_GO,
+        &mid,
+        "u",
+        "300",
+        &high,
+        "u",
+        "200",
+    ]);
+    assert_eq!(
+        out.reason().as_deref(),
+        Some("inconsistentValue"),
+        "{}",
+        out.describe()
+    );
     let failed = out.failed_object().unwrap_or_default();
-    assert!(failed == format!(".{mid}") || failed == format!(".{high}"), "{}", out.describe());
+    assert!(
+        failed == format!(".{mid}") || failed == format!(".{high}"),
+        "{}",
+        out.describe()
+    );
     assert!(!d.exists(&vrf_oid(vrf::ROW_STATUS, "th2")));
     // MaxPossRts is a read-only Unsigned32.
-    assert!(d.val(&scalar_oid(scalar::MAX_POSS_RTS)).starts_with("Gauge32: "));
+    assert!(d
+        .val(&scalar_oid(scalar::MAX_POSS_RTS))
+        .starts_with("Gauge32: "));
     d.expect(&scalar_oid(scalar::RTE_MX_THRSH_TIME), &gauge(0));
 }
 
@@ -477,15 +639,34 @@ fn writable_scalars() {
     let d = Daemon::new();
     d.expect(&scalar_oid(scalar::NOTIFICATION_ENABLE), &integer(2));
     d.expect(&scalar_oid(scalar::ILL_LBL_RCV_THRSH), &gauge(0));
-    d.set_ok(&[&scalar_oid(scalar::NOTIFICATION_ENABLE), "i", "1", &scalar_oid(scalar::ILL_LBL_RCV_THRSH), "u", "42"]);
+    d.set_ok(&[
+        &scalar_oid(scalar::NOTIFICATION_ENABLE),
+        "i",
+        "1",
+        &scalar_oid(scalar::ILL_LBL_RCV_THRSH),
+        "u",
+        "42",
+    ]);
     d.expect(&scalar_oid(scalar::NOTIFICATION_ENABLE), &integer(1));
     d.expect(&scalar_oid(scalar::ILL_LBL_RCV_THRSH), &gauge(42));
     // TruthValue is 1 or 2.
     for v in ["0", "3"] {
-        d.set_err(&[&scalar_oid(scalar::NOTIFICATION_ENABLE), "i", v], "wrongValue", 1);
+        d.set_err(
+            &[&scalar_oid(scalar::NOTIFICATION_ENABLE), "i", v],
+            "wrongValue",
+            1,
+        );
     }
-    d.set_err(&[&scalar_oid(scalar::NOTIFICATION_ENABLE), "u", "1"], "wrongType", 1);
-    d.set_err(&[&scalar_oid(scalar::ILL_LBL_RCV_THRSH), "i", "1"], "wrongType", 1);
+    d.set_err(
+        &[&scalar_oid(scalar::NOTIFICATION_ENABLE), "u", "1"],
+        "wrongType",
+        1,
+    );
+    d.set_err(
+        &[&scalar_oid(scalar::ILL_LBL_RCV_THRSH), "i", "1"],
+        "wrongType",
+        1,
+    );
     // Scalar instance other than .0 -> notWritable / noCreation.
     let bad = format!("{SCALARS}.{}.1", scalar::NOTIFICATION_ENABLE);
     let out = d.set(&[&bad, "i", "1"]);

@@ -127,6 +127,12 @@ impl Store {
         self.current.load_full()
     }
 
+    /// The sled database, for modules that keep their own trees in it (one
+    /// store, one lock, one flush).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
     /// How many times this store has been opened, this start included.
     pub fn boots(&self) -> u32 {
         self.boots

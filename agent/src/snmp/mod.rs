@@ -9,7 +9,7 @@ pub mod responder;
 pub mod wire;
 
 use mib::SnmpStats;
-use responder::{Access, Responder};
+use responder::{Access, Community, Responder};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::UdpSocket;
@@ -72,6 +72,12 @@ impl Engine {
                     tracing::debug!(%src, len = n, "malformed message dropped");
                     continue;
                 }
+                Err(DecodeError::V3) => {
+                    // No SNMPv3 message processing yet: an unknown model.
+                    SnmpStats::inc(&self.stats().in_bad_versions);
+                    tracing::debug!(%src, "SNMPv3 message dropped: v3 not supported yet");
+                    continue;
+                }
                 Err(DecodeError::BadVersion(v)) => {
                     SnmpStats::inc(&self.stats().in_bad_versions);
                     tracing::debug!(%src, version = v, "unsupported version dropped");
@@ -94,7 +100,8 @@ impl Engine {
                 }
                 continue;
             }
-            if let Some(resp) = self.responder.read(&req, n) {
+            let env = Community { req: &req, max_size: self.responder.limit(n) };
+            if let Some(resp) = self.responder.read(&req, &env, &access) {
                 if let Err(e) = sock.send_to(&resp, src).await {
                     tracing::debug!(%src, error = %e, "send_to");
                 }
@@ -107,7 +114,11 @@ impl Engine {
         while let Some(job) = jobs.recv().await {
             let r = self.responder.clone();
             let SetJob { req, req_len, access, src, sock } = job;
-            let resp = tokio::task::spawn_blocking(move || r.set(&req, req_len, access, src)).await;
+            let resp = tokio::task::spawn_blocking(move || {
+                let env = Community { req: &req, max_size: r.limit(req_len) };
+                r.set(&req, &env, &access, src)
+            })
+            .await;
             match resp {
                 Ok(Some(b)) => {
                     if let Err(e) = sock.send_to(&b, src).await {

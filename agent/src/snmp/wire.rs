@@ -13,6 +13,8 @@ use std::borrow::Cow;
 pub enum Version {
     V1 = 0,
     V2c = 1,
+    /// SNMPv3 (RFC 3412): decoded by the v3 message processing model.
+    V3 = 3,
 }
 
 /// A request PDU type.
@@ -39,6 +41,8 @@ pub struct Request {
 pub enum DecodeError {
     /// Not a well-formed message (snmpInASNParseErrs).
     Asn,
+    /// An SNMPv3 message: for the v3 message processing model.
+    V3,
     /// A msgVersion we do not implement (snmpInBadVersions).
     BadVersion(i64),
     /// A well-formed PDU that is not a request (Response, Trap, Report...), or
@@ -108,6 +112,7 @@ pub fn decode(b: &[u8]) -> Result<Request, DecodeError> {
     let version = match peek_version(b).ok_or(DecodeError::Asn)? {
         0 => Version::V1,
         1 => Version::V2c,
+        3 => return Err(DecodeError::V3),
         v => return Err(DecodeError::BadVersion(v)),
     };
     // rasn should never panic on input; if it ever does, the datagram is
@@ -260,8 +265,10 @@ mod tests {
     #[test]
     fn versions() {
         let mut b = GET.to_vec();
+        b[4] = 2;
+        assert_eq!(decode(&b).unwrap_err(), DecodeError::BadVersion(2));
         b[4] = 3;
-        assert_eq!(decode(&b).unwrap_err(), DecodeError::BadVersion(3));
+        assert_eq!(decode(&b).unwrap_err(), DecodeError::V3);
         b[4] = 0;
         assert_eq!(decode(&b).unwrap().version, Version::V1);
     }
