@@ -1,0 +1,98 @@
+//! The kernel FIB: what l3vpnd installs for its VRFs (routing tables, the
+//! rules or VRF devices that steer bound interfaces into them, routes, MPLS
+//! ILM entries), behind one trait with two backends: `shadow` (in memory,
+//! exact, inspectable) and `netlink` (the Linux kernel).
+//!
+//! The caller (vpn-core's reconciler) is level-triggered: it asks the backend
+//! what it holds ([`Fib::load`]) and sends the operations that make it hold
+//! the desired state ([`Fib::apply`]). Backends never know about rows or BGP.
+
+use ipnet::IpNet;
+use mpls::Ilm;
+use std::net::IpAddr;
+
+/// A VRF as the FIB sees it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VrfFib {
+    /// Stable short name (used for a VRF device where the kernel has them).
+    pub name: String,
+    /// Kernel routing table id.
+    pub table: u32,
+    /// ifindexes of the interfaces bound to the VRF, ascending.
+    pub interfaces: Vec<u32>,
+}
+
+/// Where a route sends traffic.
+#[derive(Clone, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
+pub enum NextHop {
+    /// Via a gateway, optionally out of an interface (0 = any).
+    Via { addr: IpAddr, ifindex: u32 },
+    /// Directly out of an interface.
+    Dev { ifindex: u32 },
+    /// Drop silently.
+    Blackhole,
+    /// Drop and answer ICMP unreachable.
+    Reject,
+}
+
+/// One route in a VRF table.
+#[derive(Clone, PartialEq, Eq, Debug, Hash)]
+pub struct Route {
+    pub table: u32,
+    pub prefix: IpNet,
+    pub nexthop: NextHop,
+    pub metric: u32,
+    /// MPLS labels to push (outermost first); empty for none.
+    pub labels: Vec<u32>,
+}
+
+/// One change to the FIB.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum FibOp {
+    /// Create (or update the interfaces of) a VRF.
+    PutVrf(VrfFib),
+    /// Remove a VRF: its table's routes, rules/device.
+    DelVrf { table: u32 },
+    /// Add or replace the route for (table, prefix).
+    PutRoute(Route),
+    DelRoute { table: u32, prefix: IpNet },
+    PutIlm(Ilm),
+    DelIlm { label: u32 },
+}
+
+/// What the kernel (or the shadow) holds of ours.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct FibState {
+    pub vrfs: Vec<VrfFib>,
+    pub routes: Vec<Route>,
+    pub ilm: Vec<Ilm>,
+}
+
+/// What the platform can do (detected, never assumed).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Capabilities {
+    pub vrf_device: bool,
+    pub mpls: bool,
+    pub ipv6: bool,
+}
+
+/// Why an operation failed.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum FibError {
+    #[error("kernel refused {op}: {errno} ({msg})")]
+    Kernel { op: String, errno: i32, msg: String },
+    #[error("{0} is not supported on this platform")]
+    Unsupported(&'static str),
+    #[error("netlink: {0}")]
+    Io(String),
+}
+
+/// A FIB backend.
+pub trait Fib: Send {
+    fn capabilities(&self) -> Capabilities;
+    /// Read what the backend holds of ours (routes with our protocol, our
+    /// rules / VRF devices, our ILM entries).
+    fn load(&mut self) -> Result<FibState, FibError>;
+    /// Apply operations in order, batched; one result per operation.
+    fn apply(&mut self, ops: &[FibOp]) -> Vec<Result<(), FibError>>;
+}
