@@ -271,7 +271,7 @@ impl Out {
                 !l.contains("No more variables left in this MIB View") && *l != "End of MIB"
             })
             .map(|l| {
-                let (o, v) = l.split_once(" = ").unwrap_or_else(|| (l.as_str(), ""));
+                let (o, v) = l.split_once(" = ").unwrap_or((l.as_str(), ""));
                 (o.to_string(), v.to_string())
             })
             .collect()
@@ -359,6 +359,8 @@ pub struct Daemon {
     child: Option<Child>,
     launches: u32,
     want_ipv6: bool,
+    /// Network namespace the daemon and the tools run in (root only).
+    pub netns: Option<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -375,6 +377,12 @@ pub fn free_udp6_port() -> Option<u16> {
 
 pub fn ipv6_loopback_available() -> bool {
     UdpSocket::bind("[::1]:0").is_ok()
+}
+
+impl Default for Daemon {
+    fn default() -> Self {
+        Daemon::new()
+    }
 }
 
 impl Daemon {
@@ -408,6 +416,53 @@ impl Daemon {
         d
     }
 
+    /// Start a daemon in a new network namespace of its own (needs root):
+    /// the namespace has only `lo` (set up), the daemon and every tool run
+    /// inside it (`ip netns exec`), and it is deleted on drop.
+    pub fn in_netns() -> Daemon {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "l3t-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let st = Command::new("ip").args(["netns", "add", &name]).status();
+        assert!(
+            st.is_ok_and(|s| s.success()),
+            "ip netns add {name} failed (root? iproute2?)"
+        );
+        let tmp = tempfile::Builder::new()
+            .prefix("l3vpnd-test-")
+            .tempdir()
+            .expect("tempdir");
+        let mut d = Daemon::prepare(tmp.path(), &[]);
+        d._tmp = Some(tmp);
+        d.netns = Some(name);
+        d.ns_exec(&["ip", "link", "set", "lo", "up"]);
+        d.launch();
+        d
+    }
+
+    /// Run a command in the daemon's network namespace (or on the host);
+    /// asserts success and returns stdout.
+    pub fn ns_exec(&self, argv: &[&str]) -> String {
+        let mut full: Vec<&str> = Vec::new();
+        if let Some(ns) = &self.netns {
+            full.extend(["ip", "netns", "exec", ns.as_str()]);
+        }
+        full.extend_from_slice(argv);
+        let out = Command::new(full[0])
+            .args(&full[1..])
+            .output()
+            .unwrap_or_else(|e| panic!("{full:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{full:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Start a daemon whose data dir is `<dir>/data` and logs are in `dir`.
     pub fn start(dir: &Path) -> Daemon {
         let mut d = Daemon::prepare(dir, &[]);
@@ -425,6 +480,7 @@ impl Daemon {
             child: None,
             launches: 0,
             want_ipv6: false,
+            netns: None,
             _tmp: None,
         }
     }
@@ -476,7 +532,14 @@ impl Daemon {
                 None
             };
             let log = File::create(self.log_path(self.launches)).expect("create log");
-            let mut cmd = Command::new(&bin);
+            let mut cmd = match &self.netns {
+                Some(ns) => {
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", ns.as_str()]).arg(&bin);
+                    c
+                }
+                None => Command::new(&bin),
+            };
             cmd.arg("--data-dir")
                 .arg(&self.data_dir)
                 .arg("--snmp-listen")
@@ -538,6 +601,24 @@ impl Daemon {
 
     fn wait_ready(&mut self, max: Duration) -> Result<(), String> {
         let start = Instant::now();
+        if self.netns.is_some() {
+            // The test process is outside the namespace: poll with snmpget.
+            while start.elapsed() < max {
+                if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                    return Err(format!("exited with {st}"));
+                }
+                let out = self.snmp(
+                    "snmpget",
+                    &["-v2c", "-c", "public", "-On", "-t", "0.1"],
+                    &[SYS_UPTIME],
+                );
+                if out.ok() {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            return Err(format!("no answer to snmpget within {max:?}"));
+        }
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(20)))
             .unwrap();
@@ -623,7 +704,11 @@ impl Daemon {
 
     /// Like `snmp` with an explicit agent address (e.g. `udp6:[::1]:PORT`).
     pub fn snmp_to(&self, agent: &str, tool: &str, opts: &[&str], tail: &[&str]) -> Out {
-        let mut argv: Vec<String> = vec![tool.into()];
+        let mut argv: Vec<String> = Vec::new();
+        if let Some(ns) = &self.netns {
+            argv.extend(["ip".into(), "netns".into(), "exec".into(), ns.clone()]);
+        }
+        argv.push(tool.into());
         if !opts.contains(&"-t") {
             argv.extend(["-t".into(), "5".into()]);
         }
@@ -799,6 +884,9 @@ impl Drop for Daemon {
         if std::thread::panicking() {
             eprintln!("===== l3vpnd log tail ({}) =====", self.base.display());
             eprintln!("{}", Self::tail(&self.logs(), 60));
+        }
+        if let Some(ns) = self.netns.take() {
+            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
         }
     }
 }

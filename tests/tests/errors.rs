@@ -307,6 +307,33 @@ fn v2c_get_exceptions() {
     assert!(v2.starts_with("No Such"), "{}", out.describe());
     let v3 = out.stdout[3].split_once(" = ").unwrap().1;
     assert!(v3.starts_with("No Such"), "{}", out.describe());
+    // A scalar without its .0 or with another instance: noSuchInstance; an
+    // unknown column: noSuchObject.
+    let out = d.get(&[
+        "1.3.6.1.2.1.10.166.11.1.1.1",
+        "1.3.6.1.2.1.10.166.11.1.1.1.1",
+        &format!("{VRF_ENTRY}.16.{}", name_index("x")),
+    ]);
+    assert!(out.ok(), "{}", out.describe());
+    assert_eq!(
+        out.stdout[0],
+        line(
+            "1.3.6.1.2.1.10.166.11.1.1.1",
+            "No Such Instance currently exists at this OID"
+        )
+    );
+    assert_eq!(
+        out.stdout[1],
+        line(
+            "1.3.6.1.2.1.10.166.11.1.1.1.1",
+            "No Such Instance currently exists at this OID"
+        )
+    );
+    assert!(
+        out.stdout[2].ends_with("= No Such Object available on this agent at this OID"),
+        "{}",
+        out.describe()
+    );
     // An index column is never returned.
     let idx = format!("{VRF_ENTRY}.1.{}", name_index("x"));
     let out = d.get(&[&idx]);

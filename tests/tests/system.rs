@@ -372,3 +372,177 @@ fn listens_on_ipv4_and_ipv6() {
     assert!(out.ok(), "{}", out.describe());
     d.expect(&vrf_oid(vrf::ROW_STATUS, "v6"), &integer(1));
 }
+
+#[test]
+fn default_storage_option_applies_to_rows_created_without_one() {
+    let mut d = Daemon::with_args(&["--default-storage", "nonVolatile"]);
+    d.create_vrf("red", &[]);
+    d.set_ok(&[
+        &rt_oid(rt::ROW_STATUS, "red", 1, rt::BOTH),
+        "i",
+        rs::CREATE_AND_GO,
+        &ifconf_oid(ifconf::ROW_STATUS, "red", 1),
+        "i",
+        rs::CREATE_AND_GO,
+    ]);
+    d.create_vrf(
+        "vol",
+        &[&vrf_oid(vrf::STORAGE_TYPE, "vol"), "i", st::VOLATILE],
+    );
+    d.expect(&vrf_oid(vrf::STORAGE_TYPE, "red"), &integer(3));
+    d.expect(&rt_oid(rt::STORAGE_TYPE, "red", 1, rt::BOTH), &integer(3));
+    d.expect(&ifconf_oid(ifconf::STORAGE_TYPE, "red", 1), &integer(3));
+    d.expect(&vrf_oid(vrf::STORAGE_TYPE, "vol"), &integer(2));
+    d.restart();
+    d.expect(&vrf_oid(vrf::ROW_STATUS, "red"), &integer(1));
+    d.expect(&rt_oid(rt::ROW_STATUS, "red", 1, rt::BOTH), &integer(1));
+    d.expect(&ifconf_oid(ifconf::ROW_STATUS, "red", 1), &integer(1));
+    assert!(!d.exists(&vrf_oid(vrf::ROW_STATUS, "vol")));
+}
+
+#[test]
+fn config_file_and_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_udp_port();
+    let cfg = tmp.path().join("l3vpnd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"{}\"\nsnmp_listen = [\"127.0.0.1:{port}\"]\nro_community = \"file-ro\"\n\
+             rw_community = \"file-rw\"\nlog_level = \"debug\"\n",
+            tmp.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    // The command line wins over the file for the read-only community.
+    let args: Vec<String> = vec![
+        "--config".into(),
+        cfg.display().to_string(),
+        "--ro-community".into(),
+        "cli-ro".into(),
+    ];
+    let log = tmp.path().join("l.log");
+    let mut c = spawn_raw(&args, &log);
+    let target = format!("127.0.0.1:{port}");
+    let get = |community: &str, t: &str| {
+        run_tool(&[
+            "snmpget".into(),
+            "-v2c".into(),
+            "-c".into(),
+            community.into(),
+            "-On".into(),
+            "-t".into(),
+            t.into(),
+            "-r".into(),
+            "0".into(),
+            target.clone(),
+            SYS_UPTIME.into(),
+        ])
+    };
+    let start = Instant::now();
+    while !get("cli-ro", "0.2").ok() {
+        if let Some(st) = c.try_wait().unwrap() {
+            panic!("exited with {st}; log:\n{}", read_file(&log));
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no answer; log:\n{}",
+            read_file(&log)
+        );
+    }
+    assert!(
+        get("file-ro", "1").timed_out(),
+        "the file's ro community was overridden"
+    );
+    assert!(tmp.path().join("data").is_dir(), "data_dir from the file");
+    let out = run_tool(&[
+        "snmpset".into(),
+        "-v2c".into(),
+        "-c".into(),
+        "file-rw".into(),
+        "-On".into(),
+        "-t".into(),
+        "5".into(),
+        "-r".into(),
+        "0".into(),
+        target.clone(),
+        SYS_NAME.into(),
+        "s".into(),
+        "cfg".into(),
+    ]);
+    assert!(out.ok(), "{}", out.describe());
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(c.id().to_string())
+        .status();
+    assert!(wait_exit(&mut c, Duration::from_secs(10)).is_some_and(|s| s.success()));
+    // An unknown key is refused.
+    std::fs::write(&cfg, "no_such_key = 1\n").unwrap();
+    let mut c = spawn_raw(&["--config".into(), cfg.display().to_string()], &log);
+    let st = wait_exit(&mut c, Duration::from_secs(10));
+    assert!(
+        st.is_some_and(|s| !s.success()),
+        "unknown config key accepted; log:\n{}",
+        read_file(&log)
+    );
+}
+
+#[test]
+fn every_set_is_logged_with_source_varbinds_and_outcome() {
+    let d = Daemon::new();
+    d.create_vrf("logged", &[]);
+    d.set_err(
+        &[&vrf_oid(vrf::ADMIN_STATUS, "logged"), "i", "9"],
+        "wrongValue",
+        1,
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let log = d.current_log();
+    let ok = vrf_oid(vrf::ROW_STATUS, "logged");
+    let bad = vrf_oid(vrf::ADMIN_STATUS, "logged");
+    let ok_line = log.lines().find(|l| l.contains("SET") && l.contains(&ok));
+    let bad_line = log.lines().find(|l| l.contains("SET") && l.contains(&bad));
+    let ok_line = ok_line.unwrap_or_else(|| panic!("no log line for the SET of {ok}:\n{log}"));
+    let bad_line = bad_line.unwrap_or_else(|| panic!("no log line for the SET of {bad}:\n{log}"));
+    for l in [ok_line, bad_line] {
+        assert!(l.contains("127.0.0.1:"), "source address missing: {l}");
+    }
+    assert!(
+        bad_line.to_lowercase().contains("wrongvalue"),
+        "outcome missing: {bad_line}"
+    );
+}
+
+#[test]
+fn max_msg_size_option_and_large_requests() {
+    // A SET of ~2.3 kB is answered in full: its response is the same size as
+    // the request, and the response may be as large as the request.
+    let d = Daemon::new();
+    let mut vbs: Vec<String> = Vec::new();
+    for i in 0..60 {
+        vbs.push(vrf_oid(vrf::ROW_STATUS, &format!("large-request-{i:02}")));
+        vbs.push("i".into());
+        vbs.push(rs::CREATE_AND_GO.into());
+    }
+    let refs: Vec<&str> = vbs.iter().map(|s| s.as_str()).collect();
+    d.set_ok(&refs);
+    d.expect(&scalar_oid(scalar::CONFIGURED_VRFS), &gauge(60));
+    drop(d);
+    // With --max-msg-size 4000, ~3.5 kB of sysDescr.0 fits; by default not.
+    let d = Daemon::with_args(&["--max-msg-size", "4000"]);
+    let per_varbind = d.val(SYS_DESCR).len() + 16;
+    let n = 3500 / per_varbind;
+    assert!(n * per_varbind > 1600, "sysDescr too short for this test");
+    let oids: Vec<&str> = std::iter::repeat_n(SYS_DESCR, n).collect();
+    let out = d.get(&oids);
+    assert!(out.ok(), "{}", out.describe());
+    assert_eq!(out.stdout.len(), n);
+    let d = Daemon::new();
+    let out = d.get(&oids);
+    assert_eq!(
+        out.reason().as_deref(),
+        Some("tooBig"),
+        "{}",
+        out.describe()
+    );
+}

@@ -3,7 +3,9 @@
 
 use crate::keys::{IfConfKey, RtKey, VrfKey};
 use crate::rd::RouteDistinguisher;
+use crate::routes::{RteKey, RteRow};
 use imbl::OrdMap;
+use mpls::LabelSpace;
 use serde::{Deserialize, Serialize};
 use std::ops::Bound;
 
@@ -107,6 +109,66 @@ pub struct VrfRow {
     /// garbage-collected, RFC 2579).
     pub ever_active: bool,
     pub times: RowTimes,
+    /// How labels are allocated for the VRF's routes.
+    pub label_mode: LabelMode,
+    /// Kernel routing table of the VRF, allocated when the row is created
+    /// and kept for its life (0 only before that).
+    pub table_id: u32,
+}
+
+/// Label allocation mode of a VRF (RFC 4364 leaves the choice to the PE).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum LabelMode {
+    /// One label for the VRF: pop and look up in its table.
+    PerVrf = 1,
+    /// One label per prefix.
+    PerPrefix = 2,
+    /// One label per next hop (per CE).
+    PerNextHop = 3,
+}
+
+impl LabelMode {
+    pub fn from_u32(v: u32) -> Option<Self> {
+        Some(match v {
+            1 => LabelMode::PerVrf,
+            2 => LabelMode::PerPrefix,
+            3 => LabelMode::PerNextHop,
+            _ => return None,
+        })
+    }
+}
+
+/// First kernel routing table id given to VRFs.
+pub const TABLE_BASE: u32 = 10_000;
+
+/// Who holds a label: the VRF (per-VRF), one prefix of it, or one next hop.
+pub fn label_owner_vrf(vrf: &VrfKey) -> Vec<u8> {
+    let mut o = vec![b'V'];
+    o.extend_from_slice(vrf.as_bytes());
+    o
+}
+
+pub fn label_owner_prefix(vrf: &VrfKey, prefix: &ipnet::IpNet) -> Vec<u8> {
+    let mut o = vec![b'P'];
+    o.extend_from_slice(&RteKey::prefix_start(vrf, prefix));
+    o
+}
+
+pub fn label_owner_next_hop(vrf: &VrfKey, nh: Option<std::net::IpAddr>) -> Vec<u8> {
+    let mut o = vec![b'N'];
+    o.extend_from_slice(vrf.as_bytes());
+    match nh {
+        None => o.push(0),
+        Some(std::net::IpAddr::V4(a)) => o.extend_from_slice(&a.octets()),
+        Some(std::net::IpAddr::V6(a)) => o.extend_from_slice(&a.octets()),
+    }
+    o
+}
+
+/// The VRF a label owner belongs to.
+pub fn label_owner_vrf_key(owner: &[u8]) -> Option<VrfKey> {
+    let n = *owner.get(1)? as usize;
+    VrfKey::from_bytes(owner.get(1..2 + n)?)
 }
 
 impl VrfRow {
@@ -124,6 +186,8 @@ impl VrfRow {
             storage,
             ever_active: false,
             times: RowTimes::default(),
+            label_mode: LabelMode::PerVrf,
+            table_id: 0,
         }
     }
 }
@@ -183,7 +247,7 @@ impl IfConfRow {
 }
 
 /// Agent-wide settings that persist.
-#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Settings {
     pub sys_contact: Vec<u8>,
     pub sys_name: Vec<u8>,
@@ -194,6 +258,26 @@ pub struct Settings {
     pub ill_lbl_thresh: u32,
     /// snmpEnableAuthenTraps (default false).
     pub enable_authen_traps: bool,
+    /// Static and dynamic label ranges.
+    pub label_space: LabelSpace,
+    /// Re-issue interval of the max-threshold notification, seconds
+    /// (mplsL3VpnVrfConfRteMxThrshTime; 0 = once until cleared).
+    pub rte_mx_thrsh_time: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            sys_contact: Vec::new(),
+            sys_name: Vec::new(),
+            sys_location: Vec::new(),
+            notification_enable: false,
+            ill_lbl_thresh: 0,
+            enable_authen_traps: false,
+            label_space: LabelSpace::default(),
+            rte_mx_thrsh_time: 0,
+        }
+    }
 }
 
 /// One change to the configuration. A commit is a list of these, applied in
@@ -207,7 +291,12 @@ pub enum Change {
     DelRt(RtKey),
     PutIfConf(IfConfKey, IfConfRow),
     DelIfConf(IfConfKey),
+    PutRte(RteKey, RteRow),
+    DelRte(RteKey),
     PutSettings(Settings),
+    /// An effect, not a request: a label allocated to (`Some`) or released
+    /// from (`None`) an owner. [`Config::apply`] produces these.
+    Label(Vec<u8>, Option<u32>),
 }
 
 /// Why a change cannot be made given the rest of the configuration.
@@ -223,6 +312,8 @@ pub enum ConfigError {
     NoSuchInterface(u32),
     #[error("route thresholds must satisfy mid <= high <= max routes")]
     Thresholds,
+    #[error("VRF {0:?} holds its maximum number of routes")]
+    RouteLimit(VrfKey),
 }
 
 /// The committed configuration: one ordered map per table plus the derived
@@ -233,11 +324,27 @@ pub struct Config {
     pub vrfs: OrdMap<VrfKey, VrfRow>,
     pub rts: OrdMap<RtKey, RtRow>,
     pub ifconfs: OrdMap<IfConfKey, IfConfRow>,
+    pub routes: OrdMap<RteKey, RteRow>,
     pub settings: Settings,
+    /// Label allocations: owner -> label (persisted).
+    pub labels: OrdMap<Vec<u8>, u32>,
+    /// Derived: label -> owner.
+    label_owner: OrdMap<u32, Vec<u8>>,
+    /// Derived: active routes that use each per-prefix / per-next-hop label.
+    label_refs: OrdMap<Vec<u8>, u32>,
+    /// Where the next allocation starts looking.
+    label_hint: u32,
+    /// Owners that needed a label and found none (dynamic range exhausted)
+    /// in the last apply; a SET that leaves any is refused.
+    pub label_shortage: Vec<Vec<u8>>,
     /// Derived: which VRF holds each RD.
     rd_owner: OrdMap<RouteDistinguisher, VrfKey>,
     /// Derived: which VRF each interface is bound to.
     if_owner: OrdMap<u32, VrfKey>,
+    /// Derived: which VRF holds each kernel table id.
+    table_owner: OrdMap<u32, VrfKey>,
+    /// Derived: active routes per VRF.
+    active_routes: OrdMap<VrfKey, u32>,
 }
 
 impl Config {
@@ -263,6 +370,63 @@ impl Config {
         let lo = RtKey::new(vrf, 0, crate::keys::RtType::Import);
         let hi = RtKey::new(vrf, u32::MAX, crate::keys::RtType::Both);
         self.rts.range((Bound::Included(lo), Bound::Included(hi)))
+    }
+
+    /// Routes of one VRF, in index order.
+    pub fn routes_of<'a>(&'a self, vrf: &VrfKey) -> impl Iterator<Item = (&'a RteKey, &'a RteRow)> + 'a {
+        let lo = vrf.as_bytes().to_vec();
+        let mut hi = lo.clone();
+        hi.push(0xff);
+        self.routes
+            .range::<_, [u8]>((Bound::Included(lo.as_slice()), Bound::Unbounded))
+            .take_while(move |(k, _)| k.as_bytes().starts_with(&lo))
+    }
+
+    /// Routes of one prefix of one VRF (every next hop and policy).
+    pub fn routes_of_prefix<'a>(
+        &'a self,
+        vrf: &VrfKey,
+        prefix: &ipnet::IpNet,
+    ) -> impl Iterator<Item = (&'a RteKey, &'a RteRow)> + 'a {
+        let lo = RteKey::prefix_start(vrf, prefix);
+        self.routes
+            .range::<_, [u8]>((Bound::Included(lo.as_slice()), Bound::Unbounded))
+            .take_while(move |(k, _)| k.as_bytes().starts_with(&lo))
+    }
+
+    /// Active routes of a VRF (mplsL3VpnVrfPerfCurrNumRoutes).
+    pub fn active_route_count(&self, vrf: &VrfKey) -> u32 {
+        self.active_routes.get(vrf).copied().unwrap_or(0)
+    }
+
+    /// The label held by an owner.
+    pub fn label(&self, owner: &[u8]) -> Option<u32> {
+        self.labels.get(owner).copied()
+    }
+
+    /// The owner of a label.
+    pub fn label_holder(&self, label: u32) -> Option<&Vec<u8>> {
+        self.label_owner.get(&label)
+    }
+
+    /// Number of allocated labels.
+    pub fn labels_allocated(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// The VRF that holds a kernel table.
+    pub fn table_owner(&self, table: u32) -> Option<&VrfKey> {
+        self.table_owner.get(&table)
+    }
+
+    /// Check that activating a route in `vrf` stays within its MaxRoutes
+    /// (0 = no limit).
+    pub fn check_route_limit(&self, vrf: &VrfKey) -> Result<(), ConfigError> {
+        let max = self.vrfs.get(vrf).map_or(0, |r| r.max_routes);
+        if max != 0 && self.active_route_count(vrf) >= max {
+            return Err(ConfigError::RouteLimit(vrf.clone()));
+        }
+        Ok(())
     }
 
     /// Check that `row` may be stored under `key` given the other rows
@@ -316,12 +480,126 @@ impl Config {
     /// the agent clock, stamped into creation and last-change times.
     pub fn apply(&self, changes: &[Change], now: u32) -> (Config, Vec<Change>) {
         let mut c = self.clone();
+        c.label_shortage.clear();
         let mut eff = Vec::with_capacity(changes.len());
         for ch in changes {
             c.apply_one(ch, now, &mut eff);
         }
         c.generation = self.generation + 1;
         (c, eff)
+    }
+
+    /// Give `owner` a label if it has none (recording a shortage if the
+    /// dynamic range is full).
+    fn ensure_label(&mut self, owner: Vec<u8>, eff: &mut Vec<Change>) {
+        if self.labels.contains_key(&owner) {
+            return;
+        }
+        let space = self.settings.label_space;
+        let lo_map = &self.label_owner;
+        let got = space.allocate(self.label_hint, |x| {
+            lo_map.range(x..).map(|(l, _)| *l).collect::<Vec<_>>().into_iter()
+        });
+        match got {
+            Ok(l) => {
+                self.label_hint = l.saturating_add(1);
+                self.labels.insert(owner.clone(), l);
+                self.label_owner.insert(l, owner.clone());
+                eff.push(Change::Label(owner, Some(l)));
+            }
+            Err(_) => self.label_shortage.push(owner),
+        }
+    }
+
+    fn release_label(&mut self, owner: &[u8], eff: &mut Vec<Change>) {
+        if let Some(l) = self.labels.remove(owner) {
+            self.label_owner.remove(&l);
+            self.label_refs.remove(owner);
+            eff.push(Change::Label(owner.to_vec(), None));
+        }
+    }
+
+    /// The label owner an active route of `vrf` uses, per the VRF's mode
+    /// (`None` in per-VRF mode: the VRF's own label).
+    fn route_label_owner(&self, key: &RteKey) -> Option<Vec<u8>> {
+        let vrf = key.vrf();
+        let mode = self.vrfs.get(&vrf)?.label_mode;
+        let idx = key.index();
+        match mode {
+            LabelMode::PerVrf => None,
+            LabelMode::PerPrefix => Some(label_owner_prefix(&vrf, &idx.prefix)),
+            LabelMode::PerNextHop => Some(label_owner_next_hop(&vrf, idx.next_hop)),
+        }
+    }
+
+    fn route_ref(&mut self, key: &RteKey, delta: i32, eff: &mut Vec<Change>) {
+        let vrf = key.vrf();
+        let n = self.active_routes.get(&vrf).copied().unwrap_or(0);
+        let n = if delta > 0 { n + 1 } else { n.saturating_sub(1) };
+        if n == 0 {
+            self.active_routes.remove(&vrf);
+        } else {
+            self.active_routes.insert(vrf, n);
+        }
+        if let Some(owner) = self.route_label_owner(key) {
+            let r = self.label_refs.get(&owner).copied().unwrap_or(0);
+            if delta > 0 {
+                self.label_refs.insert(owner.clone(), r + 1);
+                self.ensure_label(owner, eff);
+            } else if r <= 1 {
+                self.release_label(&owner, eff);
+            } else {
+                self.label_refs.insert(owner, r - 1);
+            }
+        }
+    }
+
+    /// Recompute every label of a VRF (after its row or mode changed).
+    fn relabel_vrf(&mut self, vrf: &VrfKey, eff: &mut Vec<Change>) {
+        let row = self.vrfs.get(vrf).cloned();
+        let mut want: std::collections::BTreeMap<Vec<u8>, u32> = Default::default();
+        if let Some(r) = &row {
+            if r.label_mode == LabelMode::PerVrf && r.state == RowState::Active {
+                want.insert(label_owner_vrf(vrf), 1);
+            }
+            if r.label_mode != LabelMode::PerVrf {
+                let keys: Vec<RteKey> =
+                    self.routes_of(vrf).filter(|(_, rr)| rr.state == RowState::Active).map(|(k, _)| k.clone()).collect();
+                for k in keys {
+                    if let Some(o) = self.route_label_owner(&k) {
+                        *want.entry(o).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let mut prefixes = Vec::new();
+        for t in [b'V', b'P', b'N'] {
+            let mut p = vec![t];
+            p.extend_from_slice(vrf.as_bytes());
+            prefixes.push(p);
+        }
+        let have: Vec<Vec<u8>> = prefixes
+            .iter()
+            .flat_map(|p| {
+                self.labels
+                    .range::<_, Vec<u8>>((Bound::Included(p.clone()), Bound::Unbounded))
+                    .take_while(move |(o, _)| o.starts_with(p))
+                    .map(|(o, _)| o.clone())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|o| label_owner_vrf_key(o).as_ref() == Some(vrf))
+            .collect();
+        for o in have {
+            if !want.contains_key(&o) {
+                self.release_label(&o, eff);
+            }
+        }
+        for (o, refs) in want {
+            if o[0] != b'V' {
+                self.label_refs.insert(o.clone(), refs);
+            }
+            self.ensure_label(o, eff);
+        }
     }
 
     fn touch_vrf(&mut self, vrf: &VrfKey, now: u32) {
@@ -355,8 +633,31 @@ impl Config {
                 if let Some(rd) = row.rd {
                     self.rd_owner.insert(rd, k.clone());
                 }
+                let old = self.vrfs.get(k).cloned();
+                row.table_id = match &old {
+                    Some(o) if o.table_id != 0 => o.table_id,
+                    _ if row.table_id != 0 && self.table_owner.get(&row.table_id).is_none_or(|o| o == k) => row.table_id,
+                    _ => {
+                        let mut t = TABLE_BASE;
+                        for (&used, _) in self.table_owner.range(TABLE_BASE..) {
+                            if used != t {
+                                break;
+                            }
+                            t += 1;
+                        }
+                        t
+                    }
+                };
+                self.table_owner.insert(row.table_id, k.clone());
                 self.vrfs.insert(k.clone(), row.clone());
-                eff.push(Change::PutVrf(k.clone(), row));
+                eff.push(Change::PutVrf(k.clone(), row.clone()));
+                let relabel = match &old {
+                    None => true,
+                    Some(o) => o.label_mode != row.label_mode || (o.state == RowState::Active) != (row.state == RowState::Active),
+                };
+                if relabel {
+                    self.relabel_vrf(k, eff);
+                }
             }
             Change::DelVrf(k) => {
                 let ifs: Vec<IfConfKey> = self.ifconfs_of(k).map(|(ik, _)| ik.clone()).collect();
@@ -367,10 +668,18 @@ impl Config {
                 for rk in rts {
                     self.apply_one(&Change::DelRt(rk), now, eff);
                 }
+                let rtes: Vec<RteKey> = self.routes_of(k).map(|(rk, _)| rk.clone()).collect();
+                for rk in rtes {
+                    self.apply_one(&Change::DelRte(rk), now, eff);
+                }
                 if let Some(old) = self.vrfs.remove(k) {
                     if let Some(rd) = old.rd {
                         self.rd_owner.remove(&rd);
                     }
+                    if self.table_owner.get(&old.table_id) == Some(k) {
+                        self.table_owner.remove(&old.table_id);
+                    }
+                    self.relabel_vrf(k, eff);
                     eff.push(Change::DelVrf(k.clone()));
                 }
             }
@@ -416,10 +725,58 @@ impl Config {
                     eff.push(ch.clone());
                 }
             }
+            Change::PutRte(k, row) => {
+                let mut row = row.clone();
+                row.ever_active |= row.state == RowState::Active;
+                let old = self.routes.get(k).cloned();
+                let was = old.as_ref().is_some_and(|o| o.state == RowState::Active);
+                row.times = match &old {
+                    Some(o) => {
+                        row.ever_active |= o.ever_active;
+                        RowTimes { created: o.times.created, last_changed: if *o != row { now } else { o.times.last_changed } }
+                    }
+                    None => RowTimes { created: now, last_changed: now },
+                };
+                self.routes.insert(k.clone(), row.clone());
+                eff.push(Change::PutRte(k.clone(), row.clone()));
+                match (was, row.state == RowState::Active) {
+                    (false, true) => self.route_ref(k, 1, eff),
+                    (true, false) => self.route_ref(k, -1, eff),
+                    _ => {}
+                }
+            }
+            Change::DelRte(k) => {
+                if let Some(old) = self.routes.remove(k) {
+                    eff.push(ch.clone());
+                    if old.state == RowState::Active {
+                        self.route_ref(k, -1, eff);
+                    }
+                }
+            }
             Change::PutSettings(s) => {
+                let space_changed = s.label_space != self.settings.label_space;
                 self.settings = s.clone();
                 eff.push(ch.clone());
+                if space_changed {
+                    // Labels outside the new dynamic range are re-allocated.
+                    let out: Vec<(Vec<u8>, u32)> = self
+                        .labels
+                        .iter()
+                        .filter(|(_, l)| !s.label_space.dynamic.contains(**l))
+                        .map(|(o, l)| (o.clone(), *l))
+                        .collect();
+                    self.label_hint = s.label_space.dynamic.lo;
+                    for (o, _) in out {
+                        let refs = self.label_refs.get(&o).copied();
+                        self.release_label(&o, eff);
+                        if let Some(r) = refs {
+                            self.label_refs.insert(o.clone(), r);
+                        }
+                        self.ensure_label(o, eff);
+                    }
+                }
             }
+            Change::Label(..) => {}
         }
     }
 
@@ -452,6 +809,8 @@ impl Config {
         vrfs: Vec<(VrfKey, VrfRow)>,
         rts: Vec<(RtKey, RtRow)>,
         ifconfs: Vec<(IfConfKey, IfConfRow)>,
+        routes: Vec<(RteKey, RteRow)>,
+        labels: Vec<(Vec<u8>, u32)>,
         settings: Settings,
     ) -> (Config, Vec<Change>) {
         let mut c = Config { settings, ..Config::default() };
@@ -460,8 +819,39 @@ impl Config {
             if let Some(rd) = r.rd {
                 c.rd_owner.insert(rd, k.clone());
             }
+            c.table_owner.insert(r.table_id, k.clone());
             c.vrfs.insert(k, r);
         }
+        for (k, r) in routes {
+            if c.vrfs.contains_key(&k.vrf()) {
+                if r.state == RowState::Active {
+                    *c.active_routes.entry(k.vrf()).or_insert(0) += 1;
+                }
+                c.routes.insert(k, r);
+            } else {
+                orphans.push(Change::DelRte(k));
+            }
+        }
+        for (o, l) in labels {
+            c.label_owner.insert(l, o.clone());
+            c.labels.insert(o, l);
+        }
+        // Re-derive reference counts and drop allocations no row needs.
+        let keys: Vec<VrfKey> = c.vrfs.keys().cloned().collect();
+        let mut eff = Vec::new();
+        for k in &keys {
+            c.relabel_vrf(k, &mut eff);
+        }
+        let stale: Vec<Vec<u8>> = c
+            .labels
+            .keys()
+            .filter(|o| label_owner_vrf_key(o).is_none_or(|v| !c.vrfs.contains_key(&v)))
+            .cloned()
+            .collect();
+        for o in stale {
+            c.release_label(&o, &mut eff);
+        }
+        orphans.extend(eff);
         for (k, r) in rts {
             if c.vrfs.contains_key(&k.vrf()) {
                 c.rts.insert(k, r);
@@ -520,7 +910,15 @@ mod tests {
             Err(ConfigError::NoSuchVrf(_))
         ));
         let (c2, eff) = c.apply(&[Change::DelVrf(red.clone())], 9);
-        assert_eq!(eff, vec![Change::DelIfConf(ik), Change::DelRt(rk), Change::DelVrf(red)]);
+        assert_eq!(
+            eff,
+            vec![
+                Change::DelIfConf(ik),
+                Change::DelRt(rk),
+                Change::Label(label_owner_vrf(&red), None),
+                Change::DelVrf(red)
+            ]
+        );
         assert!(c2.vrfs.is_empty() && c2.ifconfs.is_empty() && c2.rts.is_empty());
         assert_eq!(c2.if_owner(3), None);
         assert_eq!(c2.rd_owner(&row.rd.unwrap()), None);
@@ -540,6 +938,86 @@ mod tests {
         let (c, _) = c.apply(&[Change::PutVrf(k.clone(), r)], 300);
         assert!(c.vrfs[&k].ever_active);
         assert!(c.stale_rows(u32::MAX / 2, 30_000).is_empty());
+    }
+
+    fn route(vrf: &VrfKey, p: &str, nh: Option<&str>) -> RteKey {
+        RteKey::new(vrf, p.parse().unwrap(), &[0, 0], nh.map(|x| x.parse().unwrap()))
+    }
+
+    fn active_route() -> RteRow {
+        RteRow { state: RowState::Active, ..RteRow::default() }
+    }
+
+    #[test]
+    fn labels_follow_mode_and_routes() {
+        let k = vrf("l");
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), row.clone())], 1);
+        let vl = c.label(&label_owner_vrf(&k)).unwrap();
+        assert_eq!(vl, 16_000);
+        assert_eq!(c.vrfs[&k].table_id, TABLE_BASE);
+        let r1 = route(&k, "10.0.0.0/24", Some("192.0.2.1"));
+        let r2 = route(&k, "10.0.1.0/24", Some("192.0.2.1"));
+        let r3 = route(&k, "10.0.1.0/24", Some("192.0.2.2"));
+        let (c, _) = c.apply(
+            &[
+                Change::PutRte(r1.clone(), active_route()),
+                Change::PutRte(r2.clone(), active_route()),
+                Change::PutRte(r3.clone(), active_route()),
+            ],
+            2,
+        );
+        assert_eq!(c.active_route_count(&k), 3);
+        assert_eq!(c.labels_allocated(), 1);
+        // per-next-hop: two next hops, two labels; the VRF label goes
+        row.label_mode = LabelMode::PerNextHop;
+        let (c, _) = c.apply(&[Change::PutVrf(k.clone(), row.clone())], 3);
+        assert_eq!(c.label(&label_owner_vrf(&k)), None);
+        let n1 = c.label(&label_owner_next_hop(&k, Some("192.0.2.1".parse().unwrap()))).unwrap();
+        assert!(c.label(&label_owner_next_hop(&k, Some("192.0.2.2".parse().unwrap()))).is_some());
+        assert_eq!(c.labels_allocated(), 2);
+        // removing one of two routes via 192.0.2.1 keeps its label; both releases it
+        let (c, _) = c.apply(&[Change::DelRte(r1)], 4);
+        assert_eq!(c.label(&label_owner_next_hop(&k, Some("192.0.2.1".parse().unwrap()))), Some(n1));
+        let (c, _) = c.apply(&[Change::DelRte(r2)], 5);
+        assert_eq!(c.label(&label_owner_next_hop(&k, Some("192.0.2.1".parse().unwrap()))), None);
+        // per-prefix
+        row.label_mode = LabelMode::PerPrefix;
+        let (c, _) = c.apply(&[Change::PutVrf(k.clone(), row.clone())], 6);
+        assert_eq!(c.labels_allocated(), 1);
+        assert!(c.label(&label_owner_prefix(&k, &"10.0.1.0/24".parse().unwrap())).is_some());
+        // destroy releases everything and the table id
+        let (c, _) = c.apply(&[Change::DelVrf(k.clone())], 7);
+        assert_eq!(c.labels_allocated(), 0);
+        assert!(c.routes.is_empty());
+        assert_eq!(c.table_owner(TABLE_BASE), None);
+    }
+
+    #[test]
+    fn label_exhaustion_is_reported() {
+        let mut s = Settings::default();
+        s.label_space = LabelSpace::new(mpls::LabelRange { lo: 16, hi: 99 }, mpls::LabelRange { lo: 100, hi: 100 }).unwrap();
+        let (c, _) = Config::default().apply(&[Change::PutSettings(s)], 1);
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        let (c, _) = c.apply(&[Change::PutVrf(vrf("a"), row.clone())], 1);
+        assert!(c.label_shortage.is_empty());
+        let (c, _) = c.apply(&[Change::PutVrf(vrf("b"), row)], 1);
+        assert_eq!(c.label_shortage, vec![label_owner_vrf(&vrf("b"))]);
+        assert_eq!(c.vrfs[&vrf("b")].table_id, TABLE_BASE + 1);
+    }
+
+    #[test]
+    fn route_limit() {
+        let k = vrf("m");
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        row.max_routes = 1;
+        let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), row)], 1);
+        assert!(c.check_route_limit(&k).is_ok());
+        let (c, _) = c.apply(&[Change::PutRte(route(&k, "10.0.0.0/8", None), active_route())], 2);
+        assert_eq!(c.check_route_limit(&k), Err(ConfigError::RouteLimit(k)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod ifaces;
 pub mod keys;
 pub mod rd;
+pub mod routes;
 pub mod state;
 pub mod store;
 

@@ -42,6 +42,8 @@ pub struct Store {
     vrf: sled::Tree,
     rt: sled::Tree,
     ifconf: sled::Tree,
+    rte: sled::Tree,
+    labels: sled::Tree,
     meta: sled::Tree,
     current: ArcSwap<Config>,
     commit_lock: Mutex<()>,
@@ -65,6 +67,8 @@ impl Store {
         let vrf = db.open_tree("vrf")?;
         let rt = db.open_tree("rt")?;
         let ifconf = db.open_tree("ifconf")?;
+        let rte = db.open_tree("rte")?;
+        let labels = db.open_tree("labels")?;
         let meta = db.open_tree("meta")?;
         let new_store = meta.get(META_SCHEMA)?.is_none();
         if let Some(v) = meta.get(META_SCHEMA)? {
@@ -94,6 +98,18 @@ impl Store {
                 .ok_or_else(|| StoreError::Decode { tree: "ifconf", key: k.to_vec(), err: "bad key".into() })?;
             ifs.push((key, dec::<IfConfRow>("ifconf", &k, &v)?));
         }
+        let mut routes = Vec::new();
+        for kv in rte.iter() {
+            let (k, v) = kv?;
+            let (key, _) = crate::routes::RteKey::parse(&k)
+                .map_err(|_| StoreError::Decode { tree: "rte", key: k.to_vec(), err: "bad key".into() })?;
+            routes.push((key, dec::<crate::routes::RteRow>("rte", &k, &v)?));
+        }
+        let mut lbls = Vec::new();
+        for kv in labels.iter() {
+            let (k, v) = kv?;
+            lbls.push((k.to_vec(), dec::<u32>("labels", &k, &v)?));
+        }
         let settings = match meta.get(META_SETTINGS)? {
             Some(v) => dec("meta", META_SETTINGS, &v)?,
             None => Settings::default(),
@@ -102,12 +118,14 @@ impl Store {
             Some(v) => dec::<u32>("meta", META_BOOTS, &v)?.saturating_add(1),
             None => 1,
         };
-        let (cfg, orphans) = Config::from_rows(vrfs, rts, ifs, settings);
+        let (cfg, orphans) = Config::from_rows(vrfs, rts, ifs, routes, lbls, settings);
         let store = Store {
             db,
             vrf,
             rt,
             ifconf,
+            rte,
+            labels,
             meta,
             current: ArcSwap::from_pointee(cfg),
             commit_lock: Mutex::new(()),
@@ -115,10 +133,19 @@ impl Store {
             new_store,
         };
         // Orphans, the schema and the boot count go out in one transaction.
-        store.write(
-            &orphans.iter().map(|c| (c.clone(), None)).collect::<Vec<_>>(),
-            &[(META_SCHEMA, enc(&SCHEMA_VERSION)), (META_BOOTS, enc(&boots))],
-        )?;
+        let cfg = store.current.load_full();
+        let fixes: Vec<Op> = orphans
+            .iter()
+            .filter_map(|c| match c {
+                Change::Label(o, Some(l)) if label_persists(&cfg, o) => Some(Op::put(Tree::Label, o.clone(), enc(l))),
+                Change::Label(o, _) => Some(Op::del(Tree::Label, o.clone())),
+                Change::DelRt(k) => Some(Op::del(Tree::Rt, k.as_bytes().to_vec())),
+                Change::DelIfConf(k) => Some(Op::del(Tree::IfConf, k.as_bytes().to_vec())),
+                Change::DelRte(k) => Some(Op::del(Tree::Rte, k.as_bytes().to_vec())),
+                _ => None,
+            })
+            .collect();
+        store.write(&fixes, &[(META_SCHEMA, enc(&SCHEMA_VERSION)), (META_BOOTS, enc(&boots))])?;
         Ok(store)
     }
 
@@ -180,31 +207,33 @@ impl Store {
             .map(|r| r.unwrap_or_else(|e| match e {}))
     }
 
-    /// Write row operations (a change and, for puts, the value to store; `None`
-    /// = remove) and meta keys in one transaction, then flush.
-    fn write(&self, ops: &[(Change, Option<Vec<u8>>)], meta: &[(&[u8], Vec<u8>)]) -> Result<(), StoreError> {
+    /// Write row operations and meta keys in one transaction, then flush.
+    fn write(&self, ops: &[Op], meta: &[(&[u8], Vec<u8>)]) -> Result<(), StoreError> {
         if ops.is_empty() && meta.is_empty() {
             return Ok(());
         }
         let res: Result<(), TransactionError<String>> =
-            (&self.vrf, &self.rt, &self.ifconf, &self.meta).transaction(|(v, r, i, m)| {
-                for (ch, val) in ops {
-                    let (t, k): (&TransactionalTree, &[u8]) = match ch {
-                        Change::PutVrf(k, _) | Change::DelVrf(k) => (v, k.as_bytes()),
-                        Change::PutRt(k, _) | Change::DelRt(k) => (r, k.as_bytes()),
-                        Change::PutIfConf(k, _) | Change::DelIfConf(k) => (i, k.as_bytes()),
-                        Change::PutSettings(_) => continue,
-                    };
-                    match val {
-                        Some(val) => t.insert(k, val.as_slice())?,
-                        None => t.remove(k)?,
-                    };
-                }
-                for (k, val) in meta {
-                    m.insert(*k, val.as_slice())?;
-                }
-                Ok::<(), ConflictableTransactionError<String>>(())
-            });
+            (&self.vrf, &self.rt, &self.ifconf, &self.rte, &self.labels, &self.meta).transaction(
+                |(v, r, i, rte, l, m)| {
+                    for op in ops {
+                        let t: &TransactionalTree = match op.tree {
+                            Tree::Vrf => v,
+                            Tree::Rt => r,
+                            Tree::IfConf => i,
+                            Tree::Rte => rte,
+                            Tree::Label => l,
+                        };
+                        match &op.value {
+                            Some(val) => t.insert(op.key.as_slice(), val.as_slice())?,
+                            None => t.remove(op.key.as_slice())?,
+                        };
+                    }
+                    for (k, val) in meta {
+                        m.insert(*k, val.as_slice())?;
+                    }
+                    Ok::<(), ConflictableTransactionError<String>>(())
+                },
+            );
         match res {
             Ok(()) => {}
             Err(TransactionError::Abort(e)) => return Err(StoreError::Aborted(e)),
@@ -215,45 +244,98 @@ impl Store {
     }
 }
 
-/// For every row the effective changes touched, what the disk must hold now:
-/// the row if its storage persists, nothing otherwise (removing it only if the
-/// old row was on disk).
-fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<(Change, Option<Vec<u8>>)> {
-    let mut ops = Vec::new();
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Tree {
+    Vrf,
+    Rt,
+    IfConf,
+    Rte,
+    Label,
+}
+
+/// One write to one tree (`None` = remove).
+struct Op {
+    tree: Tree,
+    key: Vec<u8>,
+    value: Option<Vec<u8>>,
+}
+
+impl Op {
+    fn put(tree: Tree, key: Vec<u8>, value: Vec<u8>) -> Op {
+        Op { tree, key, value: Some(value) }
+    }
+    fn del(tree: Tree, key: Vec<u8>) -> Op {
+        Op { tree, key, value: None }
+    }
+}
+
+fn vrf_persists(c: &Config, vrf: &VrfKey) -> bool {
+    c.vrfs.get(vrf).is_some_and(|r| r.storage.persists())
+}
+
+fn label_persists(c: &Config, owner: &[u8]) -> bool {
+    crate::config::label_owner_vrf_key(owner).is_some_and(|v| vrf_persists(c, &v))
+}
+
+/// What the disk should hold for one key of one tree in `c`.
+fn on_disk(c: &Config, tree: Tree, key: &[u8]) -> Option<Vec<u8>> {
+    match tree {
+        Tree::Vrf => c.vrfs.get(key).filter(|r| r.storage.persists()).map(enc),
+        Tree::Rt => c.rts.get(key).filter(|r| r.storage.persists()).map(enc),
+        Tree::IfConf => c.ifconfs.get(key).filter(|r| r.storage.persists()).map(enc),
+        // Routes have no StorageType: they persist with their VRF.
+        Tree::Rte => {
+            let r = c.routes.get(key)?;
+            let n = *key.first()? as usize;
+            let vrf = VrfKey::from_bytes(key.get(..1 + n)?)?;
+            vrf_persists(c, &vrf).then(|| enc(r))
+        }
+        Tree::Label => c.labels.get(key).filter(|_| label_persists(c, key)).map(enc),
+    }
+}
+
+/// For every row the effective changes touched, what the disk must hold now
+/// (a VRF whose persistence changed touches all its routes and labels).
+fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<Op> {
+    let mut touched: Vec<(Tree, Vec<u8>)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let mut touch = |t: Tree, k: &[u8]| {
+        if seen.insert((t, k.to_vec())) {
+            touched.push((t, k.to_vec()));
+        }
+    };
     for ch in eff {
         match ch {
             Change::PutVrf(k, _) | Change::DelVrf(k) => {
-                if seen.insert(k.as_bytes().to_vec()) {
-                    let was = old.vrfs.get(k).is_some_and(|r| r.storage.persists());
-                    match new.vrfs.get(k) {
-                        Some(r) if r.storage.persists() => ops.push((ch.clone(), Some(enc(r)))),
-                        _ if was => ops.push((Change::DelVrf(k.clone()), None)),
-                        _ => {}
+                touch(Tree::Vrf, k.as_bytes());
+                if vrf_persists(old, k) != vrf_persists(new, k) {
+                    for (rk, _) in old.routes_of(k).chain(new.routes_of(k)) {
+                        touch(Tree::Rte, rk.as_bytes());
+                    }
+                    for c in [old, new] {
+                        for (o, _) in c.labels.iter() {
+                            if crate::config::label_owner_vrf_key(o).as_ref() == Some(k) {
+                                touch(Tree::Label, o);
+                            }
+                        }
                     }
                 }
             }
-            Change::PutRt(k, _) | Change::DelRt(k) => {
-                if seen.insert(k.as_bytes().to_vec()) {
-                    let was = old.rts.get(k).is_some_and(|r| r.storage.persists());
-                    match new.rts.get(k) {
-                        Some(r) if r.storage.persists() => ops.push((ch.clone(), Some(enc(r)))),
-                        _ if was => ops.push((Change::DelRt(k.clone()), None)),
-                        _ => {}
-                    }
-                }
-            }
-            Change::PutIfConf(k, _) | Change::DelIfConf(k) => {
-                if seen.insert(k.as_bytes().to_vec()) {
-                    let was = old.ifconfs.get(k).is_some_and(|r| r.storage.persists());
-                    match new.ifconfs.get(k) {
-                        Some(r) if r.storage.persists() => ops.push((ch.clone(), Some(enc(r)))),
-                        _ if was => ops.push((Change::DelIfConf(k.clone()), None)),
-                        _ => {}
-                    }
-                }
-            }
+            Change::PutRt(k, _) | Change::DelRt(k) => touch(Tree::Rt, k.as_bytes()),
+            Change::PutIfConf(k, _) | Change::DelIfConf(k) => touch(Tree::IfConf, k.as_bytes()),
+            Change::PutRte(k, _) | Change::DelRte(k) => touch(Tree::Rte, k.as_bytes()),
+            Change::Label(o, _) => touch(Tree::Label, o),
             Change::PutSettings(_) => {}
+        }
+    }
+    let mut ops = Vec::new();
+    for (t, k) in touched {
+        let before = on_disk(old, t, &k);
+        match on_disk(new, t, &k) {
+            Some(v) if before.as_ref() != Some(&v) => ops.push(Op::put(t, k, v)),
+            Some(_) => {}
+            None if before.is_some() => ops.push(Op::del(t, k)),
+            None => {}
         }
     }
     ops
@@ -325,6 +407,36 @@ mod tests {
         s.commit(3, vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::NonVolatile))]).unwrap();
         s.commit(4, vec![Change::DelVrf(k)]).unwrap();
         assert_eq!(s.vrf.len(), 0);
+    }
+
+    #[test]
+    fn routes_and_labels_persist_with_their_vrf() {
+        use crate::routes::{RteKey, RteRow};
+        let dir = tempfile::tempdir().unwrap();
+        let k = vrf("r");
+        let rk = RteKey::new(&k, "10.9.0.0/16".parse().unwrap(), &[0, 0], Some("192.0.2.9".parse().unwrap()));
+        let label;
+        {
+            let s = Store::open(dir.path()).unwrap();
+            let mut row = VrfRow::new(Storage::Volatile);
+            row.state = RowState::Active;
+            row.label_mode = LabelMode::PerPrefix;
+            let rr = RteRow { state: RowState::Active, ..RteRow::default() };
+            s.commit(1, vec![Change::PutVrf(k.clone(), row.clone()), Change::PutRte(rk.clone(), rr)]).unwrap();
+            assert_eq!((s.rte.len(), s.labels.len()), (0, 0));
+            // volatile -> nonVolatile writes the routes and labels of the VRF
+            row.storage = Storage::NonVolatile;
+            s.commit(2, vec![Change::PutVrf(k.clone(), row)]).unwrap();
+            assert_eq!((s.rte.len(), s.labels.len()), (1, 1));
+            label = s.snapshot().label(&label_owner_prefix(&k, &"10.9.0.0/16".parse().unwrap())).unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let c = s.snapshot();
+        assert_eq!(c.active_route_count(&k), 1);
+        // the same label after a restart: no relabel churn
+        assert_eq!(c.label(&label_owner_prefix(&k, &"10.9.0.0/16".parse().unwrap())), Some(label));
+        s.commit(3, vec![Change::DelVrf(k)]).unwrap();
+        assert_eq!((s.rte.len(), s.labels.len(), s.vrf.len()), (0, 0, 0));
     }
 
     #[test]
