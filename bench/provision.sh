@@ -27,7 +27,7 @@ GETS=${GETS:-10000}
 while [ $# -gt 0 ]; do
     case $1 in
     -n | --runs) RUNS=$2; shift 2 ;;
-    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) die "unknown argument $1" ;;
     esac
 done

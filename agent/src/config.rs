@@ -12,7 +12,11 @@ pub const DEFAULT_RO: &str = "public";
 pub const DEFAULT_RW: &str = "private";
 
 #[derive(Parser, Debug, Default)]
-#[command(name = "l3vpnd", version, about = "BGP/MPLS IP VPN provider-edge control plane, managed over SNMP (RFC 4382)")]
+#[command(
+    name = "l3vpnd",
+    version,
+    about = "BGP/MPLS IP VPN provider-edge control plane, managed over SNMP (RFC 4382)"
+)]
 pub struct Cli {
     /// TOML configuration file (keys as the long flags, with '_' for '-').
     #[arg(long, value_name = "FILE")]
@@ -42,6 +46,16 @@ pub struct Cli {
     /// nonVolatile [default: volatile].
     #[arg(long, value_name = "TYPE")]
     pub default_storage: Option<String>,
+    /// FIB backend: shadow (in memory) or netlink (the kernel) [default: shadow].
+    #[arg(long, value_name = "BACKEND")]
+    pub fib: Option<String>,
+    /// snmpEngineID in hex, 5..32 octets [default: generated once and kept
+    /// in the store].
+    #[arg(long, value_name = "HEX")]
+    pub engine_id: Option<String>,
+    /// Answer SNMPv3 only: no SNMPv1/v2c community access at all.
+    #[arg(long)]
+    pub no_communities: bool,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -54,6 +68,18 @@ struct FileConfig {
     log_level: Option<String>,
     max_msg_size: Option<usize>,
     default_storage: Option<String>,
+    fib: Option<String>,
+    // SNMPv3 (issue 6): engine ID, community switch, USM users, VACM rows.
+    engine_id: Option<String>,
+    communities: Option<bool>,
+    #[serde(default)]
+    usm_user: Vec<crate::snmp::usm::UserConf>,
+    #[serde(default)]
+    vacm_group: Vec<crate::snmp::vacm::GroupConf>,
+    #[serde(default)]
+    vacm_access: Vec<crate::snmp::vacm::AccessConf>,
+    #[serde(default)]
+    vacm_view: Vec<crate::snmp::vacm::ViewConf>,
 }
 
 /// The effective settings.
@@ -66,35 +92,90 @@ pub struct Settings {
     pub log_level: String,
     pub max_msg_size: usize,
     pub default_storage: vpn_core::Storage,
+    pub fib: vpn_core::fibview::Backend,
+    /// SNMPv1/v2c answered (false: SNMPv3 only).
+    pub communities: bool,
+    pub security: crate::snmp::v3::SecurityConf,
 }
 
 impl Settings {
     pub fn from_cli(cli: Cli) -> Result<Settings> {
         let file = match &cli.config {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-                toml::from_str::<FileConfig>(&text).with_context(|| format!("parsing {}", p.display()))?
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("parsing {}", p.display()))?
             }
             None => FileConfig::default(),
         };
         let listen = if !cli.snmp_listen.is_empty() {
             cli.snmp_listen
         } else {
-            file.snmp_listen.unwrap_or_else(|| vec!["127.0.0.1:1161".parse().expect("literal")])
+            file.snmp_listen
+                .unwrap_or_else(|| vec!["127.0.0.1:1161".parse().expect("literal")])
         };
         let storage = match cli.default_storage.or(file.default_storage).as_deref() {
             None | Some("volatile") => vpn_core::Storage::Volatile,
             Some("nonVolatile") | Some("nonvolatile") => vpn_core::Storage::NonVolatile,
             Some(other) => bail!("default_storage must be volatile or nonVolatile, not {other:?}"),
         };
+        let fib = match cli.fib.or(file.fib).as_deref() {
+            None | Some("shadow") => vpn_core::fibview::Backend::Shadow,
+            Some("netlink") => vpn_core::fibview::Backend::Netlink,
+            Some(other) => bail!("fib must be shadow or netlink, not {other:?}"),
+        };
+        let engine_id = match cli.engine_id.or(file.engine_id) {
+            None => None,
+            Some(h) => match crate::snmp::usm::parse_hex(&h) {
+                Some(id) if (5..=32).contains(&id.len()) && id.iter().any(|&b| b != 0) => Some(id),
+                _ => bail!(
+                    "engine_id must be 5..32 octets in hex (RFC 3411 SnmpEngineID), not {h:?}"
+                ),
+            },
+        };
+        for u in &file.usm_user {
+            u.check().map_err(anyhow::Error::msg)?;
+        }
+        for g in &file.vacm_group {
+            g.row().map_err(anyhow::Error::msg)?;
+        }
+        for a in &file.vacm_access {
+            a.row().map_err(anyhow::Error::msg)?;
+        }
+        for v in &file.vacm_view {
+            v.row().map_err(anyhow::Error::msg)?;
+        }
+        let security = crate::snmp::v3::SecurityConf {
+            engine_id,
+            users: file.usm_user,
+            groups: file.vacm_group,
+            access: file.vacm_access,
+            views: file.vacm_view,
+        };
         let s = Settings {
-            data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./l3vpnd-data")),
+            data_dir: cli
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./l3vpnd-data")),
             snmp_listen: listen,
-            ro_community: cli.ro_community.or(file.ro_community).unwrap_or_else(|| DEFAULT_RO.into()),
-            rw_community: cli.rw_community.or(file.rw_community).unwrap_or_else(|| DEFAULT_RW.into()),
-            log_level: cli.log_level.or(file.log_level).unwrap_or_else(|| "info".into()),
+            ro_community: cli
+                .ro_community
+                .or(file.ro_community)
+                .unwrap_or_else(|| DEFAULT_RO.into()),
+            rw_community: cli
+                .rw_community
+                .or(file.rw_community)
+                .unwrap_or_else(|| DEFAULT_RW.into()),
+            log_level: cli
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
             max_msg_size: cli.max_msg_size.or(file.max_msg_size).unwrap_or(1472),
             default_storage: storage,
+            fib,
+            communities: !cli.no_communities && file.communities.unwrap_or(true),
+            security,
         };
         s.check()?;
         Ok(s)
@@ -114,7 +195,7 @@ impl Settings {
             bail!("the read-only and read-write communities must differ");
         }
         let defaults = self.ro_community == DEFAULT_RO || self.rw_community == DEFAULT_RW;
-        if defaults {
+        if defaults && self.communities {
             if let Some(a) = self.snmp_listen.iter().find(|a| !a.ip().is_loopback()) {
                 bail!(
                     "refusing to serve SNMP on {a} with the default community \"{}\": the defaults public/private \
@@ -141,27 +222,56 @@ mod tests {
     fn defaults() {
         let s = parse(&[]).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("./l3vpnd-data"));
-        assert_eq!(s.snmp_listen, vec!["127.0.0.1:1161".parse::<SocketAddr>().unwrap()]);
-        assert_eq!((s.ro_community.as_str(), s.rw_community.as_str()), ("public", "private"));
+        assert_eq!(
+            s.snmp_listen,
+            vec!["127.0.0.1:1161".parse::<SocketAddr>().unwrap()]
+        );
+        assert_eq!(
+            (s.ro_community.as_str(), s.rw_community.as_str()),
+            ("public", "private")
+        );
         assert_eq!(s.max_msg_size, 1472);
     }
 
     #[test]
     fn default_communities_only_on_loopback() {
-        assert!(parse(&["--snmp-listen", "[::1]:1161", "--snmp-listen", "127.0.0.2:161"]).is_ok());
-        let e = parse(&["--snmp-listen", "0.0.0.0:161"]).unwrap_err().to_string();
+        assert!(parse(&[
+            "--snmp-listen",
+            "[::1]:1161",
+            "--snmp-listen",
+            "127.0.0.2:161"
+        ])
+        .is_ok());
+        let e = parse(&["--snmp-listen", "0.0.0.0:161"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("default community"), "{e}");
-        assert!(parse(&["--snmp-listen", "0.0.0.0:161", "--ro-community", "a", "--rw-community", "b"]).is_ok());
+        assert!(parse(&[
+            "--snmp-listen",
+            "0.0.0.0:161",
+            "--ro-community",
+            "a",
+            "--rw-community",
+            "b"
+        ])
+        .is_ok());
     }
 
     #[test]
     fn file_then_flags() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
-        std::fs::write(&f, "data_dir = \"/x\"\nsnmp_listen = [\"127.0.0.1:9\"]\nlog_level = \"debug\"\n").unwrap();
+        std::fs::write(
+            &f,
+            "data_dir = \"/x\"\nsnmp_listen = [\"127.0.0.1:9\"]\nlog_level = \"debug\"\n",
+        )
+        .unwrap();
         let s = parse(&["--config", f.to_str().unwrap(), "--log-level", "warn"]).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("/x"));
-        assert_eq!(s.snmp_listen, vec!["127.0.0.1:9".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(
+            s.snmp_listen,
+            vec!["127.0.0.1:9".parse::<SocketAddr>().unwrap()]
+        );
         assert_eq!(s.log_level, "warn");
         std::fs::write(&f, "bogus = 1\n").unwrap();
         assert!(parse(&["--config", f.to_str().unwrap()]).is_err());

@@ -13,7 +13,9 @@ use std::fs::File;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
+use vpn_core::fibview::Backend;
 use vpn_core::ifaces::IfWatcher;
+use vpn_core::reconcile::{self, Hint, Reconciler};
 use vpn_core::Store;
 
 /// Rows created with createAndWait and never made active live this long
@@ -34,7 +36,9 @@ fn main() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
     if let Err(e) = run(settings) {
         tracing::error!("{e:#}");
         eprintln!("l3vpnd: {e:#}");
@@ -45,7 +49,8 @@ fn main() {
 /// Take the data directory for this process; a second l3vpnd on the same
 /// directory is refused.
 fn lock_data_dir(dir: &std::path::Path) -> Result<File> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
     let path = dir.join("l3vpnd.lock");
     let f = File::options()
         .create(true)
@@ -60,7 +65,9 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<File> {
             dir.display(),
             path.display()
         ),
-        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
     }
 }
 
@@ -76,7 +83,8 @@ fn sys_descr() -> String {
 fn run(settings: config::Settings) -> Result<()> {
     let _lock = lock_data_dir(&settings.data_dir)?;
     let store = Arc::new(
-        Store::open(&settings.data_dir).with_context(|| format!("opening store in {}", settings.data_dir.display()))?,
+        Store::open(&settings.data_dir)
+            .with_context(|| format!("opening store in {}", settings.data_dir.display()))?,
     );
     let snap = store.snapshot();
     tracing::info!(
@@ -88,38 +96,115 @@ fn run(settings: config::Settings) -> Result<()> {
         interface_bindings = snap.ifconfs.len(),
         "store open"
     );
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(serve(settings, store))
 }
 
 async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
-    let watcher = IfWatcher::start(Duration::from_secs(5)).await.context("reading the kernel's interfaces")?;
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
+    let watcher = IfWatcher::start(Duration::from_secs(5))
+        .await
+        .context("reading the kernel's interfaces")?;
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let stats = Arc::new(SnmpStats::default());
-    let mib = Arc::new(Mib::new(
-        AgentInfo { sys_descr: sys_descr(), default_sys_name: hostname },
-        stats,
-        settings.default_storage,
-    ));
+    // SNMPv3: engine ID, boots, USM users and VACM rows (store + config file).
+    let sec = snmp::v3::bootstrap(
+        &store,
+        &settings.security,
+        (snmp::COMMUNITY_RO.as_bytes(), snmp::COMMUNITY_RW.as_bytes()),
+        settings.max_msg_size as u32,
+    )?;
+    {
+        let sec = sec.clone();
+        store.on_commit(Box::new(move |_cfg, eff| sec.committed(eff)));
+    }
+    let mib = Arc::new(
+        Mib::new(
+            AgentInfo {
+                sys_descr: sys_descr(),
+                default_sys_name: hostname,
+            },
+            stats,
+            settings.default_storage,
+        )
+        .with_security(sec.clone()),
+    );
     let ifs: Arc<ArcSwap<_>> = watcher.view();
-    let responder = Arc::new(Responder { mib, store: store.clone(), ifs, max_msg_size: settings.max_msg_size });
+
+    // The FIB and the reconciler that drives it from committed rows.
+    let backend: Box<dyn fib::Fib> = match settings.fib {
+        Backend::Shadow => Box::new(fib::ShadowFib::new()),
+        Backend::Netlink => {
+            Box::new(fib::NetlinkFib::new().context("opening the kernel FIB (netlink)")?)
+        }
+    };
+    let caps = backend.capabilities();
+    tracing::info!(backend = ?settings.fib, vrf_device = caps.vrf_device, mpls = caps.mpls, ipv6 = caps.ipv6, "FIB");
+    let (hints, fib_view, reconciler) = Reconciler::spawn(backend, settings.fib, store.clone());
+    {
+        let hints = std::sync::Mutex::new(hints.clone());
+        store.on_commit(Box::new(move |_cfg, eff| {
+            let tx = hints.lock().unwrap_or_else(|p| p.into_inner());
+            for h in reconcile::hints(eff) {
+                let _ = tx.send(h);
+            }
+        }));
+    }
+    // Links that come or go change what the kernel holds: resync.
+    let mut link_events = watcher.subscribe();
+    let link_hints = hints.clone();
+    let link_task = tokio::spawn(async move {
+        use vpn_core::ifaces::LinkEvent;
+        loop {
+            match link_events.recv().await {
+                Ok(LinkEvent::Added(_) | LinkEvent::Removed(_)) => {
+                    let _ = link_hints.send(Hint::Resync);
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let _ = link_hints.send(Hint::Resync);
+                }
+                Err(_) => return,
+            }
+        }
+    });
+
+    let responder = Arc::new(Responder {
+        mib,
+        store: store.clone(),
+        ifs,
+        fib: fib_view,
+        max_msg_size: settings.max_msg_size,
+    });
     let engine = Arc::new(Engine {
         responder,
         communities: Communities {
             read_only: settings.ro_community.clone().into_bytes(),
             read_write: settings.rw_community.clone().into_bytes(),
+            enabled: settings.communities,
         },
+        v3: Arc::new(snmp::v3::V3::new(sec)),
     });
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let mut tasks = Vec::new();
     for addr in &settings.snmp_listen {
-        let sock = UdpSocket::bind(addr).await.with_context(|| format!("binding SNMP to udp {addr}"))?;
+        let sock = UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("binding SNMP to udp {addr}"))?;
         tracing::info!(%addr, "serving SNMP");
-        tasks.push(tokio::spawn(engine.clone().serve(Arc::new(sock), tx.clone())));
+        tasks.push(tokio::spawn(
+            engine.clone().serve(Arc::new(sock), tx.clone()),
+        ));
     }
     drop(tx);
     let committer = tokio::spawn(engine.clone().commit_loop(rx));
     tasks.push(tokio::spawn(collect_stale_rows(store.clone())));
+    tasks.push(link_task);
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -135,6 +220,8 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         let _ = t.await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), committer).await;
+    let _ = hints.send(Hint::Stop);
+    let _ = tokio::task::spawn_blocking(move || reconciler.join()).await;
     drop(watcher);
     tracing::info!("stopped");
     Ok(())

@@ -11,6 +11,19 @@ use ipnet::IpNet;
 use mpls::Ilm;
 use std::net::IpAddr;
 
+mod caps;
+mod check;
+mod display;
+pub mod netlink;
+pub mod shadow;
+
+pub use netlink::{NetlinkConfig, NetlinkFib, RTPROT_L3VPND};
+pub use shadow::ShadowFib;
+
+/// The metric Linux gives an IPv6 route installed with metric 0
+/// (`IP6_RT_PRIO_USER`): the kernel has no IPv6 metric 0.
+pub const IPV6_DEFAULT_METRIC: u32 = 1024;
+
 /// A VRF as the FIB sees it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct VrfFib {
@@ -46,18 +59,53 @@ pub struct Route {
     pub labels: Vec<u32>,
 }
 
+impl Route {
+    /// Whether `loaded` (one route as a backend's [`Fib::load`] reports it)
+    /// is what this desired route asks for. Equality, except for what the
+    /// kernel fills in: a gateway route given with ifindex 0 ("any") is
+    /// reported with the interface the kernel resolved, and an IPv6 route
+    /// given metric 0 is reported with [`IPV6_DEFAULT_METRIC`].
+    pub fn is_installed_as(&self, loaded: &Route) -> bool {
+        let metric_ok = self.metric == loaded.metric
+            || (self.prefix.addr().is_ipv6()
+                && self.metric == 0
+                && loaded.metric == IPV6_DEFAULT_METRIC);
+        let nexthop_ok = match (&self.nexthop, &loaded.nexthop) {
+            (
+                NextHop::Via { addr, ifindex: 0 },
+                NextHop::Via {
+                    addr: loaded_addr, ..
+                },
+            ) => addr == loaded_addr,
+            (a, b) => a == b,
+        };
+        self.table == loaded.table
+            && self.prefix == loaded.prefix
+            && self.labels == loaded.labels
+            && metric_ok
+            && nexthop_ok
+    }
+}
+
 /// One change to the FIB.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum FibOp {
     /// Create (or update the interfaces of) a VRF.
     PutVrf(VrfFib),
     /// Remove a VRF: its table's routes, rules/device.
-    DelVrf { table: u32 },
+    DelVrf {
+        table: u32,
+    },
     /// Add or replace the route for (table, prefix).
     PutRoute(Route),
-    DelRoute { table: u32, prefix: IpNet },
+    DelRoute {
+        table: u32,
+        prefix: IpNet,
+    },
     PutIlm(Ilm),
-    DelIlm { label: u32 },
+    DelIlm {
+        label: u32,
+    },
 }
 
 /// What the kernel (or the shadow) holds of ours.
@@ -66,6 +114,21 @@ pub struct FibState {
     pub vrfs: Vec<VrfFib>,
     pub routes: Vec<Route>,
     pub ilm: Vec<Ilm>,
+}
+
+impl FibState {
+    /// Puts the state in its canonical order: VRFs by table, routes by
+    /// (table, prefix, metric, next hop), ILM entries by label. Both
+    /// backends return sorted states, so two states compare with `==`.
+    pub fn sort(&mut self) {
+        self.vrfs
+            .sort_by(|a, b| a.table.cmp(&b.table).then(a.name.cmp(&b.name)));
+        self.routes.sort_by(|a, b| {
+            (a.table, a.prefix, a.metric, &a.nexthop, &a.labels)
+                .cmp(&(b.table, b.prefix, b.metric, &b.nexthop, &b.labels))
+        });
+        self.ilm.sort();
+    }
 }
 
 /// What the platform can do (detected, never assumed).
@@ -85,6 +148,11 @@ pub enum FibError {
     Unsupported(&'static str),
     #[error("netlink: {0}")]
     Io(String),
+    /// The operation is malformed; no backend would accept it, so none tries
+    /// (a prefix with host bits set, a reserved table id, a label outside
+    /// 20 bits, a gateway of the other address family).
+    #[error("invalid {op}: {reason}")]
+    Invalid { op: String, reason: &'static str },
 }
 
 /// A FIB backend.

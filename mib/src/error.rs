@@ -31,7 +31,9 @@ impl ErrorStatus {
         match self {
             NoError | TooBig | NoSuchName | BadValue | ReadOnly | GenErr => self,
             WrongValue | WrongEncoding | WrongType | WrongLength | InconsistentValue => BadValue,
-            NoAccess | NotWritable | NoCreation | InconsistentName | AuthorizationError => NoSuchName,
+            NoAccess | NotWritable | NoCreation | InconsistentName | AuthorizationError => {
+                NoSuchName
+            }
             ResourceUnavailable | CommitFailed | UndoFailed => GenErr,
         }
     }
@@ -47,6 +49,9 @@ pub struct SetError {
 
 impl SetError {
     pub fn new(status: ErrorStatus, index: usize) -> Self {
-        SetError { status, index: index as u32 }
+        SetError {
+            status,
+            index: index as u32,
+        }
     }
 }

@@ -14,7 +14,10 @@ pub const IFX_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1];
 
 pub fn subtrees() -> Vec<Box<dyn Subtree>> {
     vec![
-        Box::new(Scalar { oid: IF_NUMBER, read: |v| Value::Integer(v.ifs.by_index.len() as i32) }),
+        Box::new(Scalar {
+            oid: IF_NUMBER,
+            read: |v| Value::Integer(v.ifs.by_index.len() as i32),
+        }),
         Box::new(TableTree(IfTable)),
         Box::new(TableTree(IfXTable)),
     ]
@@ -39,7 +42,11 @@ fn next_if(v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
             (None, _) => Bound::Unbounded,
         },
     };
-    v.ifs.by_index.range((lo, Bound::Unbounded)).next().map(|(i, _)| i.to_be_bytes().to_vec())
+    v.ifs
+        .by_index
+        .range((lo, Bound::Unbounded))
+        .next()
+        .map(|(i, _)| i.to_be_bytes().to_vec())
 }
 
 /// A byte bound as a u32: the value of the first 4 octets (short ones padded
@@ -67,13 +74,13 @@ fn info<'a>(v: &'a View, key: &[u8]) -> Option<&'a IfInfo> {
 /// IANAifType for a kernel ARPHRD_* link type.
 pub fn if_type(link_type: u16) -> i32 {
     match link_type {
-        1 => 6,                 // ARPHRD_ETHER -> ethernetCsmacd
-        772 => 24,              // ARPHRD_LOOPBACK -> softwareLoopback
-        512 => 23,              // ARPHRD_PPP -> ppp
+        1 => 6,                       // ARPHRD_ETHER -> ethernetCsmacd
+        772 => 24,                    // ARPHRD_LOOPBACK -> softwareLoopback
+        512 => 23,                    // ARPHRD_PPP -> ppp
         768 | 776 | 778 | 823 => 131, // IPIP, SIT, IPGRE, IP6GRE -> tunnel
-        769 => 131,             // ARPHRD_TUNNEL6
-        32 => 199,              // ARPHRD_INFINIBAND -> infiniband
-        _ => 1,                 // other
+        769 => 131,                   // ARPHRD_TUNNEL6
+        32 => 199,                    // ARPHRD_INFINIBAND -> infiniband
+        _ => 1,                       // other
     }
 }
 
@@ -88,7 +95,9 @@ impl Table for IfTable {
         IF_ENTRY
     }
     fn columns(&self) -> &'static [u32] {
-        &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22]
+        &[
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+        ]
     }
     fn index(&self) -> &'static [Part] {
         &[Part::U32]
@@ -134,7 +143,9 @@ impl Table for IfXTable {
         IFX_ENTRY
     }
     fn columns(&self) -> &'static [u32] {
-        &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
+        &[
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+        ]
     }
     fn index(&self) -> &'static [Part] {
         &[Part::U32]
@@ -160,7 +171,11 @@ impl Table for IfXTable {
             14 => Value::Integer(1),
             15 => Value::Gauge32((i.speed_bps / 1_000_000).min(u32::MAX as u64) as u32),
             16 => Value::Integer(if i.promiscuous { 1 } else { 2 }),
-            17 => Value::Integer(if i.link_type == 1 && !i.mac.is_empty() { 1 } else { 2 }),
+            17 => Value::Integer(if i.link_type == 1 && !i.mac.is_empty() {
+                1
+            } else {
+                2
+            }),
             18 => Value::OctetString(i.alias.as_bytes().to_vec()),
             19 => Value::TimeTicks(0),
             _ => return None,

@@ -27,22 +27,30 @@ pub fn key_to_oid(spec: &[Part], key: &[u8], out: &mut Vec<u32>) {
     for p in spec {
         match p {
             Part::U32 => {
-                let Some((b, rest)) = k.split_first_chunk::<4>() else { return };
+                let Some((b, rest)) = k.split_first_chunk::<4>() else {
+                    return;
+                };
                 out.push(u32::from_be_bytes(*b));
                 k = rest;
             }
             Part::Octets { .. } => {
-                let Some((&n, rest)) = k.split_first() else { return };
+                let Some((&n, rest)) = k.split_first() else {
+                    return;
+                };
                 let n = (n as usize).min(rest.len());
                 out.push(n as u32);
                 out.extend(rest[..n].iter().map(|&c| c as u32));
                 k = &rest[n..];
             }
             Part::Oid { .. } => {
-                let Some((&n, mut rest)) = k.split_first() else { return };
+                let Some((&n, mut rest)) = k.split_first() else {
+                    return;
+                };
                 out.push(n as u32);
                 for _ in 0..n {
-                    let Some((b, r)) = rest.split_first_chunk::<4>() else { return };
+                    let Some((b, r)) = rest.split_first_chunk::<4>() else {
+                        return;
+                    };
                     out.push(u32::from_be_bytes(*b));
                     rest = r;
                 }
@@ -103,28 +111,44 @@ pub fn next_bound(spec: &[Part], sub: &[u32]) -> Option<Bound<Vec<u8>>> {
     for p in spec {
         match p {
             Part::U32 => {
-                let Some((&v, rest)) = s.split_first() else { return Some(Bound::Included(key)) };
+                let Some((&v, rest)) = s.split_first() else {
+                    return Some(Bound::Included(key));
+                };
                 key.extend_from_slice(&v.to_be_bytes());
                 s = rest;
             }
             Part::Octets { .. } => {
-                let Some((&n, mut rest)) = s.split_first() else { return Some(Bound::Included(key)) };
-                let Ok(nb) = u8::try_from(n) else { return carry(key) };
+                let Some((&n, mut rest)) = s.split_first() else {
+                    return Some(Bound::Included(key));
+                };
+                let Ok(nb) = u8::try_from(n) else {
+                    return carry(key);
+                };
                 key.push(nb);
                 for _ in 0..nb {
-                    let Some((&c, r)) = rest.split_first() else { return Some(Bound::Included(key)) };
-                    let Ok(cb) = u8::try_from(c) else { return carry(key) };
+                    let Some((&c, r)) = rest.split_first() else {
+                        return Some(Bound::Included(key));
+                    };
+                    let Ok(cb) = u8::try_from(c) else {
+                        return carry(key);
+                    };
                     key.push(cb);
                     rest = r;
                 }
                 s = rest;
             }
             Part::Oid { .. } => {
-                let Some((&n, mut rest)) = s.split_first() else { return Some(Bound::Included(key)) };
-                let Ok(nb) = u8::try_from(n) else { return carry(key) };
+                let Some((&n, mut rest)) = s.split_first() else {
+                    return Some(Bound::Included(key));
+                };
+                let Ok(nb) = u8::try_from(n) else {
+                    return carry(key);
+                };
                 key.push(nb);
                 for _ in 0..nb {
-                    let Some((&c, r)) = rest.split_first() else { return Some(Bound::Included(key)) };
+                    let Some((&c, r)) = rest.split_first() else {
+                        return Some(Bound::Included(key));
+                    };
                     key.extend_from_slice(&c.to_be_bytes());
                     rest = r;
                 }
@@ -214,22 +238,35 @@ mod tests {
         ]
         .iter()
         .flat_map(|n| {
-            [0u32, 1, 2, 255, 256, u32::MAX].into_iter().flat_map(move |i| {
-                [1u32, 3].into_iter().map(move |t| {
-                    let mut k = n.to_vec();
-                    k.extend_from_slice(&i.to_be_bytes());
-                    k.extend_from_slice(&t.to_be_bytes());
-                    k
+            [0u32, 1, 2, 255, 256, u32::MAX]
+                .into_iter()
+                .flat_map(move |i| {
+                    [1u32, 3].into_iter().map(move |t| {
+                        let mut k = n.to_vec();
+                        k.extend_from_slice(&i.to_be_bytes());
+                        k.extend_from_slice(&t.to_be_bytes());
+                        k
+                    })
                 })
-            })
         })
         .collect();
-        let oids: Vec<(Vec<u32>, Vec<u8>)> = keys.iter().map(|k| (oid_of(RT, k), k.clone())).collect();
+        let oids: Vec<(Vec<u32>, Vec<u8>)> =
+            keys.iter().map(|k| (oid_of(RT, k), k.clone())).collect();
         // byte order of keys == OID order
         let mut sorted = oids.clone();
         sorted.sort();
-        assert_eq!(sorted.iter().map(|x| &x.1).collect::<Vec<_>>(), keys.iter().collect::<Vec<_>>());
-        let mut probes: Vec<Vec<u32>> = vec![vec![], vec![0], vec![1], vec![2, 65], vec![2, 65, 300], vec![300]];
+        assert_eq!(
+            sorted.iter().map(|x| &x.1).collect::<Vec<_>>(),
+            keys.iter().collect::<Vec<_>>()
+        );
+        let mut probes: Vec<Vec<u32>> = vec![
+            vec![],
+            vec![0],
+            vec![1],
+            vec![2, 65],
+            vec![2, 65, 300],
+            vec![300],
+        ];
         probes.push(vec![2, 255, 255, u32::MAX, 3, 9]);
         probes.push(vec![1, 66, 256]);
         probes.push(vec![3, 114, 101, 100, 255]);
@@ -243,7 +280,11 @@ mod tests {
             probes.push(o[..o.len() - 1].to_vec());
         }
         for p in probes {
-            let want: Vec<&Vec<u8>> = oids.iter().filter(|(o, _)| o > &p).map(|(_, k)| k).collect();
+            let want: Vec<&Vec<u8>> = oids
+                .iter()
+                .filter(|(o, _)| o > &p)
+                .map(|(_, k)| k)
+                .collect();
             let got: Vec<&Vec<u8>> = match next_bound(RT, &p) {
                 None => vec![],
                 Some(b) => keys.range((b, Bound::Unbounded)).collect(),

@@ -26,11 +26,26 @@ pub const SEC_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 2, 6, 1];
 pub const PERF_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 3, 1, 1];
 pub const RTE_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 4, 1, 1];
 
-pub const VRF_INDEX: &[Part] = &[Part::Octets { max: vpn_core::VRF_NAME_MAX }];
-pub const IFCONF_INDEX: &[Part] = &[Part::Octets { max: vpn_core::VRF_NAME_MAX }, Part::U32];
-pub const RT_INDEX: &[Part] = &[Part::Octets { max: vpn_core::VRF_NAME_MAX }, Part::U32, Part::U32];
+pub const VRF_INDEX: &[Part] = &[Part::Octets {
+    max: vpn_core::VRF_NAME_MAX,
+}];
+pub const IFCONF_INDEX: &[Part] = &[
+    Part::Octets {
+        max: vpn_core::VRF_NAME_MAX,
+    },
+    Part::U32,
+];
+pub const RT_INDEX: &[Part] = &[
+    Part::Octets {
+        max: vpn_core::VRF_NAME_MAX,
+    },
+    Part::U32,
+    Part::U32,
+];
 pub const RTE_INDEX: &[Part] = &[
-    Part::Octets { max: vpn_core::VRF_NAME_MAX },
+    Part::Octets {
+        max: vpn_core::VRF_NAME_MAX,
+    },
     Part::U32,
     Part::Octets { max: 255 },
     Part::U32,
@@ -75,31 +90,66 @@ pub mod rt_col {
 
 pub fn subtrees() -> Vec<Box<dyn Subtree>> {
     vec![
-        Box::new(Scalar { oid: CONFIGURED_VRFS, read: |v| Value::Gauge32(v.cfg.vrfs.len() as u32) }),
-        Box::new(Scalar { oid: ACTIVE_VRFS, read: |v| Value::Gauge32(node_status(v.cfg, v.ifs).active_vrfs) }),
+        Box::new(Scalar {
+            oid: CONFIGURED_VRFS,
+            read: |v| Value::Gauge32(v.cfg.vrfs.len() as u32),
+        }),
+        Box::new(Scalar {
+            oid: ACTIVE_VRFS,
+            read: |v| Value::Gauge32(node_status(v.cfg, v.ifs).active_vrfs),
+        }),
         Box::new(Scalar {
             oid: CONNECTED_INTERFACES,
             read: |v| Value::Gauge32(node_status(v.cfg, v.ifs).connected_interfaces),
         }),
         Box::new(Scalar {
             oid: NOTIFICATION_ENABLE,
-            read: |v| Value::Integer(if v.cfg.settings.notification_enable { 1 } else { 2 }),
+            read: |v| {
+                Value::Integer(if v.cfg.settings.notification_enable {
+                    1
+                } else {
+                    2
+                })
+            },
         }),
         // 0: the device cannot determine the absolute maximum (RFC 4382).
-        Box::new(Scalar { oid: MAX_POSS_RTS, read: |_| Value::Gauge32(0) }),
-        Box::new(Scalar { oid: RTE_MX_THRSH_TIME, read: |_| Value::Gauge32(0) }),
-        Box::new(Scalar { oid: ILL_LBL_RCV_THRSH, read: |v| Value::Gauge32(v.cfg.settings.ill_lbl_thresh) }),
+        Box::new(Scalar {
+            oid: MAX_POSS_RTS,
+            read: |_| Value::Gauge32(0),
+        }),
+        Box::new(Scalar {
+            oid: RTE_MX_THRSH_TIME,
+            read: |v| Value::Gauge32(v.cfg.settings.rte_mx_thrsh_time),
+        }),
+        Box::new(Scalar {
+            oid: ILL_LBL_RCV_THRSH,
+            read: |v| Value::Gauge32(v.cfg.settings.ill_lbl_thresh),
+        }),
         Box::new(TableTree(IfConfTable)),
-        Box::new(TableTree(VrfTable { entry: VRF_ENTRY, columns: &[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] })),
+        Box::new(TableTree(VrfTable {
+            entry: VRF_ENTRY,
+            columns: &[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+        })),
         Box::new(TableTree(RtTable)),
-        Box::new(TableTree(VrfTable { entry: SEC_ENTRY, columns: &[1, 2] })),
-        Box::new(TableTree(VrfTable { entry: PERF_ENTRY, columns: &[1, 2, 3, 4, 5] })),
+        Box::new(TableTree(VrfTable {
+            entry: SEC_ENTRY,
+            columns: &[1, 2],
+        })),
+        Box::new(TableTree(VrfTable {
+            entry: PERF_ENTRY,
+            columns: &[1, 2, 3, 4, 5],
+        })),
         Box::new(TableTree(RteTable)),
     ]
 }
 
-fn next_in<K: Ord + std::borrow::Borrow<[u8]>, V: Clone>(map: &imbl::OrdMap<K, V>, from: Bound<&[u8]>) -> Option<Vec<u8>> {
-    map.range::<_, [u8]>((from, Bound::Unbounded)).next().map(|(k, _)| k.borrow().to_vec())
+fn next_in<K: Ord + std::borrow::Borrow<[u8]>, V: Clone>(
+    map: &imbl::OrdMap<K, V>,
+    from: Bound<&[u8]>,
+) -> Option<Vec<u8>> {
+    map.range::<_, [u8]>((from, Bound::Unbounded))
+        .next()
+        .map(|(k, _)| k.borrow().to_vec())
 }
 
 fn octets(b: &[u8]) -> Value {
@@ -166,10 +216,15 @@ impl Table for VrfTable {
                 _ => return None,
             })
         } else {
-            // Routes arrive with the VRF route table; until then a VRF holds none.
+            // Counters count from the agent's start (or the VRF's creation):
+            // no discontinuity since, so PerfDiscTime is 0.
+            let k = VrfKey::from_bytes(key)?;
+            let (added, deleted) = v.cfg.route_counters(&k);
             Some(match col {
-                1 | 2 | 4 => Value::Counter32(0),
-                3 => Value::Gauge32(0),
+                1 => Value::Counter32(added),
+                2 => Value::Counter32(deleted),
+                3 => Value::Gauge32(v.cfg.active_route_count(&k)),
+                4 => Value::Counter32(v.drops.get(&k, row.times.created)),
                 5 => Value::TimeTicks(0),
                 _ => return None,
             })
@@ -233,7 +288,23 @@ impl Table for RtTable {
     }
 }
 
-/// mplsL3VpnVrfRteTable: no routes are held until the VRF route engine lands.
+/// Route table columns.
+pub mod rte_col {
+    pub const IF_INDEX: u32 = 7;
+    pub const TYPE: u32 = 8;
+    pub const PROTO: u32 = 9;
+    pub const AGE: u32 = 10;
+    pub const NEXT_HOP_AS: u32 = 11;
+    pub const METRIC1: u32 = 12;
+    pub const METRIC5: u32 = 16;
+    pub const XC_POINTER: u32 = 17;
+    pub const STATUS: u32 = 18;
+}
+
+/// IANAipRouteProtocol netmgmt(3): routes configured over SNMP.
+pub const PROTO_NETMGMT: i32 = 3;
+
+/// mplsL3VpnVrfRteTable: the routes of every VRF.
 struct RteTable;
 
 impl Table for RteTable {
@@ -246,10 +317,22 @@ impl Table for RteTable {
     fn index(&self) -> &'static [Part] {
         RTE_INDEX
     }
-    fn next_key(&self, _v: &View, _from: Bound<&[u8]>) -> Option<Vec<u8>> {
-        None
+    fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
+        next_in(&v.cfg.routes, from)
     }
-    fn cell(&self, _v: &View, _key: &[u8], _col: u32) -> Option<Value> {
-        None
+    fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
+        use rte_col::*;
+        let r = v.cfg.routes.get(key)?;
+        Some(match col {
+            IF_INDEX => Value::Integer(r.if_index as i32),
+            TYPE => Value::Integer(r.rtype as i32),
+            PROTO => Value::Integer(PROTO_NETMGMT),
+            AGE => Value::Gauge32(v.now.wrapping_sub(r.times.last_changed) / 100),
+            NEXT_HOP_AS => Value::Gauge32(r.next_hop_as),
+            METRIC1..=METRIC5 => Value::Integer(r.metrics[(col - METRIC1) as usize]),
+            XC_POINTER => Value::OctetString(r.xc_pointer.clone()),
+            STATUS => Value::Integer(RowStatus::of(r.state)),
+            _ => return None,
+        })
     }
 }

@@ -5,12 +5,14 @@
 //! and MPLS-L3VPN-STD-MIB (RFC 4382). The MIB module files are in `mibs/`.
 
 pub mod error;
+pub mod ext;
 pub mod ifmib;
 pub mod index;
 pub mod l3vpn;
 pub mod oid;
 pub mod rowstatus;
 pub mod set;
+pub mod snmpv3;
 pub mod stats;
 pub mod system;
 pub mod tree;
@@ -25,6 +27,7 @@ pub use view::{AgentInfo, View};
 
 use std::sync::Arc;
 use tree::Registry;
+use vpn_core::fibview::{FibView, RouteDrops};
 use vpn_core::ifaces::Interfaces;
 use vpn_core::{Change, Config, Storage};
 
@@ -35,19 +38,72 @@ pub struct Mib {
     pub stats: Arc<SnmpStats>,
     /// StorageType of rows created without one (the MIB DEFVAL: volatile).
     pub default_storage: Storage,
+    /// Routes refused at a VRF's maximum (mplsL3VpnVrfPerfRoutesDropped).
+    pub drops: Arc<RouteDrops>,
+    /// The SNMPv3 engine's objects and tables (served when set).
+    pub security: Option<Arc<snmpv3::SecState>>,
 }
 
 impl Mib {
     pub fn new(info: AgentInfo, stats: Arc<SnmpStats>, default_storage: Storage) -> Mib {
+        let subtrees = Self::subtrees();
+        Mib {
+            reg: Registry::new(subtrees),
+            info,
+            stats,
+            default_storage,
+            drops: Arc::new(RouteDrops::default()),
+            security: None,
+        }
+    }
+
+    fn subtrees() -> Vec<Box<dyn tree::Subtree>> {
         let mut subtrees = system::subtrees();
         subtrees.extend(ifmib::subtrees());
         subtrees.extend(l3vpn::subtrees());
-        Mib { reg: Registry::new(subtrees), info, stats, default_storage }
+        subtrees.extend(ext::subtrees());
+        subtrees
+    }
+
+    /// Also serve the SNMPv3 engine's objects (SNMP-FRAMEWORK-MIB snmpEngine,
+    /// SNMP-MPD-MIB, SNMP-USER-BASED-SM-MIB, SNMP-VIEW-BASED-ACM-MIB) and take
+    /// SETs of them ([`snmpv3`]).
+    pub fn with_security(self, sec: Arc<snmpv3::SecState>) -> Mib {
+        let mut subtrees = Self::subtrees();
+        subtrees.extend(snmpv3::subtrees(&sec));
+        Mib {
+            reg: Registry::new(subtrees),
+            security: Some(sec),
+            ..self
+        }
+    }
+
+    /// A varbind for the log: key material (KeyChange values) is not shown.
+    pub fn log_varbind(oid: &[u32], v: &Value) -> String {
+        if snmpv3::is_secret(oid) {
+            format!("{}=(key change, not shown)", oid::fmt(oid))
+        } else {
+            format!("{}={}", oid::fmt(oid), v)
+        }
     }
 
     /// The read context for one PDU.
-    pub fn view<'a>(&'a self, cfg: &'a Config, ifs: &'a Interfaces, now: u32) -> View<'a> {
-        View { cfg, ifs, now, info: &self.info, stats: &self.stats }
+    pub fn view<'a>(
+        &'a self,
+        cfg: &'a Config,
+        ifs: &'a Interfaces,
+        fib: &'a FibView,
+        now: u32,
+    ) -> View<'a> {
+        View {
+            cfg,
+            ifs,
+            now,
+            info: &self.info,
+            stats: &self.stats,
+            fib,
+            drops: &self.drops,
+        }
     }
 
     /// GET of one name.
@@ -61,8 +117,47 @@ impl Mib {
     }
 
     /// Validate a SET against `cfg` and return the changes it makes.
-    pub fn set(&self, cfg: &Config, ifs: &Interfaces, vbs: &[(Oid, Value)]) -> Result<Vec<Change>, SetError> {
-        set::build_changes(cfg, ifs, vbs, self.default_storage)
+    pub fn set(
+        &self,
+        cfg: &Config,
+        ifs: &Interfaces,
+        vbs: &[(Oid, Value)],
+    ) -> Result<Vec<Change>, SetError> {
+        let Some(sec) = self
+            .security
+            .as_ref()
+            .filter(|_| vbs.iter().any(|(o, _)| snmpv3::owns(o)))
+        else {
+            return set::build_changes(cfg, ifs, vbs, self.default_storage, &self.drops);
+        };
+        // SNMPv3 objects go to snmpv3, the rest to set; one list of changes,
+        // and the failure of the lower varbind index wins.
+        let (mine, rest): (Vec<usize>, Vec<usize>) =
+            (0..vbs.len()).partition(|&i| snmpv3::owns(&vbs[i].0));
+        let rest_vbs: Vec<(Oid, Value)> = rest.iter().map(|&i| vbs[i].clone()).collect();
+        let a = if rest_vbs.is_empty() {
+            Ok(Vec::new())
+        } else {
+            set::build_changes(cfg, ifs, &rest_vbs, self.default_storage, &self.drops).map_err(
+                |e| SetError {
+                    index: rest[(e.index as usize).max(1) - 1] as u32 + 1,
+                    ..e
+                },
+            )
+        };
+        let mine: Vec<(usize, &[u32], &Value)> = mine
+            .iter()
+            .map(|&i| (i + 1, vbs[i].0.as_slice(), &vbs[i].1))
+            .collect();
+        let b = snmpv3::build_changes(sec, &mine);
+        match (a, b) {
+            (Ok(mut a), Ok(b)) => {
+                a.extend(b);
+                Ok(a)
+            }
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+            (Err(x), Err(y)) => Err(if x.index <= y.index { x } else { y }),
+        }
     }
 }
 

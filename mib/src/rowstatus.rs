@@ -49,11 +49,19 @@ pub enum Next {
 /// whether every column without a default has a value once the PDU's other
 /// columns are applied. Column mutability while active (note 5) and row
 /// consistency (note 8) are the table's own checks.
-pub fn transition(current: Option<RowState>, action: Option<RowStatus>, complete: bool) -> Result<Next, ErrorStatus> {
+pub fn transition(
+    current: Option<RowState>,
+    action: Option<RowStatus>,
+    complete: bool,
+) -> Result<Next, ErrorStatus> {
     use ErrorStatus::*;
     use RowState as S;
     use RowStatus as A;
-    let ready = if complete { S::NotInService } else { S::NotReady };
+    let ready = if complete {
+        S::NotInService
+    } else {
+        S::NotReady
+    };
     match (current, action) {
         (_, Some(A::NotReady)) => Err(WrongValue),
         (None, Some(A::CreateAndGo)) if complete => Ok(Next::Exists(S::Active)),
@@ -70,7 +78,9 @@ pub fn transition(current: Option<RowState>, action: Option<RowStatus>, complete
         (Some(S::NotReady), Some(A::Active | A::NotInService)) => Err(InconsistentValue),
         (Some(S::NotReady), None) => Ok(Next::Exists(ready)),
         (Some(S::NotInService | S::Active), Some(A::Active)) => Ok(Next::Exists(S::Active)),
-        (Some(S::NotInService | S::Active), Some(A::NotInService)) => Ok(Next::Exists(S::NotInService)),
+        (Some(S::NotInService | S::Active), Some(A::NotInService)) => {
+            Ok(Next::Exists(S::NotInService))
+        }
         (Some(s), None) => Ok(Next::Exists(s)),
     }
 }
@@ -87,9 +97,20 @@ mod tests {
     /// incomplete rows.
     #[test]
     fn rfc2579_table() {
-        let states = [None, Some(S::NotReady), Some(S::NotInService), Some(S::Active)];
-        let actions =
-            [Some(A::CreateAndGo), Some(A::CreateAndWait), Some(A::Active), Some(A::NotInService), Some(A::Destroy), None];
+        let states = [
+            None,
+            Some(S::NotReady),
+            Some(S::NotInService),
+            Some(S::Active),
+        ];
+        let actions = [
+            Some(A::CreateAndGo),
+            Some(A::CreateAndWait),
+            Some(A::Active),
+            Some(A::NotInService),
+            Some(A::Destroy),
+            None,
+        ];
         #[rustfmt::skip]
         let complete: [[Result<Next, ErrorStatus>; 6]; 4] = [
             // createAndGo,        createAndWait,             active,                  notInService,                  destroy,    other column
@@ -107,8 +128,16 @@ mod tests {
         ];
         for (si, s) in states.iter().enumerate() {
             for (ai, a) in actions.iter().enumerate() {
-                assert_eq!(transition(*s, *a, true), complete[si][ai], "complete {s:?} {a:?}");
-                assert_eq!(transition(*s, *a, false), incomplete[si][ai], "incomplete {s:?} {a:?}");
+                assert_eq!(
+                    transition(*s, *a, true),
+                    complete[si][ai],
+                    "complete {s:?} {a:?}"
+                );
+                assert_eq!(
+                    transition(*s, *a, false),
+                    incomplete[si][ai],
+                    "incomplete {s:?} {a:?}"
+                );
             }
             assert_eq!(transition(*s, Some(A::NotReady), true), Err(WrongValue));
         }

@@ -7,11 +7,14 @@
 //! same PDU leave it.
 
 use crate::error::{ErrorStatus, SetError};
-use crate::l3vpn::{self, ifconf_col, rt_col, vrf_col};
+use crate::ext;
+use crate::l3vpn::{self, ifconf_col, rt_col, rte_col, vrf_col};
 use crate::rowstatus::{transition, Next, RowStatus};
 use crate::system;
 use crate::value::Value;
+use vpn_core::fibview::RouteDrops;
 use vpn_core::ifaces::Interfaces;
+use vpn_core::routes::{RteIndexError, RteKey, RteRow, RteType};
 use vpn_core::*;
 
 use ErrorStatus::*;
@@ -23,6 +26,17 @@ enum Target {
     Vrf(VrfKey, VrfCol),
     IfConf(IfConfKey, IfConfCol),
     Rt(RtKey, RtCol),
+    Rte(RteKey, RteCol),
+}
+
+#[derive(Debug)]
+enum RteCol {
+    IfIndex(u32),
+    Type(RteType),
+    NextHopAs(u32),
+    Metric(usize, i32),
+    Xc(Vec<u8>),
+    Status(RowStatus),
 }
 
 #[derive(Debug)]
@@ -33,6 +47,11 @@ enum Setting {
     NotificationEnable(bool),
     IllLblThresh(u32),
     EnableAuthenTraps(bool),
+    LabelStaticMin(u32),
+    LabelStaticMax(u32),
+    LabelDynamicMin(u32),
+    LabelDynamicMax(u32),
+    RteMxThrshTime(u32),
 }
 
 #[derive(Debug)]
@@ -46,6 +65,7 @@ enum VrfCol {
     Admin(AdminStatus),
     Storage(Storage),
     Status(RowStatus),
+    LabelMode(LabelMode),
 }
 
 #[derive(Debug)]
@@ -110,18 +130,23 @@ fn row_status(v: &Value) -> Result<RowStatus, Fail> {
     RowStatus::from_set(integer(v)?)
 }
 
-/// An RD or RT column: text, or the 8 raw octets (RD for `rd`, else an RT
-/// extended community or an RD); empty = unset.
+/// An RD or RT column: text, or the 8 raw octets (an RD, or for `rt` an RT
+/// extended community); empty = unset.
 fn rd_value(v: &Value, rt: bool) -> Result<Option<RouteDistinguisher>, Fail> {
     let b = octets(v, 256)?;
     if b.is_empty() {
         return Ok(None);
     }
-    if let Some(r) = std::str::from_utf8(&b).ok().and_then(RouteDistinguisher::parse_text) {
+    if let Some(r) = std::str::from_utf8(&b)
+        .ok()
+        .and_then(RouteDistinguisher::parse_text)
+    {
         return Ok(Some(r));
     }
+    // RFC 4364 section 4.3.1: a route target is an RFC 4360 extended
+    // community (sub-type 0x02); an RD's octets are not one.
     let raw = if rt {
-        RouteDistinguisher::from_rt_bytes(&b).or_else(|| RouteDistinguisher::from_rd_bytes(&b))
+        RouteDistinguisher::from_rt_bytes(&b)
     } else {
         RouteDistinguisher::from_rd_bytes(&b)
     };
@@ -150,6 +175,11 @@ fn scalar_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
         system::SNMP_ENABLE_AUTHEN_TRAPS,
         l3vpn::NOTIFICATION_ENABLE,
         l3vpn::ILL_LBL_RCV_THRSH,
+        ext::LABEL_STATIC_MIN,
+        ext::LABEL_STATIC_MAX,
+        ext::LABEL_DYNAMIC_MIN,
+        ext::LABEL_DYNAMIC_MAX,
+        ext::RTE_MX_THRSH_TIME,
     ];
     let obj = writable.iter().find(|o| oid.starts_with(o))?;
     let s = (|| {
@@ -159,7 +189,20 @@ fn scalar_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
             o if o == system::SYS_LOCATION => Setting::SysLocation(octets(v, 255)?),
             o if o == system::SNMP_ENABLE_AUTHEN_TRAPS => Setting::EnableAuthenTraps(truth(v)?),
             o if o == l3vpn::NOTIFICATION_ENABLE => Setting::NotificationEnable(truth(v)?),
-            _ => Setting::IllLblThresh(unsigned(v)?),
+            o if o == l3vpn::ILL_LBL_RCV_THRSH => Setting::IllLblThresh(unsigned(v)?),
+            o if o == ext::RTE_MX_THRSH_TIME => Setting::RteMxThrshTime(unsigned(v)?),
+            o => {
+                let l = unsigned(v)?;
+                if !(mpls::MIN_UNRESERVED..=mpls::MAX_LABEL).contains(&l) {
+                    return Err(WrongValue);
+                }
+                match o {
+                    o if o == ext::LABEL_STATIC_MIN => Setting::LabelStaticMin(l),
+                    o if o == ext::LABEL_STATIC_MAX => Setting::LabelStaticMax(l),
+                    o if o == ext::LABEL_DYNAMIC_MIN => Setting::LabelDynamicMin(l),
+                    _ => Setting::LabelDynamicMax(l),
+                }
+            }
         };
         // A scalar has exactly one instance, .0.
         if oid.len() != obj.len() + 1 || oid[obj.len()] != 0 {
@@ -201,7 +244,9 @@ fn table_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
                 MID_THRESH => VrfCol::Mid(unsigned(v)?),
                 HIGH_THRESH => VrfCol::High(unsigned(v)?),
                 MAX_ROUTES => VrfCol::Max(unsigned(v)?),
-                ADMIN_STATUS => VrfCol::Admin(AdminStatus::from_u32(integer(v)? as u32).ok_or(WrongValue)?),
+                ADMIN_STATUS => {
+                    VrfCol::Admin(AdminStatus::from_u32(integer(v)? as u32).ok_or(WrongValue)?)
+                }
                 STORAGE_TYPE => VrfCol::Storage(storage(v)?),
                 ROW_STATUS => VrfCol::Status(row_status(v)?),
                 _ => return Err(NotWritable),
@@ -210,13 +255,68 @@ fn table_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
         })();
         return Some(c);
     }
+    if let Some((col, sub)) = column(ext::VRF_EXT_ENTRY, oid) {
+        let c = (|| {
+            let c = match col {
+                ext::vrf_ext_col::LABEL_MODE => {
+                    VrfCol::LabelMode(LabelMode::from_u32(integer(v)? as u32).ok_or(WrongValue)?)
+                }
+                _ => return Err(NotWritable),
+            };
+            Ok(Target::Vrf(vrf_key(sub)?, c))
+        })();
+        return Some(c);
+    }
+    if let Some((col, sub)) = column(l3vpn::RTE_ENTRY, oid) {
+        use rte_col::*;
+        let c = (|| {
+            let c = match col {
+                IF_INDEX => {
+                    let i = integer(v)?;
+                    if i < 0 {
+                        return Err(WrongValue);
+                    }
+                    RteCol::IfIndex(i as u32)
+                }
+                TYPE => RteCol::Type(RteType::from_u32(integer(v)? as u32).ok_or(WrongValue)?),
+                NEXT_HOP_AS => RteCol::NextHopAs(unsigned(v)?),
+                METRIC1..=METRIC5 => {
+                    let m = integer(v)?;
+                    if m < -1 {
+                        return Err(WrongValue);
+                    }
+                    RteCol::Metric((col - METRIC1) as usize, m)
+                }
+                XC_POINTER => {
+                    let b = octets(v, 24)?;
+                    if b.is_empty() {
+                        return Err(WrongLength);
+                    }
+                    // mplsXCTable is not served: only "no label stack" exists.
+                    if b != [0] {
+                        return Err(InconsistentValue);
+                    }
+                    RteCol::Xc(b)
+                }
+                STATUS => RteCol::Status(row_status(v)?),
+                _ => return Err(NotWritable),
+            };
+            let k = crate::index::oid_to_key(l3vpn::RTE_INDEX, sub).ok_or(NoCreation)?;
+            let (key, _) = RteKey::parse(&k).map_err(|e| match e {
+                RteIndexError::Never => NoCreation,
+                RteIndexError::Inconsistent => InconsistentName,
+            })?;
+            Ok(Target::Rte(key, c))
+        })();
+        return Some(c);
+    }
     if let Some((col, sub)) = column(l3vpn::IFCONF_ENTRY, oid) {
         use ifconf_col::*;
         let c = (|| {
             let c = match col {
-                CLASSIFICATION => {
-                    IfConfCol::Classification(IfClassification::from_u32(integer(v)? as u32).ok_or(WrongValue)?)
-                }
+                CLASSIFICATION => IfConfCol::Classification(
+                    IfClassification::from_u32(integer(v)? as u32).ok_or(WrongValue)?,
+                ),
                 ROUTE_DIST_PROTOCOL => IfConfCol::RouteDist(route_dist(v)?),
                 STORAGE_TYPE => IfConfCol::Storage(storage(v)?),
                 ROW_STATUS => IfConfCol::Status(row_status(v)?),
@@ -265,7 +365,10 @@ struct RowEdit<K, C> {
 fn group<K: PartialEq + Clone, C>(edits: &mut Vec<RowEdit<K, C>>, key: K, idx: usize, c: C) {
     match edits.iter_mut().find(|e| e.key == key) {
         Some(e) => e.cols.push((idx, c)),
-        None => edits.push(RowEdit { key, cols: vec![(idx, c)] }),
+        None => edits.push(RowEdit {
+            key,
+            cols: vec![(idx, c)],
+        }),
     }
 }
 
@@ -290,7 +393,10 @@ fn edit_row<T: RowKind>(
     fresh: impl FnOnce() -> T::Row,
     cols: &[(usize, T::Col)],
 ) -> Result<Option<T::Row>, SetError> {
-    let status = cols.iter().rev().find_map(|(i, c)| T::status(c).map(|s| (*i, s)));
+    let status = cols
+        .iter()
+        .rev()
+        .find_map(|(i, c)| T::status(c).map(|s| (*i, s)));
     let first = cols[0].0;
     let status_idx = status.map_or(first, |(i, _)| i);
     if let Some(row) = existing {
@@ -311,7 +417,10 @@ fn edit_row<T: RowKind>(
         }
         // RFC 2579: columns not modifiable while active may change only if the
         // row was not active as the PDU arrived or the PDU sets it non-active.
-        let leaves_active = matches!(status, Some((_, RowStatus::NotInService | RowStatus::Destroy)));
+        let leaves_active = matches!(
+            status,
+            Some((_, RowStatus::NotInService | RowStatus::Destroy))
+        );
         if T::state(row) == RowState::Active && !leaves_active {
             if let Some((i, _)) = cols.iter().find(|(_, c)| !T::writable_when_active(c)) {
                 return Err(SetError::new(InconsistentValue, *i));
@@ -347,7 +456,10 @@ impl RowKind for VrfKind {
         matches!(c, VrfCol::Storage(_))
     }
     fn writable_when_active(c: &VrfCol) -> bool {
-        matches!(c, VrfCol::Admin(_) | VrfCol::Status(_) | VrfCol::Storage(_))
+        matches!(
+            c,
+            VrfCol::Admin(_) | VrfCol::Status(_) | VrfCol::Storage(_) | VrfCol::LabelMode(_)
+        )
     }
     fn state(r: &VrfRow) -> RowState {
         r.state
@@ -368,6 +480,7 @@ impl RowKind for VrfKind {
             VrfCol::Max(v) => r.max_routes = *v,
             VrfCol::Admin(v) => r.admin = *v,
             VrfCol::Storage(v) => r.storage = *v,
+            VrfCol::LabelMode(v) => r.label_mode = *v,
             VrfCol::Status(_) => {}
         }
     }
@@ -443,6 +556,60 @@ impl RowKind for RtKind {
     }
 }
 
+struct RteKind;
+impl RowKind for RteKind {
+    type Row = RteRow;
+    type Col = RteCol;
+    fn status(c: &RteCol) -> Option<RowStatus> {
+        match c {
+            RteCol::Status(s) => Some(*s),
+            _ => None,
+        }
+    }
+    fn is_storage(_: &RteCol) -> bool {
+        false
+    }
+    /// "A row entry cannot be modified when the status is marked as active(1)."
+    fn writable_when_active(c: &RteCol) -> bool {
+        matches!(c, RteCol::Status(_))
+    }
+    fn state(r: &RteRow) -> RowState {
+        r.state
+    }
+    /// Routes have no StorageType column; they persist with their VRF.
+    fn storage_of(_: &RteRow) -> Storage {
+        Storage::Volatile
+    }
+    fn set_state(r: &mut RteRow, s: RowState) {
+        r.state = s;
+    }
+    fn apply(r: &mut RteRow, c: &RteCol) {
+        match c {
+            RteCol::IfIndex(v) => r.if_index = *v,
+            RteCol::Type(v) => r.rtype = *v,
+            RteCol::NextHopAs(v) => r.next_hop_as = *v,
+            RteCol::Metric(i, v) => r.metrics[*i] = *v,
+            RteCol::Xc(v) => r.xc_pointer = v.clone(),
+            RteCol::Status(_) => {}
+        }
+    }
+}
+
+/// Whether an active route can forward: its type, next hop and interface
+/// agree, and the interface exists.
+fn route_consistent(key: &RteKey, r: &RteRow, ifs: &Interfaces) -> bool {
+    let nh = key.index().next_hop;
+    if r.if_index != 0 && ifs.get(r.if_index).is_none() {
+        return false;
+    }
+    match r.rtype {
+        RteType::Remote => nh.is_some(),
+        RteType::Local => nh.is_none() && r.if_index != 0,
+        RteType::Other => nh.is_some() || r.if_index != 0,
+        RteType::Reject | RteType::Blackhole => true,
+    }
+}
+
 /// Validate a SET and turn it into changes. `vbs` are the variable bindings in
 /// PDU order; `default_storage` is the StorageType of rows created without one.
 pub fn build_changes(
@@ -450,33 +617,54 @@ pub fn build_changes(
     ifs: &Interfaces,
     vbs: &[(Vec<u32>, Value)],
     default_storage: Storage,
+    drops: &RouteDrops,
 ) -> Result<Vec<Change>, SetError> {
     let mut settings: Vec<(usize, Setting)> = Vec::new();
     let mut vrfs: Vec<RowEdit<VrfKey, VrfCol>> = Vec::new();
     let mut ifcs: Vec<RowEdit<IfConfKey, IfConfCol>> = Vec::new();
     let mut rts: Vec<RowEdit<RtKey, RtCol>> = Vec::new();
+    let mut rtes: Vec<RowEdit<RteKey, RteCol>> = Vec::new();
     for (i, (oid, v)) in vbs.iter().enumerate() {
         let idx = i + 1;
-        let t = scalar_target(oid, v).or_else(|| table_target(oid, v)).unwrap_or(Err(NotWritable));
+        let t = scalar_target(oid, v)
+            .or_else(|| table_target(oid, v))
+            .unwrap_or(Err(NotWritable));
         match t.map_err(|e| SetError::new(e, idx))? {
             Target::Setting(s) => settings.push((idx, s)),
             Target::Vrf(k, c) => group(&mut vrfs, k, idx, c),
             Target::IfConf(k, c) => group(&mut ifcs, k, idx, c),
             Target::Rt(k, c) => group(&mut rts, k, idx, c),
+            Target::Rte(k, c) => group(&mut rtes, k, idx, c),
         }
     }
 
     let mut work = cfg.clone();
     let mut changes = Vec::new();
-    let push = |work: &mut Config, changes: &mut Vec<Change>, ch: Change| {
-        *work = work.apply(std::slice::from_ref(&ch), 0).0;
+    // Apply one change to the working configuration; a change that needs a
+    // label when none is free is refused (resourceUnavailable).
+    let push = |work: &mut Config,
+                changes: &mut Vec<Change>,
+                ch: Change,
+                at: usize|
+     -> Result<(), SetError> {
+        let next = work.apply(std::slice::from_ref(&ch), 0).0;
+        if !next.label_shortage.is_empty() {
+            return Err(SetError::new(ResourceUnavailable, at));
+        }
+        *work = next;
         changes.push(ch);
+        Ok(())
     };
 
     for e in &vrfs {
         let existing = work.vrfs.get(&e.key).cloned();
         match edit_row::<VrfKind>(existing.as_ref(), || VrfRow::new(default_storage), &e.cols)? {
-            None if existing.is_some() => push(&mut work, &mut changes, Change::DelVrf(e.key.clone())),
+            None if existing.is_some() => push(
+                &mut work,
+                &mut changes,
+                Change::DelVrf(e.key.clone()),
+                e.cols[0].0,
+            )?,
             None => {}
             Some(row) => {
                 if let Err(err) = work.check_vrf(&e.key, &row) {
@@ -485,12 +673,26 @@ pub fn build_changes(
                     };
                     let at = match err {
                         ConfigError::RdInUse { .. } => blame(|c| matches!(c, VrfCol::Rd(_))),
-                        _ => blame(|c| matches!(c, VrfCol::Mid(_) | VrfCol::High(_) | VrfCol::Max(_))),
+                        _ => blame(|c| {
+                            matches!(c, VrfCol::Mid(_) | VrfCol::High(_) | VrfCol::Max(_))
+                        }),
                     };
-                    let at = at.or_else(|| blame(|c| matches!(c, VrfCol::Status(_)))).unwrap_or(e.cols[0].0);
+                    let at = at
+                        .or_else(|| blame(|c| matches!(c, VrfCol::Status(_))))
+                        .unwrap_or(e.cols[0].0);
                     return Err(SetError::new(InconsistentValue, at));
                 }
-                push(&mut work, &mut changes, Change::PutVrf(e.key.clone(), row));
+                let at = e
+                    .cols
+                    .iter()
+                    .find_map(|(i, c)| VrfKind::status(c).map(|_| *i))
+                    .unwrap_or(e.cols[0].0);
+                push(
+                    &mut work,
+                    &mut changes,
+                    Change::PutVrf(e.key.clone(), row),
+                    at,
+                )?;
             }
         }
     }
@@ -503,7 +705,10 @@ pub fn build_changes(
             .unwrap_or(e.cols[0].0);
         if existing.is_none() {
             let creating = e.cols.iter().any(|(_, c)| {
-                matches!(IfConfKind::status(c), Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait))
+                matches!(
+                    IfConfKind::status(c),
+                    Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)
+                )
             });
             if creating {
                 if !work.vrfs.contains_key(&e.key.vrf()) || ifs.get(e.key.if_index()).is_none() {
@@ -514,32 +719,132 @@ pub fn build_changes(
                 }
             }
         }
-        match edit_row::<IfConfKind>(existing.as_ref(), || IfConfRow::new(default_storage), &e.cols)? {
-            None if existing.is_some() => push(&mut work, &mut changes, Change::DelIfConf(e.key.clone())),
+        match edit_row::<IfConfKind>(
+            existing.as_ref(),
+            || IfConfRow::new(default_storage),
+            &e.cols,
+        )? {
+            None if existing.is_some() => push(
+                &mut work,
+                &mut changes,
+                Change::DelIfConf(e.key.clone()),
+                status_idx,
+            )?,
             None => {}
-            Some(row) => push(&mut work, &mut changes, Change::PutIfConf(e.key.clone(), row)),
+            Some(row) => push(
+                &mut work,
+                &mut changes,
+                Change::PutIfConf(e.key.clone(), row),
+                status_idx,
+            )?,
         }
     }
     for e in &rts {
         let existing = work.rts.get(&e.key).cloned();
-        let status_idx = e.cols.iter().find_map(|(i, c)| RtKind::status(c).map(|_| *i)).unwrap_or(e.cols[0].0);
+        let status_idx = e
+            .cols
+            .iter()
+            .find_map(|(i, c)| RtKind::status(c).map(|_| *i))
+            .unwrap_or(e.cols[0].0);
         if existing.is_none() && work.check_rt(&e.key).is_err() {
-            let creating = e
-                .cols
-                .iter()
-                .any(|(_, c)| matches!(RtKind::status(c), Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)));
+            let creating = e.cols.iter().any(|(_, c)| {
+                matches!(
+                    RtKind::status(c),
+                    Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)
+                )
+            });
             if creating {
                 return Err(SetError::new(InconsistentName, status_idx));
             }
         }
         match edit_row::<RtKind>(existing.as_ref(), || RtRow::new(default_storage), &e.cols)? {
-            None if existing.is_some() => push(&mut work, &mut changes, Change::DelRt(e.key.clone())),
+            None if existing.is_some() => push(
+                &mut work,
+                &mut changes,
+                Change::DelRt(e.key.clone()),
+                status_idx,
+            )?,
             None => {}
-            Some(row) => push(&mut work, &mut changes, Change::PutRt(e.key.clone(), row)),
+            Some(row) => push(
+                &mut work,
+                &mut changes,
+                Change::PutRt(e.key.clone(), row),
+                status_idx,
+            )?,
+        }
+    }
+    for e in &rtes {
+        let existing = work.routes.get(&e.key).cloned();
+        let status_idx = e
+            .cols
+            .iter()
+            .find_map(|(i, c)| RteKind::status(c).map(|_| *i))
+            .unwrap_or(e.cols[0].0);
+        let vrf = e.key.vrf();
+        if existing.is_none() && !work.vrfs.contains_key(&vrf) {
+            let creating = e.cols.iter().any(|(_, c)| {
+                matches!(
+                    RteKind::status(c),
+                    Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)
+                )
+            });
+            if creating {
+                return Err(SetError::new(InconsistentName, status_idx));
+            }
+        }
+        let fresh = || RteRow {
+            state: RowState::NotReady,
+            ..RteRow::default()
+        };
+        match edit_row::<RteKind>(existing.as_ref(), fresh, &e.cols)? {
+            None if existing.is_some() => push(
+                &mut work,
+                &mut changes,
+                Change::DelRte(e.key.clone()),
+                status_idx,
+            )?,
+            None => {}
+            Some(row) => {
+                let was_active = existing
+                    .as_ref()
+                    .is_some_and(|r| r.state == RowState::Active);
+                if row.state == RowState::Active && !was_active {
+                    if !route_consistent(&e.key, &row, ifs) {
+                        return Err(SetError::new(InconsistentValue, status_idx));
+                    }
+                    if work.check_route_limit(&vrf).is_err() {
+                        // "exceeds or attempts to exceed": counted, refused.
+                        let created = work.vrfs.get(&vrf).map_or(0, |r| r.times.created);
+                        drops.record(&vrf, created);
+                        return Err(SetError::new(ResourceUnavailable, status_idx));
+                    }
+                }
+                push(
+                    &mut work,
+                    &mut changes,
+                    Change::PutRte(e.key.clone(), row),
+                    status_idx,
+                )?;
+            }
         }
     }
     if !settings.is_empty() {
         let mut s = work.settings.clone();
+        let first = settings[0].0;
+        let label_at = settings
+            .iter()
+            .find(|(_, st)| {
+                matches!(
+                    st,
+                    Setting::LabelStaticMin(_)
+                        | Setting::LabelStaticMax(_)
+                        | Setting::LabelDynamicMin(_)
+                        | Setting::LabelDynamicMax(_)
+                )
+            })
+            .map(|(i, _)| *i);
+        let mut sr = s.label_space.static_range;
+        let mut dr = s.label_space.dynamic;
         for (_, st) in settings {
             match st {
                 Setting::SysContact(v) => s.sys_contact = v,
@@ -548,10 +853,24 @@ pub fn build_changes(
                 Setting::NotificationEnable(v) => s.notification_enable = v,
                 Setting::IllLblThresh(v) => s.ill_lbl_thresh = v,
                 Setting::EnableAuthenTraps(v) => s.enable_authen_traps = v,
+                Setting::LabelStaticMin(v) => sr.lo = v,
+                Setting::LabelStaticMax(v) => sr.hi = v,
+                Setting::LabelDynamicMin(v) => dr.lo = v,
+                Setting::LabelDynamicMax(v) => dr.hi = v,
+                Setting::RteMxThrshTime(v) => s.rte_mx_thrsh_time = v,
             }
         }
+        if let Some(at) = label_at {
+            s.label_space =
+                mpls::LabelSpace::new(sr, dr).map_err(|_| SetError::new(InconsistentValue, at))?;
+        }
         if s != work.settings {
-            changes.push(Change::PutSettings(s));
+            push(
+                &mut work,
+                &mut changes,
+                Change::PutSettings(s),
+                label_at.unwrap_or(first),
+            )?;
         }
     }
     Ok(changes)

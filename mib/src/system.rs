@@ -21,9 +21,18 @@ pub const SNMP_ENABLE_AUTHEN_TRAPS: &[u32] = &[1, 3, 6, 1, 2, 1, 11, 30];
 
 /// Modules this agent implements, for sysORTable: (OID, description).
 pub const MODULES: &[(&[u32], &str)] = &[
-    (&[1, 3, 6, 1, 6, 3, 1], "SNMPv2-MIB: the MIB module for SNMP entities (RFC 3418)"),
-    (&[1, 3, 6, 1, 2, 1, 31], "IF-MIB: the interfaces MIB (RFC 2863), read-only"),
-    (&[1, 3, 6, 1, 2, 1, 10, 166, 11], "MPLS-L3VPN-STD-MIB: BGP/MPLS IP VPNs (RFC 4382), full compliance"),
+    (
+        &[1, 3, 6, 1, 6, 3, 1],
+        "SNMPv2-MIB: the MIB module for SNMP entities (RFC 3418)",
+    ),
+    (
+        &[1, 3, 6, 1, 2, 1, 31],
+        "IF-MIB: the interfaces MIB (RFC 2863), read-only",
+    ),
+    (
+        &[1, 3, 6, 1, 2, 1, 10, 166, 11],
+        "MPLS-L3VPN-STD-MIB: BGP/MPLS IP VPNs (RFC 4382), full compliance",
+    ),
 ];
 
 fn octets(b: &[u8]) -> Value {
@@ -32,10 +41,22 @@ fn octets(b: &[u8]) -> Value {
 
 pub fn subtrees() -> Vec<Box<dyn Subtree>> {
     vec![
-        Box::new(Scalar { oid: SYS_DESCR, read: |v| octets(v.info.sys_descr.as_bytes()) }),
-        Box::new(Scalar { oid: SYS_OBJECT_ID, read: |_| Value::ObjectId(crate::oid::sys_object_id()) }),
-        Box::new(Scalar { oid: SYS_UP_TIME, read: |v| Value::TimeTicks(v.now) }),
-        Box::new(Scalar { oid: SYS_CONTACT, read: |v| octets(&v.cfg.settings.sys_contact) }),
+        Box::new(Scalar {
+            oid: SYS_DESCR,
+            read: |v| octets(v.info.sys_descr.as_bytes()),
+        }),
+        Box::new(Scalar {
+            oid: SYS_OBJECT_ID,
+            read: |_| Value::ObjectId(crate::oid::sys_object_id()),
+        }),
+        Box::new(Scalar {
+            oid: SYS_UP_TIME,
+            read: |v| Value::TimeTicks(v.now),
+        }),
+        Box::new(Scalar {
+            oid: SYS_CONTACT,
+            read: |v| octets(&v.cfg.settings.sys_contact),
+        }),
         Box::new(Scalar {
             oid: SYS_NAME,
             read: |v| {
@@ -47,12 +68,24 @@ pub fn subtrees() -> Vec<Box<dyn Subtree>> {
                 }
             },
         }),
-        Box::new(Scalar { oid: SYS_LOCATION, read: |v| octets(&v.cfg.settings.sys_location) }),
+        Box::new(Scalar {
+            oid: SYS_LOCATION,
+            read: |v| octets(&v.cfg.settings.sys_location),
+        }),
         // A router: layer 3 (internet) = 2^(3-1).
-        Box::new(Scalar { oid: SYS_SERVICES, read: |_| Value::Integer(4) }),
-        Box::new(Scalar { oid: SYS_OR_LAST_CHANGE, read: |_| Value::TimeTicks(0) }),
+        Box::new(Scalar {
+            oid: SYS_SERVICES,
+            read: |_| Value::Integer(4),
+        }),
+        Box::new(Scalar {
+            oid: SYS_OR_LAST_CHANGE,
+            read: |_| Value::TimeTicks(0),
+        }),
         Box::new(TableTree(SysOrTable)),
-        Box::new(Scalar { oid: &[1, 3, 6, 1, 2, 1, 11, 1], read: |v| Value::Counter32(SnmpStats::read(&v.stats.in_pkts)) }),
+        Box::new(Scalar {
+            oid: &[1, 3, 6, 1, 2, 1, 11, 1],
+            read: |v| Value::Counter32(SnmpStats::read(&v.stats.in_pkts)),
+        }),
         Box::new(Scalar {
             oid: &[1, 3, 6, 1, 2, 1, 11, 3],
             read: |v| Value::Counter32(SnmpStats::read(&v.stats.in_bad_versions)),
@@ -71,7 +104,13 @@ pub fn subtrees() -> Vec<Box<dyn Subtree>> {
         }),
         Box::new(Scalar {
             oid: SNMP_ENABLE_AUTHEN_TRAPS,
-            read: |v| Value::Integer(if v.cfg.settings.enable_authen_traps { 1 } else { 2 }),
+            read: |v| {
+                Value::Integer(if v.cfg.settings.enable_authen_traps {
+                    1
+                } else {
+                    2
+                })
+            },
         }),
         Box::new(Scalar {
             oid: &[1, 3, 6, 1, 2, 1, 11, 31],
@@ -98,11 +137,13 @@ impl Table for SysOrTable {
         &[Part::U32]
     }
     fn next_key(&self, _v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
-        (1..=MODULES.len() as u32).map(|i| i.to_be_bytes().to_vec()).find(|k| match from {
-            Bound::Included(b) => k.as_slice() >= b,
-            Bound::Excluded(b) => k.as_slice() > b,
-            Bound::Unbounded => true,
-        })
+        (1..=MODULES.len() as u32)
+            .map(|i| i.to_be_bytes().to_vec())
+            .find(|k| match from {
+                Bound::Included(b) => k.as_slice() >= b,
+                Bound::Excluded(b) => k.as_slice() > b,
+                Bound::Unbounded => true,
+            })
     }
     fn cell(&self, _v: &View, key: &[u8], col: u32) -> Option<Value> {
         let i = u32::from_be_bytes(key.try_into().ok()?) as usize;

@@ -9,7 +9,10 @@ const V: &[u32] = l3vpn::VRF_ENTRY;
 
 fn mib() -> Mib {
     Mib::new(
-        AgentInfo { sys_descr: "l3vpnd test".into(), default_sys_name: "host".into() },
+        AgentInfo {
+            sys_descr: "l3vpnd test".into(),
+            default_sys_name: "host".into(),
+        },
         Arc::new(SnmpStats::default()),
         Storage::Volatile,
     )
@@ -61,9 +64,17 @@ fn apply(cfg: &Config, m: &Mib, vbs: &[(Oid, Value)]) -> Result<Config, SetError
     Ok(cfg.apply(&ch, 1).0)
 }
 
+fn fibv() -> vpn_core::fibview::FibView {
+    vpn_core::fibview::FibView::new(
+        vpn_core::fibview::Backend::Shadow,
+        fib::Capabilities::default(),
+    )
+}
+
 fn get(cfg: &Config, m: &Mib, oid: &[u32]) -> VarResult {
     let i = ifs();
-    let v = m.view(cfg, &i, 10);
+    let f = fibv();
+    let v = m.view(cfg, &i, &f, 10);
     m.get(&v, oid)
 }
 
@@ -71,7 +82,10 @@ fn create_vrf(cfg: &Config, m: &Mib, n: &str, rd: &str) -> Config {
     apply(
         cfg,
         m,
-        &[(col(V, 4, &name(n)), s(rd)), (col(V, 13, &name(n)), Value::Integer(4))],
+        &[
+            (col(V, 4, &name(n)), s(rd)),
+            (col(V, 13, &name(n)), Value::Integer(4)),
+        ],
     )
     .unwrap()
 }
@@ -81,14 +95,32 @@ fn create_and_go_defaults() {
     let m = mib();
     let c = create_vrf(&Config::default(), &m, "red", "65000:1");
     let red = name("red");
-    assert_eq!(get(&c, &m, &col(V, 4, &red)), VarResult::Value(s("65000:1")));
-    assert_eq!(get(&c, &m, &col(V, 13, &red)), VarResult::Value(Value::Integer(1)));
-    assert_eq!(get(&c, &m, &col(V, 14, &red)), VarResult::Value(Value::Integer(1)));
-    assert_eq!(get(&c, &m, &col(V, 15, &red)), VarResult::Value(Value::Integer(2)));
-    assert_eq!(get(&c, &m, &col(V, 6, &red)), VarResult::Value(Value::Integer(2)));
+    assert_eq!(
+        get(&c, &m, &col(V, 4, &red)),
+        VarResult::Value(s("65000:1"))
+    );
+    assert_eq!(
+        get(&c, &m, &col(V, 13, &red)),
+        VarResult::Value(Value::Integer(1))
+    );
+    assert_eq!(
+        get(&c, &m, &col(V, 14, &red)),
+        VarResult::Value(Value::Integer(1))
+    );
+    assert_eq!(
+        get(&c, &m, &col(V, 15, &red)),
+        VarResult::Value(Value::Integer(2))
+    );
+    assert_eq!(
+        get(&c, &m, &col(V, 6, &red)),
+        VarResult::Value(Value::Integer(2))
+    );
     assert_eq!(get(&c, &m, &col(V, 2, &red)), VarResult::Value(s("")));
     assert_eq!(get(&c, &m, &col(V, 1, &red)), VarResult::NoSuchObject);
-    assert_eq!(get(&c, &m, &col(V, 4, &name("blue"))), VarResult::NoSuchInstance);
+    assert_eq!(
+        get(&c, &m, &col(V, 4, &name("blue"))),
+        VarResult::NoSuchInstance
+    );
 }
 
 #[test]
@@ -100,33 +132,83 @@ fn set_errors_and_indexes() {
     let cases: Vec<(Vec<(Oid, Value)>, ErrorStatus, u32)> = vec![
         // read-only column and object
         (vec![(col(V, 6, &red), Value::Integer(1))], NotWritable, 1),
-        (vec![(l3vpn::CONFIGURED_VRFS.iter().copied().chain([0]).collect(), Value::Gauge32(1))], NotWritable, 1),
-        (vec![(vec![1, 3, 6, 1, 9, 9], Value::Integer(1))], NotWritable, 1),
+        (
+            vec![(
+                l3vpn::CONFIGURED_VRFS.iter().copied().chain([0]).collect(),
+                Value::Gauge32(1),
+            )],
+            NotWritable,
+            1,
+        ),
+        (
+            vec![(vec![1, 3, 6, 1, 9, 9], Value::Integer(1))],
+            NotWritable,
+            1,
+        ),
         // types, lengths, values
         (vec![(col(V, 13, &blue), s("x"))], WrongType, 1),
         (vec![(col(V, 9, &blue), Value::Integer(1))], WrongType, 1),
         (vec![(col(V, 2, &blue), s("abc"))], WrongLength, 1),
-        (vec![(col(V, 4, &blue), Value::OctetString(vec![b'1'; 257]))], WrongLength, 1),
+        (
+            vec![(col(V, 4, &blue), Value::OctetString(vec![b'1'; 257]))],
+            WrongLength,
+            1,
+        ),
         (vec![(col(V, 4, &blue), s("nonsense"))], WrongValue, 1),
         (vec![(col(V, 14, &blue), Value::Integer(4))], WrongValue, 1),
         (vec![(col(V, 15, &blue), Value::Integer(4))], WrongValue, 1),
         (vec![(col(V, 13, &blue), Value::Integer(3))], WrongValue, 1),
         (vec![(col(V, 13, &blue), Value::Integer(7))], WrongValue, 1),
         // bad index
-        (vec![(col(V, 13, &name("a b")), Value::Integer(4))], NoCreation, 1),
+        (
+            vec![(col(V, 13, &name("a b")), Value::Integer(4))],
+            NoCreation,
+            1,
+        ),
         (vec![(col(V, 13, &[0]), Value::Integer(4))], NoCreation, 1),
-        (vec![(col(V, 13, &[3, 97, 98]), Value::Integer(4))], NoCreation, 1),
-        (vec![(col(V, 13, &name(&"x".repeat(32))), Value::Integer(4))], NoCreation, 1),
+        (
+            vec![(col(V, 13, &[3, 97, 98]), Value::Integer(4))],
+            NoCreation,
+            1,
+        ),
+        (
+            vec![(col(V, 13, &name(&"x".repeat(32))), Value::Integer(4))],
+            NoCreation,
+            1,
+        ),
         // RowStatus transitions
-        (vec![(col(V, 13, &red), Value::Integer(4))], InconsistentValue, 1),
-        (vec![(col(V, 13, &red), Value::Integer(5))], InconsistentValue, 1),
-        (vec![(col(V, 13, &blue), Value::Integer(1))], InconsistentValue, 1),
-        (vec![(col(V, 13, &blue), Value::Integer(2))], InconsistentValue, 1),
+        (
+            vec![(col(V, 13, &red), Value::Integer(4))],
+            InconsistentValue,
+            1,
+        ),
+        (
+            vec![(col(V, 13, &red), Value::Integer(5))],
+            InconsistentValue,
+            1,
+        ),
+        (
+            vec![(col(V, 13, &blue), Value::Integer(1))],
+            InconsistentValue,
+            1,
+        ),
+        (
+            vec![(col(V, 13, &blue), Value::Integer(2))],
+            InconsistentValue,
+            1,
+        ),
         (vec![(col(V, 3, &blue), s("d"))], InconsistentName, 1),
         // not modifiable while active
         (vec![(col(V, 4, &red), s("65000:2"))], InconsistentValue, 1),
         // duplicate RD, blamed on the RD varbind
-        (vec![(col(V, 13, &blue), Value::Integer(4)), (col(V, 4, &blue), s("65000:1"))], InconsistentValue, 2),
+        (
+            vec![
+                (col(V, 13, &blue), Value::Integer(4)),
+                (col(V, 4, &blue), s("65000:1")),
+            ],
+            InconsistentValue,
+            2,
+        ),
         // thresholds out of order
         (
             vec![
@@ -149,24 +231,84 @@ fn set_errors_and_indexes() {
         ),
         // interface bindings
         (
-            vec![(col(l3vpn::IFCONF_ENTRY, 5, &[&blue[..], &[1]].concat()), Value::Integer(4))],
+            vec![(
+                col(l3vpn::IFCONF_ENTRY, 5, &[&blue[..], &[1]].concat()),
+                Value::Integer(4),
+            )],
             InconsistentName,
             1,
         ),
         (
-            vec![(col(l3vpn::IFCONF_ENTRY, 5, &[&red[..], &[99]].concat()), Value::Integer(4))],
+            vec![(
+                col(l3vpn::IFCONF_ENTRY, 5, &[&red[..], &[99]].concat()),
+                Value::Integer(4),
+            )],
             InconsistentName,
             1,
         ),
-        (vec![(col(l3vpn::IFCONF_ENTRY, 5, &[&red[..], &[0]].concat()), Value::Integer(4))], NoCreation, 1),
-        (vec![(col(l3vpn::RT_ENTRY, 6, &[&red[..], &[1, 4]].concat()), Value::Integer(4))], NoCreation, 1),
-        (vec![(col(l3vpn::RT_ENTRY, 6, &[&red[..], &[0, 3]].concat()), Value::Integer(4))], NoCreation, 1),
-        (vec![(col(l3vpn::RT_ENTRY, 6, &[&blue[..], &[1, 3]].concat()), Value::Integer(4))], InconsistentName, 1),
-        (vec![(col(l3vpn::RT_ENTRY, 4, &[&red[..], &[1, 3]].concat()), s("1:2:3"))], WrongValue, 1),
+        (
+            vec![(
+                col(l3vpn::IFCONF_ENTRY, 5, &[&red[..], &[0]].concat()),
+                Value::Integer(4),
+            )],
+            NoCreation,
+            1,
+        ),
+        (
+            vec![(
+                col(l3vpn::RT_ENTRY, 6, &[&red[..], &[1, 4]].concat()),
+                Value::Integer(4),
+            )],
+            NoCreation,
+            1,
+        ),
+        (
+            vec![(
+                col(l3vpn::RT_ENTRY, 6, &[&red[..], &[0, 3]].concat()),
+                Value::Integer(4),
+            )],
+            NoCreation,
+            1,
+        ),
+        (
+            vec![(
+                col(l3vpn::RT_ENTRY, 6, &[&blue[..], &[1, 3]].concat()),
+                Value::Integer(4),
+            )],
+            InconsistentName,
+            1,
+        ),
+        (
+            vec![(
+                col(l3vpn::RT_ENTRY, 4, &[&red[..], &[1, 3]].concat()),
+                s("1:2:3"),
+            )],
+            WrongValue,
+            1,
+        ),
         // scalars
-        (vec![(vec![1, 3, 6, 1, 2, 1, 1, 4, 1], s("x"))], NoCreation, 1),
-        (vec![(vec![1, 3, 6, 1, 2, 1, 1, 4, 0], Value::Integer(1))], WrongType, 1),
-        (vec![(l3vpn::NOTIFICATION_ENABLE.iter().copied().chain([0]).collect(), Value::Integer(3))], WrongValue, 1),
+        (
+            vec![(vec![1, 3, 6, 1, 2, 1, 1, 4, 1], s("x"))],
+            NoCreation,
+            1,
+        ),
+        (
+            vec![(vec![1, 3, 6, 1, 2, 1, 1, 4, 0], Value::Integer(1))],
+            WrongType,
+            1,
+        ),
+        (
+            vec![(
+                l3vpn::NOTIFICATION_ENABLE
+                    .iter()
+                    .copied()
+                    .chain([0])
+                    .collect(),
+                Value::Integer(3),
+            )],
+            WrongValue,
+            1,
+        ),
     ];
     for (vbs, status, index) in cases {
         let got = m.set(&c, &ifs(), &vbs);
@@ -179,14 +321,42 @@ fn active_row_changes_with_not_in_service_in_same_pdu() {
     let m = mib();
     let c = create_vrf(&Config::default(), &m, "red", "65000:1");
     let red = name("red");
-    let c = apply(&c, &m, &[(col(V, 4, &red), s("65000:2")), (col(V, 13, &red), Value::Integer(2))]).unwrap();
-    assert_eq!(get(&c, &m, &col(V, 4, &red)), VarResult::Value(s("65000:2")));
-    assert_eq!(get(&c, &m, &col(V, 13, &red)), VarResult::Value(Value::Integer(2)));
+    let c = apply(
+        &c,
+        &m,
+        &[
+            (col(V, 4, &red), s("65000:2")),
+            (col(V, 13, &red), Value::Integer(2)),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        get(&c, &m, &col(V, 4, &red)),
+        VarResult::Value(s("65000:2"))
+    );
+    assert_eq!(
+        get(&c, &m, &col(V, 13, &red)),
+        VarResult::Value(Value::Integer(2))
+    );
     // raw RD octets are accepted and read back as text
-    let c = apply(&c, &m, &[(col(V, 4, &red), Value::OctetString(vec![0, 0, 0xfd, 0xe8, 0, 0, 0, 9]))]).unwrap();
-    assert_eq!(get(&c, &m, &col(V, 4, &red)), VarResult::Value(s("65000:9")));
+    let c = apply(
+        &c,
+        &m,
+        &[(
+            col(V, 4, &red),
+            Value::OctetString(vec![0, 0, 0xfd, 0xe8, 0, 0, 0, 9]),
+        )],
+    )
+    .unwrap();
+    assert_eq!(
+        get(&c, &m, &col(V, 4, &red)),
+        VarResult::Value(s("65000:9"))
+    );
     let c = apply(&c, &m, &[(col(V, 13, &red), Value::Integer(1))]).unwrap();
-    assert_eq!(get(&c, &m, &col(V, 13, &red)), VarResult::Value(Value::Integer(1)));
+    assert_eq!(
+        get(&c, &m, &col(V, 13, &red)),
+        VarResult::Value(Value::Integer(1))
+    );
 }
 
 #[test]
@@ -202,14 +372,29 @@ fn bindings_status_and_cascade() {
         &[
             (col(l3vpn::IFCONF_ENTRY, 5, &b2), Value::Integer(4)),
             (col(l3vpn::IFCONF_ENTRY, 5, &b3), Value::Integer(4)),
-            (col(l3vpn::RT_ENTRY, 4, &[&red[..], &[1, 3]].concat()), s("65000:100")),
-            (col(l3vpn::RT_ENTRY, 6, &[&red[..], &[1, 3]].concat()), Value::Integer(4)),
+            (
+                col(l3vpn::RT_ENTRY, 4, &[&red[..], &[1, 3]].concat()),
+                s("65000:100"),
+            ),
+            (
+                col(l3vpn::RT_ENTRY, 6, &[&red[..], &[1, 3]].concat()),
+                Value::Integer(4),
+            ),
         ],
     )
     .unwrap();
-    assert_eq!(get(&c, &m, &col(V, 6, &red)), VarResult::Value(Value::Integer(1)));
-    assert_eq!(get(&c, &m, &col(V, 7, &red)), VarResult::Value(Value::Gauge32(1)));
-    assert_eq!(get(&c, &m, &col(V, 8, &red)), VarResult::Value(Value::Gauge32(2)));
+    assert_eq!(
+        get(&c, &m, &col(V, 6, &red)),
+        VarResult::Value(Value::Integer(1))
+    );
+    assert_eq!(
+        get(&c, &m, &col(V, 7, &red)),
+        VarResult::Value(Value::Gauge32(1))
+    );
+    assert_eq!(
+        get(&c, &m, &col(V, 8, &red)),
+        VarResult::Value(Value::Gauge32(2))
+    );
     assert_eq!(
         get(&c, &m, &[l3vpn::ACTIVE_VRFS, &[0]].concat()),
         VarResult::Value(Value::Gauge32(1))
@@ -220,11 +405,27 @@ fn bindings_status_and_cascade() {
     );
     // an interface can be bound to one VRF only
     let c2 = create_vrf(&c, &m, "blue", "65000:2");
-    let err = m.set(&c2, &ifs(), &[(col(l3vpn::IFCONF_ENTRY, 5, &[&name("blue")[..], &[2]].concat()), Value::Integer(4))]);
-    assert_eq!(err, Err(SetError { status: InconsistentValue, index: 1 }));
+    let err = m.set(
+        &c2,
+        &ifs(),
+        &[(
+            col(l3vpn::IFCONF_ENTRY, 5, &[&name("blue")[..], &[2]].concat()),
+            Value::Integer(4),
+        )],
+    );
+    assert_eq!(
+        err,
+        Err(SetError {
+            status: InconsistentValue,
+            index: 1
+        })
+    );
     // admin down takes the VRF down
     let c3 = apply(&c, &m, &[(col(V, 14, &red), Value::Integer(2))]).unwrap();
-    assert_eq!(get(&c3, &m, &col(V, 6, &red)), VarResult::Value(Value::Integer(2)));
+    assert_eq!(
+        get(&c3, &m, &col(V, 6, &red)),
+        VarResult::Value(Value::Integer(2))
+    );
     // destroy cascades
     let c4 = apply(&c, &m, &[(col(V, 13, &red), Value::Integer(6))]).unwrap();
     assert!(c4.vrfs.is_empty() && c4.ifconfs.is_empty() && c4.rts.is_empty());
@@ -238,7 +439,8 @@ fn walk_order_and_getnext_equivalence() {
         c = create_vrf(&c, &m, n, &format!("1:{i}"));
     }
     let i = ifs();
-    let v = m.view(&c, &i, 1);
+    let f = fibv();
+    let v = m.view(&c, &i, &f, 1);
     let mut oid = vec![1, 3, 6, 1, 2, 1, 10, 166, 11];
     let mut rd_rows = Vec::new();
     let mut last = oid.clone();

@@ -88,24 +88,29 @@ impl<T: Table> Subtree for TableTree<T> {
         let entry = self.0.entry();
         let cols = self.0.columns();
         // Where to start: which column, and after which instance suffix.
-        let (mut ci, mut bound): (usize, Option<Bound<Vec<u8>>>) = if oid.len() > entry.len() && oid.starts_with(entry)
-        {
-            let col = oid[entry.len()];
-            match cols.iter().position(|&c| c >= col) {
-                None => return None,
-                Some(i) if cols[i] == col => (i, index::next_bound(self.0.index(), &oid[entry.len() + 1..])),
-                Some(i) => (i, Some(Bound::Unbounded)),
-            }
-        } else if oid <= entry {
-            (0, Some(Bound::Unbounded))
-        } else {
-            return None;
-        };
+        let (mut ci, mut bound): (usize, Option<Bound<Vec<u8>>>) =
+            if oid.len() > entry.len() && oid.starts_with(entry) {
+                let col = oid[entry.len()];
+                match cols.iter().position(|&c| c >= col) {
+                    None => return None,
+                    Some(i) if cols[i] == col => (
+                        i,
+                        index::next_bound(self.0.index(), &oid[entry.len() + 1..]),
+                    ),
+                    Some(i) => (i, Some(Bound::Unbounded)),
+                }
+            } else if oid <= entry {
+                (0, Some(Bound::Unbounded))
+            } else {
+                return None;
+            };
         loop {
             let col = *cols.get(ci)?;
             let mut b = bound.take();
             while let Some(from) = b {
-                let Some(key) = self.0.next_key(v, as_ref(&from)) else { break };
+                let Some(key) = self.0.next_key(v, as_ref(&from)) else {
+                    break;
+                };
                 if let Some(val) = self.0.cell(v, &key, col) {
                     let mut o = Vec::with_capacity(entry.len() + 1 + key.len());
                     o.extend_from_slice(entry);
@@ -140,14 +145,19 @@ impl Registry {
     pub fn new(mut subtrees: Vec<Box<dyn Subtree>>) -> Registry {
         subtrees.sort_by(|a, b| a.prefix().cmp(b.prefix()));
         for w in subtrees.windows(2) {
-            assert!(!w[1].prefix().starts_with(w[0].prefix()), "overlapping subtrees {:?}", w[0].prefix());
+            assert!(
+                !w[1].prefix().starts_with(w[0].prefix()),
+                "overlapping subtrees {:?}",
+                w[0].prefix()
+            );
         }
         Registry { subtrees }
     }
 
     /// Index of the first subtree that contains `oid` or comes after it.
     fn first_at_or_after(&self, oid: &[u32]) -> usize {
-        self.subtrees.partition_point(|s| s.prefix() < oid && !oid.starts_with(s.prefix()))
+        self.subtrees
+            .partition_point(|s| s.prefix() < oid && !oid.starts_with(s.prefix()))
     }
 
     pub fn get(&self, v: &View, oid: &[u32]) -> VarResult {
@@ -167,6 +177,8 @@ impl Registry {
     /// Whether any registered object lies at or under `oid`, or `oid` lies under one.
     pub fn knows(&self, oid: &[u32]) -> bool {
         let i = self.first_at_or_after(oid);
-        self.subtrees.get(i).is_some_and(|s| oid.starts_with(s.prefix()) || s.prefix().starts_with(oid))
+        self.subtrees
+            .get(i)
+            .is_some_and(|s| oid.starts_with(s.prefix()) || s.prefix().starts_with(oid))
     }
 }

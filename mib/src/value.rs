@@ -40,12 +40,21 @@ impl std::fmt::Display for Value {
         match self {
             Value::Integer(v) => write!(f, "INTEGER {v}"),
             Value::OctetString(b) | Value::Opaque(b) => match std::str::from_utf8(b) {
-                Ok(s) if s.chars().all(|c| !c.is_control()) => write!(f, "{} {s:?}", self.type_name()),
-                _ => write!(f, "{} 0x{}", self.type_name(), b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+                Ok(s) if s.chars().all(|c| !c.is_control()) => {
+                    write!(f, "{} {s:?}", self.type_name())
+                }
+                _ => write!(
+                    f,
+                    "{} 0x{}",
+                    self.type_name(),
+                    b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+                ),
             },
             Value::ObjectId(o) => write!(f, "OID {}", crate::oid::fmt(o)),
             Value::IpAddress(a) => write!(f, "IpAddress {}.{}.{}.{}", a[0], a[1], a[2], a[3]),
-            Value::Counter32(v) | Value::Gauge32(v) | Value::TimeTicks(v) => write!(f, "{} {v}", self.type_name()),
+            Value::Counter32(v) | Value::Gauge32(v) | Value::TimeTicks(v) => {
+                write!(f, "{} {v}", self.type_name())
+            }
             Value::Counter64(v) => write!(f, "Counter64 {v}"),
             Value::Null => write!(f, "NULL"),
         }

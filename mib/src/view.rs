@@ -3,6 +3,7 @@
 
 use crate::stats::SnmpStats;
 use std::sync::Arc;
+use vpn_core::fibview::{FibView, RouteDrops};
 use vpn_core::ifaces::Interfaces;
 use vpn_core::Config;
 
@@ -22,6 +23,8 @@ pub struct View<'a> {
     pub now: u32,
     pub info: &'a AgentInfo,
     pub stats: &'a SnmpStats,
+    pub fib: &'a FibView,
+    pub drops: &'a RouteDrops,
 }
 
 /// Owned parts of a [`View`], for callers that hold snapshots.

@@ -57,7 +57,10 @@ impl Default for LabelSpace {
     fn default() -> Self {
         LabelSpace {
             static_range: LabelRange { lo: 16, hi: 15_999 },
-            dynamic: LabelRange { lo: 16_000, hi: MAX_LABEL },
+            dynamic: LabelRange {
+                lo: 16_000,
+                hi: MAX_LABEL,
+            },
         }
     }
 }
@@ -73,7 +76,10 @@ impl LabelSpace {
         if static_range.lo <= dynamic.hi && dynamic.lo <= static_range.hi {
             return Err(LabelError::Overlap(static_range, dynamic));
         }
-        Ok(LabelSpace { static_range, dynamic })
+        Ok(LabelSpace {
+            static_range,
+            dynamic,
+        })
     }
 
     /// Whether `l` is a label this router may have allocated or been given
@@ -123,23 +129,43 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn alloc(space: &LabelSpace, used: &BTreeSet<u32>, hint: u32) -> Result<u32, LabelError> {
-        space.allocate(hint, |x| used.range(x..).copied().collect::<Vec<_>>().into_iter())
+        space.allocate(hint, |x| {
+            used.range(x..).copied().collect::<Vec<_>>().into_iter()
+        })
     }
 
     #[test]
     fn ranges_are_checked() {
         let r = |lo, hi| LabelRange { lo, hi };
         assert!(LabelSpace::new(r(16, 99), r(100, 200)).is_ok());
-        assert_eq!(LabelSpace::new(r(15, 99), r(100, 200)), Err(LabelError::BadRange { lo: 15, hi: 99 }));
-        assert_eq!(LabelSpace::new(r(16, 99), r(100, MAX_LABEL + 1)), Err(LabelError::BadRange { lo: 100, hi: MAX_LABEL + 1 }));
-        assert!(matches!(LabelSpace::new(r(16, 150), r(100, 200)), Err(LabelError::Overlap(..))));
+        assert_eq!(
+            LabelSpace::new(r(15, 99), r(100, 200)),
+            Err(LabelError::BadRange { lo: 15, hi: 99 })
+        );
+        assert_eq!(
+            LabelSpace::new(r(16, 99), r(100, MAX_LABEL + 1)),
+            Err(LabelError::BadRange {
+                lo: 100,
+                hi: MAX_LABEL + 1
+            })
+        );
+        assert!(matches!(
+            LabelSpace::new(r(16, 150), r(100, 200)),
+            Err(LabelError::Overlap(..))
+        ));
         let s = LabelSpace::default();
-        assert!(!s.is_legal(3) && s.is_legal(16) && s.is_legal(MAX_LABEL) && !s.is_legal(MAX_LABEL + 1));
+        assert!(
+            !s.is_legal(3) && s.is_legal(16) && s.is_legal(MAX_LABEL) && !s.is_legal(MAX_LABEL + 1)
+        );
     }
 
     #[test]
     fn allocates_lowest_free_from_hint_and_wraps() {
-        let s = LabelSpace::new(LabelRange { lo: 16, hi: 19 }, LabelRange { lo: 100, hi: 104 }).unwrap();
+        let s = LabelSpace::new(
+            LabelRange { lo: 16, hi: 19 },
+            LabelRange { lo: 100, hi: 104 },
+        )
+        .unwrap();
         let mut used = BTreeSet::new();
         assert_eq!(alloc(&s, &used, 0), Ok(100));
         used.extend([100, 101, 103]);
@@ -149,15 +175,31 @@ mod tests {
         // wraps to the start of the range
         assert_eq!(alloc(&s, &used, 104), Ok(102));
         used.insert(102);
-        assert_eq!(alloc(&s, &used, 100), Err(LabelError::Exhausted { lo: 100, hi: 104 }));
+        assert_eq!(
+            alloc(&s, &used, 100),
+            Err(LabelError::Exhausted { lo: 100, hi: 104 })
+        );
         used.remove(&100);
         assert_eq!(alloc(&s, &used, 103), Ok(100));
     }
 
     #[test]
     fn full_range_at_the_top_label() {
-        let s = LabelSpace::new(LabelRange { lo: 16, hi: 17 }, LabelRange { lo: MAX_LABEL - 1, hi: MAX_LABEL }).unwrap();
+        let s = LabelSpace::new(
+            LabelRange { lo: 16, hi: 17 },
+            LabelRange {
+                lo: MAX_LABEL - 1,
+                hi: MAX_LABEL,
+            },
+        )
+        .unwrap();
         let used: BTreeSet<u32> = [MAX_LABEL - 1, MAX_LABEL].into();
-        assert_eq!(alloc(&s, &used, MAX_LABEL), Err(LabelError::Exhausted { lo: MAX_LABEL - 1, hi: MAX_LABEL }));
+        assert_eq!(
+            alloc(&s, &used, MAX_LABEL),
+            Err(LabelError::Exhausted {
+                lo: MAX_LABEL - 1,
+                hi: MAX_LABEL
+            })
+        );
     }
 }

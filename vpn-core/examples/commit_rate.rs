@@ -13,9 +13,17 @@ fn main() {
         s.commit(1, vec![Change::PutVrf(k, r)]).unwrap();
     }
     let e = t.elapsed();
-    println!("{n} commits in {:?}: {:.0}/s", e, n as f64 / e.as_secs_f64());
+    println!(
+        "{n} commits in {:?}: {:.0}/s",
+        e,
+        n as f64 / e.as_secs_f64()
+    );
     drop(s);
     let t = std::time::Instant::now();
     let s = Store::open(dir.path()).unwrap();
-    println!("reopen with {} VRFs: {:?}", s.snapshot().vrfs.len(), t.elapsed());
+    println!(
+        "reopen with {} VRFs: {:?}",
+        s.snapshot().vrfs.len(),
+        t.elapsed()
+    );
 }

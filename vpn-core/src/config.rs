@@ -40,7 +40,10 @@ impl Storage {
     }
     /// Rows of this kind survive a restart (are written to the store).
     pub fn persists(self) -> bool {
-        matches!(self, Storage::NonVolatile | Storage::Permanent | Storage::ReadOnly)
+        matches!(
+            self,
+            Storage::NonVolatile | Storage::Permanent | Storage::ReadOnly
+        )
     }
 }
 
@@ -297,6 +300,9 @@ pub enum Change {
     /// An effect, not a request: a label allocated to (`Some`) or released
     /// from (`None`) an owner. [`Config::apply`] produces these.
     Label(Vec<u8>, Option<u32>),
+    /// A row of the SNMP security tables ([`crate::security`]): not part of
+    /// [`Config`], committed in the same transaction as the rest of a PDU.
+    Security(crate::security::SecChange),
 }
 
 /// Why a change cannot be made given the rest of the configuration.
@@ -305,7 +311,10 @@ pub enum ConfigError {
     #[error("VRF {0:?} does not exist")]
     NoSuchVrf(VrfKey),
     #[error("route distinguisher {rd} is used by VRF {owner:?}")]
-    RdInUse { rd: RouteDistinguisher, owner: VrfKey },
+    RdInUse {
+        rd: RouteDistinguisher,
+        owner: VrfKey,
+    },
     #[error("interface {if_index} is bound to VRF {owner:?}")]
     InterfaceBound { if_index: u32, owner: VrfKey },
     #[error("interface {0} does not exist")]
@@ -345,6 +354,9 @@ pub struct Config {
     table_owner: OrdMap<u32, VrfKey>,
     /// Derived: active routes per VRF.
     active_routes: OrdMap<VrfKey, u32>,
+    /// Routes added to / removed from each VRF since the agent started (or
+    /// the VRF was created): mplsL3VpnVrfPerfRoutesAdded/Deleted.
+    route_counters: OrdMap<VrfKey, (u32, u32)>,
 }
 
 impl Config {
@@ -359,10 +371,14 @@ impl Config {
     }
 
     /// Interface bindings of one VRF, in ifIndex order.
-    pub fn ifconfs_of<'a>(&'a self, vrf: &VrfKey) -> impl Iterator<Item = (&'a IfConfKey, &'a IfConfRow)> + 'a {
+    pub fn ifconfs_of<'a>(
+        &'a self,
+        vrf: &VrfKey,
+    ) -> impl Iterator<Item = (&'a IfConfKey, &'a IfConfRow)> + 'a {
         let lo = IfConfKey::new(vrf, 0);
         let hi = IfConfKey::new(vrf, u32::MAX);
-        self.ifconfs.range((Bound::Included(lo), Bound::Included(hi)))
+        self.ifconfs
+            .range((Bound::Included(lo), Bound::Included(hi)))
     }
 
     /// Route-target rows of one VRF, in (index, type) order.
@@ -373,7 +389,10 @@ impl Config {
     }
 
     /// Routes of one VRF, in index order.
-    pub fn routes_of<'a>(&'a self, vrf: &VrfKey) -> impl Iterator<Item = (&'a RteKey, &'a RteRow)> + 'a {
+    pub fn routes_of<'a>(
+        &'a self,
+        vrf: &VrfKey,
+    ) -> impl Iterator<Item = (&'a RteKey, &'a RteRow)> + 'a {
         let lo = vrf.as_bytes().to_vec();
         let mut hi = lo.clone();
         hi.push(0xff);
@@ -397,6 +416,12 @@ impl Config {
     /// Active routes of a VRF (mplsL3VpnVrfPerfCurrNumRoutes).
     pub fn active_route_count(&self, vrf: &VrfKey) -> u32 {
         self.active_routes.get(vrf).copied().unwrap_or(0)
+    }
+
+    /// (added, deleted) routes of a VRF since the agent started or the VRF
+    /// was created, whichever is later.
+    pub fn route_counters(&self, vrf: &VrfKey) -> (u32, u32) {
+        self.route_counters.get(vrf).copied().unwrap_or((0, 0))
     }
 
     /// The label held by an owner.
@@ -435,7 +460,10 @@ impl Config {
         if let Some(rd) = &row.rd {
             if let Some(owner) = self.rd_owner.get(rd) {
                 if owner != key {
-                    return Err(ConfigError::RdInUse { rd: *rd, owner: owner.clone() });
+                    return Err(ConfigError::RdInUse {
+                        rd: *rd,
+                        owner: owner.clone(),
+                    });
                 }
             }
         }
@@ -459,9 +487,10 @@ impl Config {
             return Err(ConfigError::NoSuchVrf(vrf));
         }
         match self.if_owner.get(&key.if_index()) {
-            Some(owner) if *owner != vrf => {
-                Err(ConfigError::InterfaceBound { if_index: key.if_index(), owner: owner.clone() })
-            }
+            Some(owner) if *owner != vrf => Err(ConfigError::InterfaceBound {
+                if_index: key.if_index(),
+                owner: owner.clone(),
+            }),
             _ => Ok(()),
         }
     }
@@ -498,7 +527,11 @@ impl Config {
         let space = self.settings.label_space;
         let lo_map = &self.label_owner;
         let got = space.allocate(self.label_hint, |x| {
-            lo_map.range(x..).map(|(l, _)| *l).collect::<Vec<_>>().into_iter()
+            lo_map
+                .range(x..)
+                .map(|(l, _)| *l)
+                .collect::<Vec<_>>()
+                .into_iter()
         });
         match got {
             Ok(l) => {
@@ -535,7 +568,20 @@ impl Config {
     fn route_ref(&mut self, key: &RteKey, delta: i32, eff: &mut Vec<Change>) {
         let vrf = key.vrf();
         let n = self.active_routes.get(&vrf).copied().unwrap_or(0);
-        let n = if delta > 0 { n + 1 } else { n.saturating_sub(1) };
+        let n = if delta > 0 {
+            n + 1
+        } else {
+            n.saturating_sub(1)
+        };
+        let (a, d) = self.route_counters.get(&vrf).copied().unwrap_or((0, 0));
+        let counters = if delta > 0 {
+            (a.wrapping_add(1), d)
+        } else {
+            (a, d.wrapping_add(1))
+        };
+        if self.vrfs.contains_key(&vrf) {
+            self.route_counters.insert(vrf.clone(), counters);
+        }
         if n == 0 {
             self.active_routes.remove(&vrf);
         } else {
@@ -563,8 +609,11 @@ impl Config {
                 want.insert(label_owner_vrf(vrf), 1);
             }
             if r.label_mode != LabelMode::PerVrf {
-                let keys: Vec<RteKey> =
-                    self.routes_of(vrf).filter(|(_, rr)| rr.state == RowState::Active).map(|(k, _)| k.clone()).collect();
+                let keys: Vec<RteKey> = self
+                    .routes_of(vrf)
+                    .filter(|(_, rr)| rr.state == RowState::Active)
+                    .map(|(k, _)| k.clone())
+                    .collect();
                 for k in keys {
                     if let Some(o) = self.route_label_owner(&k) {
                         *want.entry(o).or_default() += 1;
@@ -627,7 +676,10 @@ impl Config {
                         }
                     }
                     None => {
-                        row.times = RowTimes { created: now, last_changed: now };
+                        row.times = RowTimes {
+                            created: now,
+                            last_changed: now,
+                        };
                     }
                 }
                 if let Some(rd) = row.rd {
@@ -636,7 +688,11 @@ impl Config {
                 let old = self.vrfs.get(k).cloned();
                 row.table_id = match &old {
                     Some(o) if o.table_id != 0 => o.table_id,
-                    _ if row.table_id != 0 && self.table_owner.get(&row.table_id).is_none_or(|o| o == k) => row.table_id,
+                    _ if row.table_id != 0
+                        && self.table_owner.get(&row.table_id).is_none_or(|o| o == k) =>
+                    {
+                        row.table_id
+                    }
                     _ => {
                         let mut t = TABLE_BASE;
                         for (&used, _) in self.table_owner.range(TABLE_BASE..) {
@@ -653,7 +709,10 @@ impl Config {
                 eff.push(Change::PutVrf(k.clone(), row.clone()));
                 let relabel = match &old {
                     None => true,
-                    Some(o) => o.label_mode != row.label_mode || (o.state == RowState::Active) != (row.state == RowState::Active),
+                    Some(o) => {
+                        o.label_mode != row.label_mode
+                            || (o.state == RowState::Active) != (row.state == RowState::Active)
+                    }
                 };
                 if relabel {
                     self.relabel_vrf(k, eff);
@@ -679,6 +738,7 @@ impl Config {
                     if self.table_owner.get(&old.table_id) == Some(k) {
                         self.table_owner.remove(&old.table_id);
                     }
+                    self.route_counters.remove(k);
                     self.relabel_vrf(k, eff);
                     eff.push(Change::DelVrf(k.clone()));
                 }
@@ -691,7 +751,10 @@ impl Config {
                         row.ever_active |= old.ever_active;
                         old.times
                     }
-                    None => RowTimes { created: now, last_changed: now },
+                    None => RowTimes {
+                        created: now,
+                        last_changed: now,
+                    },
                 };
                 self.rts.insert(k.clone(), row.clone());
                 eff.push(Change::PutRt(k.clone(), row));
@@ -710,7 +773,10 @@ impl Config {
                         row.ever_active |= old.ever_active;
                         old.times
                     }
-                    None => RowTimes { created: now, last_changed: now },
+                    None => RowTimes {
+                        created: now,
+                        last_changed: now,
+                    },
                 };
                 if self.ifconfs.insert(k.clone(), row.clone()).is_none() {
                     self.touch_vrf(&vrf, now);
@@ -733,9 +799,15 @@ impl Config {
                 row.times = match &old {
                     Some(o) => {
                         row.ever_active |= o.ever_active;
-                        RowTimes { created: o.times.created, last_changed: if *o != row { now } else { o.times.last_changed } }
+                        RowTimes {
+                            created: o.times.created,
+                            last_changed: if *o != row { now } else { o.times.last_changed },
+                        }
                     }
-                    None => RowTimes { created: now, last_changed: now },
+                    None => RowTimes {
+                        created: now,
+                        last_changed: now,
+                    },
                 };
                 self.routes.insert(k.clone(), row.clone());
                 eff.push(Change::PutRte(k.clone(), row.clone()));
@@ -777,6 +849,7 @@ impl Config {
                 }
             }
             Change::Label(..) => {}
+            Change::Security(_) => eff.push(ch.clone()),
         }
     }
 
@@ -813,7 +886,10 @@ impl Config {
         labels: Vec<(Vec<u8>, u32)>,
         settings: Settings,
     ) -> (Config, Vec<Change>) {
-        let mut c = Config { settings, ..Config::default() };
+        let mut c = Config {
+            settings,
+            ..Config::default()
+        };
         let mut orphans = Vec::new();
         for (k, r) in vrfs {
             if let Some(rd) = r.rd {
@@ -872,7 +948,11 @@ impl Config {
 }
 
 fn strip_times(r: &VrfRow) -> VrfRow {
-    VrfRow { times: RowTimes::default(), ever_active: false, ..r.clone() }
+    VrfRow {
+        times: RowTimes::default(),
+        ever_active: false,
+        ..r.clone()
+    }
 }
 
 #[cfg(test)]
@@ -904,7 +984,10 @@ mod tests {
         let blue = vrf("blue");
         let mut b = row.clone();
         b.state = RowState::Active;
-        assert!(matches!(c.check_vrf(&blue, &b), Err(ConfigError::RdInUse { .. })));
+        assert!(matches!(
+            c.check_vrf(&blue, &b),
+            Err(ConfigError::RdInUse { .. })
+        ));
         assert!(matches!(
             c.check_ifconf(&IfConfKey::new(&blue, 3)),
             Err(ConfigError::NoSuchVrf(_))
@@ -931,7 +1014,10 @@ mod tests {
         r.state = RowState::NotInService;
         let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), r.clone())], 100);
         assert!(c.stale_rows(100 + 30_000, 30_000).is_empty());
-        assert_eq!(c.stale_rows(100 + 30_001, 30_000), vec![Change::DelVrf(k.clone())]);
+        assert_eq!(
+            c.stale_rows(100 + 30_001, 30_000),
+            vec![Change::DelVrf(k.clone())]
+        );
         r.state = RowState::Active;
         let (c, _) = c.apply(&[Change::PutVrf(k.clone(), r.clone())], 200);
         r.state = RowState::NotInService;
@@ -941,11 +1027,19 @@ mod tests {
     }
 
     fn route(vrf: &VrfKey, p: &str, nh: Option<&str>) -> RteKey {
-        RteKey::new(vrf, p.parse().unwrap(), &[0, 0], nh.map(|x| x.parse().unwrap()))
+        RteKey::new(
+            vrf,
+            p.parse().unwrap(),
+            &[0, 0],
+            nh.map(|x| x.parse().unwrap()),
+        )
     }
 
     fn active_route() -> RteRow {
-        RteRow { state: RowState::Active, ..RteRow::default() }
+        RteRow {
+            state: RowState::Active,
+            ..RteRow::default()
+        }
     }
 
     #[test]
@@ -974,19 +1068,43 @@ mod tests {
         row.label_mode = LabelMode::PerNextHop;
         let (c, _) = c.apply(&[Change::PutVrf(k.clone(), row.clone())], 3);
         assert_eq!(c.label(&label_owner_vrf(&k)), None);
-        let n1 = c.label(&label_owner_next_hop(&k, Some("192.0.2.1".parse().unwrap()))).unwrap();
-        assert!(c.label(&label_owner_next_hop(&k, Some("192.0.2.2".parse().unwrap()))).is_some());
+        let n1 = c
+            .label(&label_owner_next_hop(
+                &k,
+                Some("192.0.2.1".parse().unwrap()),
+            ))
+            .unwrap();
+        assert!(c
+            .label(&label_owner_next_hop(
+                &k,
+                Some("192.0.2.2".parse().unwrap())
+            ))
+            .is_some());
         assert_eq!(c.labels_allocated(), 2);
         // removing one of two routes via 192.0.2.1 keeps its label; both releases it
         let (c, _) = c.apply(&[Change::DelRte(r1)], 4);
-        assert_eq!(c.label(&label_owner_next_hop(&k, Some("192.0.2.1".parse().unwrap()))), Some(n1));
+        assert_eq!(
+            c.label(&label_owner_next_hop(
+                &k,
+                Some("192.0.2.1".parse().unwrap())
+            )),
+            Some(n1)
+        );
         let (c, _) = c.apply(&[Change::DelRte(r2)], 5);
-        assert_eq!(c.label(&label_owner_next_hop(&k, Some("192.0.2.1".parse().unwrap()))), None);
+        assert_eq!(
+            c.label(&label_owner_next_hop(
+                &k,
+                Some("192.0.2.1".parse().unwrap())
+            )),
+            None
+        );
         // per-prefix
         row.label_mode = LabelMode::PerPrefix;
         let (c, _) = c.apply(&[Change::PutVrf(k.clone(), row.clone())], 6);
         assert_eq!(c.labels_allocated(), 1);
-        assert!(c.label(&label_owner_prefix(&k, &"10.0.1.0/24".parse().unwrap())).is_some());
+        assert!(c
+            .label(&label_owner_prefix(&k, &"10.0.1.0/24".parse().unwrap()))
+            .is_some());
         // destroy releases everything and the table id
         let (c, _) = c.apply(&[Change::DelVrf(k.clone())], 7);
         assert_eq!(c.labels_allocated(), 0);
@@ -997,7 +1115,11 @@ mod tests {
     #[test]
     fn label_exhaustion_is_reported() {
         let mut s = Settings::default();
-        s.label_space = LabelSpace::new(mpls::LabelRange { lo: 16, hi: 99 }, mpls::LabelRange { lo: 100, hi: 100 }).unwrap();
+        s.label_space = LabelSpace::new(
+            mpls::LabelRange { lo: 16, hi: 99 },
+            mpls::LabelRange { lo: 100, hi: 100 },
+        )
+        .unwrap();
         let (c, _) = Config::default().apply(&[Change::PutSettings(s)], 1);
         let mut row = VrfRow::new(Storage::Volatile);
         row.state = RowState::Active;
@@ -1016,7 +1138,13 @@ mod tests {
         row.max_routes = 1;
         let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), row)], 1);
         assert!(c.check_route_limit(&k).is_ok());
-        let (c, _) = c.apply(&[Change::PutRte(route(&k, "10.0.0.0/8", None), active_route())], 2);
+        let (c, _) = c.apply(
+            &[Change::PutRte(
+                route(&k, "10.0.0.0/8", None),
+                active_route(),
+            )],
+            2,
+        );
         assert_eq!(c.check_route_limit(&k), Err(ConfigError::RouteLimit(k)));
     }
 
@@ -1036,12 +1164,33 @@ mod tests {
     #[test]
     fn times_stamped() {
         let k = vrf("t");
-        let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), VrfRow::new(Storage::Volatile))], 100);
-        assert_eq!(c.vrfs[&k].times, RowTimes { created: 100, last_changed: 100 });
+        let (c, _) = Config::default().apply(
+            &[Change::PutVrf(k.clone(), VrfRow::new(Storage::Volatile))],
+            100,
+        );
+        assert_eq!(
+            c.vrfs[&k].times,
+            RowTimes {
+                created: 100,
+                last_changed: 100
+            }
+        );
         let same = c.vrfs[&k].clone();
         let (c, _) = c.apply(&[Change::PutVrf(k.clone(), same)], 200);
         assert_eq!(c.vrfs[&k].times.last_changed, 100);
-        let (c, _) = c.apply(&[Change::PutIfConf(IfConfKey::new(&k, 1), IfConfRow::new(Storage::Volatile))], 300);
-        assert_eq!(c.vrfs[&k].times, RowTimes { created: 100, last_changed: 300 });
+        let (c, _) = c.apply(
+            &[Change::PutIfConf(
+                IfConfKey::new(&k, 1),
+                IfConfRow::new(Storage::Volatile),
+            )],
+            300,
+        );
+        assert_eq!(
+            c.vrfs[&k].times,
+            RowTimes {
+                created: 100,
+                last_changed: 300
+            }
+        );
     }
 }

@@ -22,7 +22,10 @@ impl VrfKey {
         if name.is_empty() || name.len() > VRF_NAME_MAX {
             return None;
         }
-        if !name.iter().all(|&c| (0x21..=0x7e).contains(&c) && c != b'/') {
+        if !name
+            .iter()
+            .all(|&c| (0x21..=0x7e).contains(&c) && c != b'/')
+        {
             return None;
         }
         let mut k = Vec::with_capacity(name.len() + 1);

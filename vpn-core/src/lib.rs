@@ -7,12 +7,16 @@
 
 pub mod clock;
 pub mod config;
+pub mod fibview;
 pub mod ifaces;
 pub mod keys;
 pub mod rd;
+pub mod reconcile;
 pub mod routes;
+pub mod security;
 pub mod state;
 pub mod store;
+pub mod thresholds;
 
 pub use config::*;
 pub use keys::*;

@@ -29,7 +29,10 @@ impl RouteDistinguisher {
         let nn: u64 = nn.parse().ok()?;
         if admin.contains('.') {
             let addr: Ipv4Addr = admin.parse().ok()?;
-            return Some(RouteDistinguisher::Ip { addr: addr.octets(), nn: u16::try_from(nn).ok()? });
+            return Some(RouteDistinguisher::Ip {
+                addr: addr.octets(),
+                nn: u16::try_from(nn).ok()?,
+            });
         }
         let (digits, force4) = match admin.strip_suffix('L') {
             Some(d) => (d, true),
@@ -41,9 +44,15 @@ impl RouteDistinguisher {
         let asn: u64 = digits.parse().ok()?;
         let asn = u32::try_from(asn).ok()?;
         if !force4 && asn <= u16::MAX as u32 {
-            Some(RouteDistinguisher::As2 { asn: asn as u16, nn: u32::try_from(nn).ok()? })
+            Some(RouteDistinguisher::As2 {
+                asn: asn as u16,
+                nn: u32::try_from(nn).ok()?,
+            })
         } else {
-            Some(RouteDistinguisher::As4 { asn, nn: u16::try_from(nn).ok()? })
+            Some(RouteDistinguisher::As4 {
+                asn,
+                nn: u16::try_from(nn).ok()?,
+            })
         }
     }
 
@@ -126,7 +135,9 @@ impl fmt::Display for RouteDistinguisher {
         match *self {
             RouteDistinguisher::As2 { asn, nn } => write!(f, "{asn}:{nn}"),
             RouteDistinguisher::Ip { addr, nn } => write!(f, "{}:{nn}", Ipv4Addr::from(addr)),
-            RouteDistinguisher::As4 { asn, nn } if asn <= u16::MAX as u32 => write!(f, "{asn}L:{nn}"),
+            RouteDistinguisher::As4 { asn, nn } if asn <= u16::MAX as u32 => {
+                write!(f, "{asn}L:{nn}")
+            }
             RouteDistinguisher::As4 { asn, nn } => write!(f, "{asn}:{nn}"),
         }
     }
@@ -140,9 +151,27 @@ mod tests {
     fn text_forms() {
         let cases = [
             ("65000:1", RouteDistinguisher::As2 { asn: 65000, nn: 1 }),
-            ("0:4294967295", RouteDistinguisher::As2 { asn: 0, nn: u32::MAX }),
-            ("10.0.0.1:65535", RouteDistinguisher::Ip { addr: [10, 0, 0, 1], nn: 65535 }),
-            ("4200000000:7", RouteDistinguisher::As4 { asn: 4_200_000_000, nn: 7 }),
+            (
+                "0:4294967295",
+                RouteDistinguisher::As2 {
+                    asn: 0,
+                    nn: u32::MAX,
+                },
+            ),
+            (
+                "10.0.0.1:65535",
+                RouteDistinguisher::Ip {
+                    addr: [10, 0, 0, 1],
+                    nn: 65535,
+                },
+            ),
+            (
+                "4200000000:7",
+                RouteDistinguisher::As4 {
+                    asn: 4_200_000_000,
+                    nn: 7,
+                },
+            ),
             ("100L:7", RouteDistinguisher::As4 { asn: 100, nn: 7 }),
         ];
         for (s, rd) in cases {
@@ -150,8 +179,21 @@ mod tests {
             assert_eq!(rd.to_string(), s);
         }
         for bad in [
-            "", ":", "65000", "65000:", ":1", "a:1", "65000:-1", "65000: 1", "+1:1", "1:1:1",
-            "4200000000:65536", "10.0.0.1:65536", "10.0.0:1", "4294967296:1", "65000:4294967296",
+            "",
+            ":",
+            "65000",
+            "65000:",
+            ":1",
+            "a:1",
+            "65000:-1",
+            "65000: 1",
+            "+1:1",
+            "1:1:1",
+            "4200000000:65536",
+            "10.0.0.1:65536",
+            "10.0.0:1",
+            "4294967296:1",
+            "65000:4294967296",
             "300.0.0.1:1",
         ] {
             assert_eq!(RouteDistinguisher::parse_text(bad), None, "{bad:?}");
@@ -163,17 +205,32 @@ mod tests {
         let rd = RouteDistinguisher::As2 { asn: 65000, nn: 1 };
         assert_eq!(rd.to_rd_bytes(), [0, 0, 0xfd, 0xe8, 0, 0, 0, 1]);
         assert_eq!(rd.to_rt_bytes(), [0, 2, 0xfd, 0xe8, 0, 0, 0, 1]);
-        let ip = RouteDistinguisher::Ip { addr: [192, 0, 2, 1], nn: 9 };
+        let ip = RouteDistinguisher::Ip {
+            addr: [192, 0, 2, 1],
+            nn: 9,
+        };
         assert_eq!(ip.to_rd_bytes(), [0, 1, 192, 0, 2, 1, 0, 9]);
         assert_eq!(ip.to_rt_bytes(), [1, 2, 192, 0, 2, 1, 0, 9]);
-        let a4 = RouteDistinguisher::As4 { asn: 4_200_000_000, nn: 3 };
+        let a4 = RouteDistinguisher::As4 {
+            asn: 4_200_000_000,
+            nn: 3,
+        };
         for v in [rd, ip, a4] {
             assert_eq!(RouteDistinguisher::from_rd_bytes(&v.to_rd_bytes()), Some(v));
             assert_eq!(RouteDistinguisher::from_rt_bytes(&v.to_rt_bytes()), Some(v));
         }
-        assert_eq!(RouteDistinguisher::from_rd_bytes(&[0, 3, 0, 0, 0, 0, 0, 0]), None);
-        assert_eq!(RouteDistinguisher::from_rd_bytes(&[1, 0, 0, 0, 0, 0, 0, 0]), None);
-        assert_eq!(RouteDistinguisher::from_rt_bytes(&[0, 3, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(
+            RouteDistinguisher::from_rd_bytes(&[0, 3, 0, 0, 0, 0, 0, 0]),
+            None
+        );
+        assert_eq!(
+            RouteDistinguisher::from_rd_bytes(&[1, 0, 0, 0, 0, 0, 0, 0]),
+            None
+        );
+        assert_eq!(
+            RouteDistinguisher::from_rt_bytes(&[0, 3, 0, 0, 0, 0, 0, 0]),
+            None
+        );
         assert_eq!(RouteDistinguisher::from_rd_bytes(&[0, 0, 0]), None);
     }
 }

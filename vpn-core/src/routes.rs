@@ -134,8 +134,12 @@ impl RteKey {
         }
         let next_hop = match (ntype, nh.len()) {
             (INET_UNKNOWN, 0) => None,
-            (INET_IPV4, 4) => Some(IpAddr::from(<[u8; 4]>::try_from(nh.as_slice()).map_err(|_| Never)?)),
-            (INET_IPV6, 16) => Some(IpAddr::from(<[u8; 16]>::try_from(nh.as_slice()).map_err(|_| Never)?)),
+            (INET_IPV4, 4) => Some(IpAddr::from(
+                <[u8; 4]>::try_from(nh.as_slice()).map_err(|_| Never)?,
+            )),
+            (INET_IPV6, 16) => Some(IpAddr::from(
+                <[u8; 16]>::try_from(nh.as_slice()).map_err(|_| Never)?,
+            )),
             _ => return Err(Never),
         };
         if let Some(h) = next_hop {
@@ -143,7 +147,15 @@ impl RteKey {
                 return Err(Inconsistent);
             }
         }
-        Ok((RteKey(b.to_vec()), RteIndex { vrf, prefix, policy, next_hop }))
+        Ok((
+            RteKey(b.to_vec()),
+            RteIndex {
+                vrf,
+                prefix,
+                policy,
+                next_hop,
+            },
+        ))
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -157,7 +169,9 @@ impl RteKey {
 
     /// Decoded parts (keys are checked when built).
     pub fn index(&self) -> RteIndex {
-        Self::parse(&self.0).expect("route keys are checked when built").1
+        Self::parse(&self.0)
+            .expect("route keys are checked when built")
+            .1
     }
 
     /// Bytes shared by every route of `prefix` in `vrf` (for range lookups).
@@ -241,7 +255,15 @@ mod tests {
         let nh: IpAddr = "192.0.2.1".parse().unwrap();
         let k = RteKey::new(&v, p, &[0, 0], Some(nh));
         let (_, idx) = RteKey::parse(k.as_bytes()).unwrap();
-        assert_eq!(idx, RteIndex { vrf: v.clone(), prefix: p, policy: vec![0, 0], next_hop: Some(nh) });
+        assert_eq!(
+            idx,
+            RteIndex {
+                vrf: v.clone(),
+                prefix: p,
+                policy: vec![0, 0],
+                next_hop: Some(nh)
+            }
+        );
         assert!(k.as_bytes().starts_with(&RteKey::prefix_start(&v, &p)));
         // host bits set -> inconsistentName
         let bad = RteKey::new(&v, "10.1.0.0/16".parse().unwrap(), &[0, 0], None);
@@ -251,8 +273,14 @@ mod tests {
         assert_eq!(RteKey::parse(&b).unwrap_err(), RteIndexError::Inconsistent);
         // mixed families -> inconsistentName
         let mixed = RteKey::new(&v, "::/0".parse().unwrap(), &[0, 0], Some(nh));
-        assert_eq!(RteKey::parse(mixed.as_bytes()).unwrap_err(), RteIndexError::Inconsistent);
+        assert_eq!(
+            RteKey::parse(mixed.as_bytes()).unwrap_err(),
+            RteIndexError::Inconsistent
+        );
         let d6 = RteKey::new(&v, "::/0".parse().unwrap(), &[0, 0], None);
-        assert_eq!(RteKey::parse(d6.as_bytes()).unwrap().1.prefix, "::/0".parse::<IpNet>().unwrap());
+        assert_eq!(
+            RteKey::parse(d6.as_bytes()).unwrap().1.prefix,
+            "::/0".parse::<IpNet>().unwrap()
+        );
     }
 }

@@ -102,7 +102,10 @@ impl std::fmt::Debug for UserRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Key material is never shown.
         f.debug_struct("UserRow")
-            .field("security_name", &String::from_utf8_lossy(&self.security_name))
+            .field(
+                "security_name",
+                &String::from_utf8_lossy(&self.security_name),
+            )
             .field("auth", &self.auth)
             .field("privp", &self.privp)
             .field("storage", &self.storage)
@@ -178,6 +181,8 @@ pub enum SecChange {
     Del(SecTable, Vec<u8>),
     /// usmUserSpinLock's new value (TestAndIncr; never persisted).
     SpinLock(u32),
+    /// vacmViewSpinLock's new value (never persisted).
+    ViewSpinLock(u32),
 }
 
 impl SecChange {
@@ -187,7 +192,7 @@ impl SecChange {
         let (t, k) = match self {
             SecChange::Put(k, r) => (r.table(), k),
             SecChange::Del(t, k) => (*t, k),
-            SecChange::SpinLock(_) => return None,
+            SecChange::SpinLock(_) | SecChange::ViewSpinLock(_) => return None,
         };
         let mut m = Vec::with_capacity(META_PREFIX.len() + 1 + k.len());
         m.extend_from_slice(META_PREFIX);
@@ -217,6 +222,8 @@ pub struct Security {
     pub views: OrdMap<Vec<u8>, ViewRow>,
     /// usmUserSpinLock.
     pub spin_lock: u32,
+    /// vacmViewSpinLock.
+    pub view_spin_lock: u32,
 }
 
 fn octets(k: &mut Vec<u8>, s: &[u8]) {
@@ -318,7 +325,8 @@ pub fn with_prefix<'a, V: Clone>(
     map: &'a OrdMap<Vec<u8>, V>,
     prefix: &'a [u8],
 ) -> impl Iterator<Item = (&'a Vec<u8>, &'a V)> + 'a {
-    map.range(prefix.to_vec()..).take_while(move |(k, _)| k.starts_with(prefix))
+    map.range(prefix.to_vec()..)
+        .take_while(move |(k, _)| k.starts_with(prefix))
 }
 
 impl Security {
@@ -355,6 +363,7 @@ impl Security {
                     s.views.remove(k);
                 }
                 SecChange::SpinLock(v) => s.spin_lock = *v,
+                SecChange::ViewSpinLock(v) => s.view_spin_lock = *v,
             }
         }
         out
@@ -367,8 +376,11 @@ impl Security {
         for kv in meta.scan_prefix(META_PREFIX) {
             let (k, v) = kv?;
             let key = k[META_PREFIX.len()..].get(1..).unwrap_or_default().to_vec();
-            let row: SecRow = bincode::deserialize(&v)
-                .map_err(|e| StoreError::Decode { tree: "meta", key: k.to_vec(), err: e.to_string() })?;
+            let row: SecRow = bincode::deserialize(&v).map_err(|e| StoreError::Decode {
+                tree: "meta",
+                key: k.to_vec(),
+                err: e.to_string(),
+            })?;
             match row {
                 SecRow::User(r) => {
                     s.users.insert(key, r);
@@ -409,7 +421,10 @@ mod tests {
     #[test]
     fn keys_round_trip_and_order_like_the_index() {
         let k = user_key(b"\x80\x00\x01", b"bob");
-        assert_eq!(parse_user_key(&k), Some((&b"\x80\x00\x01"[..], &b"bob"[..])));
+        assert_eq!(
+            parse_user_key(&k),
+            Some((&b"\x80\x00\x01"[..], &b"bob"[..]))
+        );
         assert!(user_key(b"e", b"zz") < user_key(b"ee", b"a"));
         let a = access_key(b"g", b"", 3, 2);
         assert_eq!(parse_access_key(&a), Some((&b"g"[..], &b""[..], 3, 2)));
@@ -424,15 +439,30 @@ mod tests {
         let mut u = UserRow::new(b"u", Storage::Volatile);
         u.auth_key = vec![0xde, 0xad, 0xbe, 0xef];
         let s = format!("{u:?}");
-        assert!(!s.contains("222") && !s.contains("de") && !s.contains("auth_key"), "{s}");
+        assert!(
+            !s.contains("222") && !s.contains("de") && !s.contains("auth_key"),
+            "{s}"
+        );
     }
 
     #[test]
     fn persisted_value_only_for_persistent_rows() {
-        let g = |st| SecChange::Put(group_key(3, b"u"), SecRow::Group(GroupRow { group: b"g".to_vec(), storage: st, state: RowState::Active }));
+        let g = |st| {
+            SecChange::Put(
+                group_key(3, b"u"),
+                SecRow::Group(GroupRow {
+                    group: b"g".to_vec(),
+                    storage: st,
+                    state: RowState::Active,
+                }),
+            )
+        };
         assert!(g(Storage::Volatile).persisted_value().is_none());
         assert!(g(Storage::NonVolatile).persisted_value().is_some());
-        assert!(g(Storage::Volatile).meta_key().unwrap().starts_with(b"sec/\x02"));
+        assert!(g(Storage::Volatile)
+            .meta_key()
+            .unwrap()
+            .starts_with(b"sec/\x02"));
         assert!(SecChange::SpinLock(3).meta_key().is_none());
     }
 
@@ -440,17 +470,35 @@ mod tests {
     fn persists_through_the_store() {
         let dir = tempfile::tempdir().unwrap();
         let k = group_key(3, b"alice");
-        let row = GroupRow { group: b"admins".to_vec(), storage: Storage::NonVolatile, state: RowState::Active };
+        let row = GroupRow {
+            group: b"admins".to_vec(),
+            storage: Storage::NonVolatile,
+            state: RowState::Active,
+        };
         {
             let s = crate::Store::open(dir.path()).unwrap();
-            s.commit(1, vec![Change::Security(SecChange::Put(k.clone(), SecRow::Group(row.clone())))]).unwrap();
+            s.commit(
+                1,
+                vec![Change::Security(SecChange::Put(
+                    k.clone(),
+                    SecRow::Group(row.clone()),
+                ))],
+            )
+            .unwrap();
             Security::save_engine_id(s.db(), b"\x80\x00\x01\x02\x05abcd").unwrap();
         }
         let s = crate::Store::open(dir.path()).unwrap();
         let sec = Security::load(s.db()).unwrap();
         assert_eq!(sec.groups.get(&k), Some(&row));
-        assert_eq!(Security::load_engine_id(s.db()).unwrap().unwrap(), b"\x80\x00\x01\x02\x05abcd");
-        s.commit(2, vec![Change::Security(SecChange::Del(SecTable::Group, k.clone()))]).unwrap();
+        assert_eq!(
+            Security::load_engine_id(s.db()).unwrap().unwrap(),
+            b"\x80\x00\x01\x02\x05abcd"
+        );
+        s.commit(
+            2,
+            vec![Change::Security(SecChange::Del(SecTable::Group, k.clone()))],
+        )
+        .unwrap();
         assert!(Security::load(s.db()).unwrap().groups.is_empty());
     }
 }

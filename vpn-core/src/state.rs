@@ -31,7 +31,8 @@ pub fn vrf_status(cfg: &Config, ifs: &Interfaces, vrf: &VrfKey) -> Option<VrfSta
             }
         }
     }
-    st.oper_up = row.state == RowState::Active && row.admin == AdminStatus::Up && st.active_interfaces > 0;
+    st.oper_up =
+        row.state == RowState::Active && row.admin == AdminStatus::Up && st.active_interfaces > 0;
     Some(st)
 }
 
@@ -46,7 +47,10 @@ pub struct NodeStatus {
 /// Node-wide counts, consistent with [`vrf_status`] of every VRF. Walks the
 /// bindings only (at most one per interface), not the VRFs.
 pub fn node_status(cfg: &Config, ifs: &Interfaces) -> NodeStatus {
-    let mut n = NodeStatus { configured_vrfs: cfg.vrfs.len() as u32, ..NodeStatus::default() };
+    let mut n = NodeStatus {
+        configured_vrfs: cfg.vrfs.len() as u32,
+        ..NodeStatus::default()
+    };
     let mut last_up: Option<VrfKey> = None;
     for (k, b) in cfg.ifconfs.iter() {
         if b.state != RowState::Active {
@@ -60,7 +64,11 @@ pub fn node_status(cfg: &Config, ifs: &Interfaces) -> NodeStatus {
         if last_up.as_ref() == Some(&vrf) {
             continue;
         }
-        if cfg.vrfs.get(&vrf).is_some_and(|r| r.state == RowState::Active && r.admin == AdminStatus::Up) {
+        if cfg
+            .vrfs
+            .get(&vrf)
+            .is_some_and(|r| r.state == RowState::Active && r.admin == AdminStatus::Up)
+        {
             n.active_vrfs += 1;
         }
         last_up = Some(vrf);

@@ -29,7 +29,11 @@ pub enum StoreError {
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
     #[error("store: row {tree}/{key:02x?} does not decode: {err}")]
-    Decode { tree: &'static str, key: Vec<u8>, err: String },
+    Decode {
+        tree: &'static str,
+        key: Vec<u8>,
+        err: String,
+    },
     #[error("store: schema version {found} is not {SCHEMA_VERSION}; this l3vpnd cannot use it")]
     Schema { found: u32 },
     #[error("store: transaction aborted: {0}")]
@@ -47,6 +51,8 @@ pub struct Store {
     meta: sled::Tree,
     current: ArcSwap<Config>,
     commit_lock: Mutex<()>,
+    /// Called after each durable commit with its effective changes.
+    on_commit: Mutex<Vec<Box<dyn Fn(&Config, &[Change]) + Send>>>,
     boots: u32,
     new_store: bool,
 }
@@ -56,14 +62,21 @@ fn enc<T: Serialize>(v: &T) -> Vec<u8> {
 }
 
 fn dec<T: DeserializeOwned>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
-    bincode::deserialize(v).map_err(|e| StoreError::Decode { tree, key: k.to_vec(), err: e.to_string() })
+    bincode::deserialize(v).map_err(|e| StoreError::Decode {
+        tree,
+        key: k.to_vec(),
+        err: e.to_string(),
+    })
 }
 
 impl Store {
     /// Open (or create) the store in `dir`, load every row, drop orphans and
     /// count this start in the boot counter.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).mode(sled::Mode::LowSpace).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::LowSpace)
+            .open()?;
         let vrf = db.open_tree("vrf")?;
         let rt = db.open_tree("rt")?;
         let ifconf = db.open_tree("ifconf")?;
@@ -80,29 +93,41 @@ impl Store {
         let mut vrfs = Vec::new();
         for kv in vrf.iter() {
             let (k, v) = kv?;
-            let key = VrfKey::from_bytes(&k)
-                .ok_or_else(|| StoreError::Decode { tree: "vrf", key: k.to_vec(), err: "bad key".into() })?;
+            let key = VrfKey::from_bytes(&k).ok_or_else(|| StoreError::Decode {
+                tree: "vrf",
+                key: k.to_vec(),
+                err: "bad key".into(),
+            })?;
             vrfs.push((key, dec::<VrfRow>("vrf", &k, &v)?));
         }
         let mut rts = Vec::new();
         for kv in rt.iter() {
             let (k, v) = kv?;
-            let key = RtKey::from_bytes(&k)
-                .ok_or_else(|| StoreError::Decode { tree: "rt", key: k.to_vec(), err: "bad key".into() })?;
+            let key = RtKey::from_bytes(&k).ok_or_else(|| StoreError::Decode {
+                tree: "rt",
+                key: k.to_vec(),
+                err: "bad key".into(),
+            })?;
             rts.push((key, dec::<RtRow>("rt", &k, &v)?));
         }
         let mut ifs = Vec::new();
         for kv in ifconf.iter() {
             let (k, v) = kv?;
-            let key = IfConfKey::from_bytes(&k)
-                .ok_or_else(|| StoreError::Decode { tree: "ifconf", key: k.to_vec(), err: "bad key".into() })?;
+            let key = IfConfKey::from_bytes(&k).ok_or_else(|| StoreError::Decode {
+                tree: "ifconf",
+                key: k.to_vec(),
+                err: "bad key".into(),
+            })?;
             ifs.push((key, dec::<IfConfRow>("ifconf", &k, &v)?));
         }
         let mut routes = Vec::new();
         for kv in rte.iter() {
             let (k, v) = kv?;
-            let (key, _) = crate::routes::RteKey::parse(&k)
-                .map_err(|_| StoreError::Decode { tree: "rte", key: k.to_vec(), err: "bad key".into() })?;
+            let (key, _) = crate::routes::RteKey::parse(&k).map_err(|_| StoreError::Decode {
+                tree: "rte",
+                key: k.to_vec(),
+                err: "bad key".into(),
+            })?;
             routes.push((key, dec::<crate::routes::RteRow>("rte", &k, &v)?));
         }
         let mut lbls = Vec::new();
@@ -129,6 +154,7 @@ impl Store {
             meta,
             current: ArcSwap::from_pointee(cfg),
             commit_lock: Mutex::new(()),
+            on_commit: Mutex::new(Vec::new()),
             boots,
             new_store,
         };
@@ -137,7 +163,9 @@ impl Store {
         let fixes: Vec<Op> = orphans
             .iter()
             .filter_map(|c| match c {
-                Change::Label(o, Some(l)) if label_persists(&cfg, o) => Some(Op::put(Tree::Label, o.clone(), enc(l))),
+                Change::Label(o, Some(l)) if label_persists(&cfg, o) => {
+                    Some(Op::put(Tree::Label, o.clone(), enc(l)))
+                }
                 Change::Label(o, _) => Some(Op::del(Tree::Label, o.clone())),
                 Change::DelRt(k) => Some(Op::del(Tree::Rt, k.as_bytes().to_vec())),
                 Change::DelIfConf(k) => Some(Op::del(Tree::IfConf, k.as_bytes().to_vec())),
@@ -145,13 +173,29 @@ impl Store {
                 _ => None,
             })
             .collect();
-        store.write(&fixes, &[(META_SCHEMA, enc(&SCHEMA_VERSION)), (META_BOOTS, enc(&boots))])?;
+        store.write(
+            &fixes,
+            &[
+                (META_SCHEMA, enc(&SCHEMA_VERSION)),
+                (META_BOOTS, enc(&boots)),
+            ],
+        )?;
         Ok(store)
     }
 
     /// The configuration as of the last durable commit.
     pub fn snapshot(&self) -> Arc<Config> {
         self.current.load_full()
+    }
+
+    /// Call `hook` after every durable commit (under the commit lock, so
+    /// hooks see commits in order) with the new configuration and the
+    /// effective changes.
+    pub fn on_commit(&self, hook: Box<dyn Fn(&Config, &[Change]) + Send>) {
+        self.on_commit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(hook);
     }
 
     /// The sled database, for modules that keep their own trees in it (one
@@ -198,11 +242,23 @@ impl Store {
         self.write(&ops, &meta)?;
         let new = Arc::new(new);
         self.current.store(new.clone());
+        for hook in self
+            .on_commit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            hook(&new, &eff);
+        }
         Ok(Ok((new, eff)))
     }
 
     /// Apply changes without a check (see [`Store::commit_checked`]).
-    pub fn commit(&self, now: u32, changes: Vec<Change>) -> Result<(Arc<Config>, Vec<Change>), StoreError> {
+    pub fn commit(
+        &self,
+        now: u32,
+        changes: Vec<Change>,
+    ) -> Result<(Arc<Config>, Vec<Change>), StoreError> {
         self.commit_checked::<std::convert::Infallible>(now, |_| Ok(changes))
             .map(|r| r.unwrap_or_else(|e| match e {}))
     }
@@ -212,28 +268,34 @@ impl Store {
         if ops.is_empty() && meta.is_empty() {
             return Ok(());
         }
-        let res: Result<(), TransactionError<String>> =
-            (&self.vrf, &self.rt, &self.ifconf, &self.rte, &self.labels, &self.meta).transaction(
-                |(v, r, i, rte, l, m)| {
-                    for op in ops {
-                        let t: &TransactionalTree = match op.tree {
-                            Tree::Vrf => v,
-                            Tree::Rt => r,
-                            Tree::IfConf => i,
-                            Tree::Rte => rte,
-                            Tree::Label => l,
-                        };
-                        match &op.value {
-                            Some(val) => t.insert(op.key.as_slice(), val.as_slice())?,
-                            None => t.remove(op.key.as_slice())?,
-                        };
-                    }
-                    for (k, val) in meta {
-                        m.insert(*k, val.as_slice())?;
-                    }
-                    Ok::<(), ConflictableTransactionError<String>>(())
-                },
-            );
+        let res: Result<(), TransactionError<String>> = (
+            &self.vrf,
+            &self.rt,
+            &self.ifconf,
+            &self.rte,
+            &self.labels,
+            &self.meta,
+        )
+            .transaction(|(v, r, i, rte, l, m)| {
+                for op in ops {
+                    let t: &TransactionalTree = match op.tree {
+                        Tree::Vrf => v,
+                        Tree::Rt => r,
+                        Tree::IfConf => i,
+                        Tree::Rte => rte,
+                        Tree::Label => l,
+                        Tree::Meta => m,
+                    };
+                    match &op.value {
+                        Some(val) => t.insert(op.key.as_slice(), val.as_slice())?,
+                        None => t.remove(op.key.as_slice())?,
+                    };
+                }
+                for (k, val) in meta {
+                    m.insert(*k, val.as_slice())?;
+                }
+                Ok::<(), ConflictableTransactionError<String>>(())
+            });
         match res {
             Ok(()) => {}
             Err(TransactionError::Abort(e)) => return Err(StoreError::Aborted(e)),
@@ -251,6 +313,8 @@ enum Tree {
     IfConf,
     Rte,
     Label,
+    /// The meta tree: SNMP security rows ([`crate::security`]).
+    Meta,
 }
 
 /// One write to one tree (`None` = remove).
@@ -262,10 +326,18 @@ struct Op {
 
 impl Op {
     fn put(tree: Tree, key: Vec<u8>, value: Vec<u8>) -> Op {
-        Op { tree, key, value: Some(value) }
+        Op {
+            tree,
+            key,
+            value: Some(value),
+        }
     }
     fn del(tree: Tree, key: Vec<u8>) -> Op {
-        Op { tree, key, value: None }
+        Op {
+            tree,
+            key,
+            value: None,
+        }
     }
 }
 
@@ -290,7 +362,12 @@ fn on_disk(c: &Config, tree: Tree, key: &[u8]) -> Option<Vec<u8>> {
             let vrf = VrfKey::from_bytes(key.get(..1 + n)?)?;
             vrf_persists(c, &vrf).then(|| enc(r))
         }
-        Tree::Label => c.labels.get(key).filter(|_| label_persists(c, key)).map(enc),
+        Tree::Label => c
+            .labels
+            .get(key)
+            .filter(|_| label_persists(c, key))
+            .map(enc),
+        Tree::Meta => None,
     }
 }
 
@@ -326,6 +403,7 @@ fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<Op> {
             Change::PutRte(k, _) | Change::DelRte(k) => touch(Tree::Rte, k.as_bytes()),
             Change::Label(o, _) => touch(Tree::Label, o),
             Change::PutSettings(_) => {}
+            Change::Security(_) => {}
         }
     }
     let mut ops = Vec::new();
@@ -336,6 +414,18 @@ fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<Op> {
             Some(_) => {}
             None if before.is_some() => ops.push(Op::del(t, k)),
             None => {}
+        }
+    }
+    // SNMP security rows carry their own persistence decision.
+    for ch in eff {
+        if let Change::Security(c) = ch {
+            if let Some(key) = c.meta_key() {
+                ops.push(Op {
+                    tree: Tree::Meta,
+                    key,
+                    value: c.persisted_value(),
+                });
+            }
         }
     }
     ops
@@ -362,7 +452,10 @@ mod tests {
             nv.state = RowState::Active;
             let mut vol = VrfRow::new(Storage::Volatile);
             vol.state = RowState::Active;
-            let settings = Settings { notification_enable: true, ..Settings::default() };
+            let settings = Settings {
+                notification_enable: true,
+                ..Settings::default()
+            };
             s.commit(
                 1,
                 vec![
@@ -373,7 +466,10 @@ mod tests {
                         r.state = RowState::Active;
                         r
                     }),
-                    Change::PutRt(RtKey::new(&vrf("blue"), 1, RtType::Both), RtRow::new(Storage::NonVolatile)),
+                    Change::PutRt(
+                        RtKey::new(&vrf("blue"), 1, RtType::Both),
+                        RtRow::new(Storage::NonVolatile),
+                    ),
                     Change::PutSettings(settings),
                 ],
             )
@@ -400,11 +496,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
         let k = vrf("x");
-        s.commit(1, vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::NonVolatile))]).unwrap();
+        s.commit(
+            1,
+            vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::NonVolatile))],
+        )
+        .unwrap();
         assert_eq!(s.vrf.len(), 1);
-        s.commit(2, vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::Volatile))]).unwrap();
+        s.commit(
+            2,
+            vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::Volatile))],
+        )
+        .unwrap();
         assert_eq!(s.vrf.len(), 0);
-        s.commit(3, vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::NonVolatile))]).unwrap();
+        s.commit(
+            3,
+            vec![Change::PutVrf(k.clone(), VrfRow::new(Storage::NonVolatile))],
+        )
+        .unwrap();
         s.commit(4, vec![Change::DelVrf(k)]).unwrap();
         assert_eq!(s.vrf.len(), 0);
     }
@@ -414,27 +522,48 @@ mod tests {
         use crate::routes::{RteKey, RteRow};
         let dir = tempfile::tempdir().unwrap();
         let k = vrf("r");
-        let rk = RteKey::new(&k, "10.9.0.0/16".parse().unwrap(), &[0, 0], Some("192.0.2.9".parse().unwrap()));
+        let rk = RteKey::new(
+            &k,
+            "10.9.0.0/16".parse().unwrap(),
+            &[0, 0],
+            Some("192.0.2.9".parse().unwrap()),
+        );
         let label;
         {
             let s = Store::open(dir.path()).unwrap();
             let mut row = VrfRow::new(Storage::Volatile);
             row.state = RowState::Active;
             row.label_mode = LabelMode::PerPrefix;
-            let rr = RteRow { state: RowState::Active, ..RteRow::default() };
-            s.commit(1, vec![Change::PutVrf(k.clone(), row.clone()), Change::PutRte(rk.clone(), rr)]).unwrap();
+            let rr = RteRow {
+                state: RowState::Active,
+                ..RteRow::default()
+            };
+            s.commit(
+                1,
+                vec![
+                    Change::PutVrf(k.clone(), row.clone()),
+                    Change::PutRte(rk.clone(), rr),
+                ],
+            )
+            .unwrap();
             assert_eq!((s.rte.len(), s.labels.len()), (0, 0));
             // volatile -> nonVolatile writes the routes and labels of the VRF
             row.storage = Storage::NonVolatile;
             s.commit(2, vec![Change::PutVrf(k.clone(), row)]).unwrap();
             assert_eq!((s.rte.len(), s.labels.len()), (1, 1));
-            label = s.snapshot().label(&label_owner_prefix(&k, &"10.9.0.0/16".parse().unwrap())).unwrap();
+            label = s
+                .snapshot()
+                .label(&label_owner_prefix(&k, &"10.9.0.0/16".parse().unwrap()))
+                .unwrap();
         }
         let s = Store::open(dir.path()).unwrap();
         let c = s.snapshot();
         assert_eq!(c.active_route_count(&k), 1);
         // the same label after a restart: no relabel churn
-        assert_eq!(c.label(&label_owner_prefix(&k, &"10.9.0.0/16".parse().unwrap())), Some(label));
+        assert_eq!(
+            c.label(&label_owner_prefix(&k, &"10.9.0.0/16".parse().unwrap())),
+            Some(label)
+        );
         s.commit(3, vec![Change::DelVrf(k)]).unwrap();
         assert_eq!((s.rte.len(), s.labels.len(), s.vrf.len()), (0, 0, 0));
     }
@@ -444,7 +573,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
         let g0 = s.snapshot().generation;
-        let r = s.commit_checked(1, |_| Err::<Vec<Change>, _>("no")).unwrap();
+        let r = s
+            .commit_checked(1, |_| Err::<Vec<Change>, _>("no"))
+            .unwrap();
         assert_eq!(r.unwrap_err(), "no");
         assert_eq!(s.snapshot().generation, g0);
     }

@@ -39,7 +39,14 @@ impl Envelope for Community<'_> {
         self.req.version == Version::V1
     }
     fn encode(&self, error_status: u32, error_index: u32, varbinds: Vec<VarBind>) -> Vec<u8> {
-        wire::encode_response(self.req.version, &self.req.community, self.req.request_id, error_status, error_index, varbinds)
+        wire::encode_response(
+            self.req.version,
+            &self.req.community,
+            self.req.request_id,
+            error_status,
+            error_index,
+            varbinds,
+        )
     }
     fn max_size(&self) -> usize {
         self.max_size
@@ -67,6 +74,7 @@ pub struct Responder {
     pub mib: Arc<Mib>,
     pub store: Arc<Store>,
     pub ifs: Arc<ArcSwap<Interfaces>>,
+    pub fib: Arc<ArcSwap<vpn_core::fibview::FibView>>,
     /// Largest response we send (the request's own size is always allowed).
     pub max_msg_size: usize,
 }
@@ -87,7 +95,13 @@ impl Responder {
 
     /// Encode a response, or the tooBig alternative if it does not fit, or
     /// nothing if even that does not fit (snmpSilentDrops).
-    fn finish(&self, env: &dyn Envelope, status: u32, index: u32, vbs: Vec<VarBind>) -> Option<Vec<u8>> {
+    fn finish(
+        &self,
+        env: &dyn Envelope,
+        status: u32,
+        index: u32,
+        vbs: Vec<VarBind>,
+    ) -> Option<Vec<u8>> {
         let b = env.encode(status, index, vbs);
         if b.len() <= env.max_size() {
             return Some(b);
@@ -103,19 +117,34 @@ impl Responder {
 
     /// The request's own variable bindings, for error responses.
     fn echo(req: &Request) -> Vec<VarBind> {
-        req.varbinds.iter().map(|(n, v)| wire::varbind(n, &VarResult::Value(v.clone()))).collect()
+        req.varbinds
+            .iter()
+            .map(|(n, v)| wire::varbind(n, &VarResult::Value(v.clone())))
+            .collect()
     }
 
-    fn error(&self, req: &Request, env: &dyn Envelope, status: ErrorStatus, index: u32) -> Option<Vec<u8>> {
+    fn error(
+        &self,
+        req: &Request,
+        env: &dyn Envelope,
+        status: ErrorStatus,
+        index: u32,
+    ) -> Option<Vec<u8>> {
         let status = if env.is_v1() { status.to_v1() } else { status };
         self.finish(env, status as u32, index, Self::echo(req))
     }
 
     /// Get, GetNext or GetBulk, against one consistent snapshot.
-    pub fn read(&self, req: &Request, env: &dyn Envelope, acl: &dyn AccessControl) -> Option<Vec<u8>> {
+    pub fn read(
+        &self,
+        req: &Request,
+        env: &dyn Envelope,
+        acl: &dyn AccessControl,
+    ) -> Option<Vec<u8>> {
         let cfg = self.store.snapshot();
         let ifs = self.ifs.load_full();
-        let view = self.mib.view(&cfg, &ifs, vpn_core::clock::ticks());
+        let fib = self.fib.load_full();
+        let view = self.mib.view(&cfg, &ifs, &fib, vpn_core::clock::ticks());
         let v1 = env.is_v1();
         let next = |oid: &[u32]| -> Option<(Vec<u32>, Value)> {
             let mut at = oid.to_vec();
@@ -134,7 +163,11 @@ impl Responder {
             Kind::Get => {
                 let mut out = Vec::with_capacity(req.varbinds.len());
                 for (i, (oid, _)) in req.varbinds.iter().enumerate() {
-                    let r = if acl.can_read(oid) { self.mib.get(&view, oid) } else { VarResult::NoSuchObject };
+                    let r = if acl.can_read(oid) {
+                        self.mib.get(&view, oid)
+                    } else {
+                        VarResult::NoSuchObject
+                    };
                     let bad = match &r {
                         VarResult::Value(Value::Counter64(_)) => v1,
                         VarResult::Value(_) => false,
@@ -152,15 +185,24 @@ impl Responder {
                 for (i, (oid, _)) in req.varbinds.iter().enumerate() {
                     match next(oid) {
                         Some((o, val)) => out.push(wire::varbind(&o, &VarResult::Value(val))),
-                        None if v1 => return self.error(req, env, ErrorStatus::NoSuchName, i as u32 + 1),
+                        None if v1 => {
+                            return self.error(req, env, ErrorStatus::NoSuchName, i as u32 + 1)
+                        }
                         None => out.push(wire::varbind(oid, &VarResult::EndOfMibView)),
                     }
                 }
                 self.finish(env, 0, 0, out)
             }
-            Kind::GetBulk { non_repeaters, max_repetitions } => {
-                self.bulk(req, env, non_repeaters as usize, max_repetitions as usize, &next)
-            }
+            Kind::GetBulk {
+                non_repeaters,
+                max_repetitions,
+            } => self.bulk(
+                req,
+                env,
+                non_repeaters as usize,
+                max_repetitions as usize,
+                &next,
+            ),
             Kind::Set => None,
         }
     }
@@ -202,7 +244,10 @@ impl Responder {
         // One cursor per repeater: the last name returned and whether it has
         // reached the end of the MIB view (then it repeats endOfMibView, so
         // every repetition keeps the R positions managers index by).
-        let mut cursors: Vec<(Vec<u32>, bool)> = req.varbinds[n..].iter().map(|(o, _)| (o.clone(), false)).collect();
+        let mut cursors: Vec<(Vec<u32>, bool)> = req.varbinds[n..]
+            .iter()
+            .map(|(o, _)| (o.clone(), false))
+            .collect();
         'rounds: for _ in 0..max_repetitions {
             if cursors.is_empty() || out.len() >= BULK_MAX_VARBINDS || cursors.iter().all(|c| c.1) {
                 break;
@@ -240,7 +285,11 @@ impl Responder {
         acl: &dyn AccessControl,
         src: std::net::SocketAddr,
     ) -> Option<Vec<u8>> {
-        let shown: Vec<String> = req.varbinds.iter().map(|(o, v)| format!("{}={}", mib::oid::fmt(o), v)).collect();
+        let shown: Vec<String> = req
+            .varbinds
+            .iter()
+            .map(|(o, v)| Mib::log_varbind(o, v))
+            .collect();
         // RFC 3416 4.2.5 step 1: a name outside the write view is noAccess.
         if let Some(i) = req.varbinds.iter().position(|(o, _)| !acl.can_write(o)) {
             if req.version != Version::V3 {
@@ -250,7 +299,9 @@ impl Responder {
             return self.error(req, env, ErrorStatus::NoAccess, i as u32 + 1);
         }
         let ifs = self.ifs.load_full();
-        let res = self.store.commit_checked(vpn_core::clock::ticks(), |cfg| self.mib.set(cfg, &ifs, &req.varbinds));
+        let res = self.store.commit_checked(vpn_core::clock::ticks(), |cfg| {
+            self.mib.set(cfg, &ifs, &req.varbinds)
+        });
         match res {
             Ok(Ok((cfg, eff))) => {
                 tracing::info!(%src, varbinds = ?shown, outcome = "noError", changes = eff.len(), generation = cfg.generation, "SET");

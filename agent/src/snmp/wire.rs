@@ -3,9 +3,9 @@
 
 use mib::{Value, VarResult};
 use rasn::types::{Integer, ObjectIdentifier, OctetString};
+use rasn_smi::v2::{ApplicationSyntax, Counter64, ObjectSyntax, SimpleSyntax};
 use rasn_snmp::v2::{self, Pdu, Pdus, VarBind, VarBindValue};
 use rasn_snmp::v2c::Message;
-use rasn_smi::v2::{ApplicationSyntax, Counter64, ObjectSyntax, SimpleSyntax};
 use std::borrow::Cow;
 
 /// Message processing model of a message (msgVersion).
@@ -22,7 +22,10 @@ pub enum Version {
 pub enum Kind {
     Get,
     GetNext,
-    GetBulk { non_repeaters: u32, max_repetitions: u32 },
+    GetBulk {
+        non_repeaters: u32,
+        max_repetitions: u32,
+    },
     Set,
 }
 
@@ -84,7 +87,7 @@ fn peek_version(b: &[u8]) -> Option<i64> {
     Some(v)
 }
 
-fn value_of(v: &VarBindValue) -> Value {
+pub(crate) fn value_of(v: &VarBindValue) -> Value {
     match v {
         VarBindValue::Value(ObjectSyntax::Simple(s)) => match s {
             SimpleSyntax::Integer(i) => match i32::try_from(i) {
@@ -96,7 +99,9 @@ fn value_of(v: &VarBindValue) -> Value {
             SimpleSyntax::ObjectId(o) => Value::ObjectId(o.to_vec()),
         },
         VarBindValue::Value(ObjectSyntax::ApplicationWide(a)) => match a {
-            ApplicationSyntax::Address(ip) => Value::IpAddress(ip.0.as_ref().try_into().unwrap_or([0; 4])),
+            ApplicationSyntax::Address(ip) => {
+                Value::IpAddress(ip.0.as_ref().try_into().unwrap_or([0; 4]))
+            }
             ApplicationSyntax::Counter(c) => Value::Counter32(c.0),
             ApplicationSyntax::Ticks(t) => Value::TimeTicks(t.0),
             ApplicationSyntax::Arbitrary(o) => Value::Opaque(o.as_ref().to_vec()),
@@ -125,7 +130,10 @@ pub fn decode(b: &[u8]) -> Result<Request, DecodeError> {
         Pdus::GetNextRequest(p) => (Kind::GetNext, p.0.request_id, p.0.variable_bindings),
         Pdus::SetRequest(p) => (Kind::Set, p.0.request_id, p.0.variable_bindings),
         Pdus::GetBulkRequest(p) if version == Version::V2c => (
-            Kind::GetBulk { non_repeaters: p.0.non_repeaters, max_repetitions: p.0.max_repetitions },
+            Kind::GetBulk {
+                non_repeaters: p.0.non_repeaters,
+                max_repetitions: p.0.max_repetitions,
+            },
             p.0.request_id,
             p.0.variable_bindings,
         ),
@@ -136,7 +144,10 @@ pub fn decode(b: &[u8]) -> Result<Request, DecodeError> {
         community: msg.community.to_vec(),
         kind,
         request_id: pdu_id,
-        varbinds: vbs.iter().map(|vb| (vb.name.to_vec(), value_of(&vb.value))).collect(),
+        varbinds: vbs
+            .iter()
+            .map(|vb| (vb.name.to_vec(), value_of(&vb.value)))
+            .collect(),
     })
 }
 
@@ -147,7 +158,9 @@ fn syntax(v: &Value) -> ObjectSyntax {
         Value::Integer(i) => ObjectSyntax::Simple(S::Integer(Integer::from(*i))),
         Value::OctetString(b) => ObjectSyntax::Simple(S::String(OctetString::from(b.clone()))),
         Value::ObjectId(o) => ObjectSyntax::Simple(S::ObjectId(oid(o))),
-        Value::IpAddress(a) => ObjectSyntax::ApplicationWide(A::Address(rasn_smi::v1::IpAddress((*a).into()))),
+        Value::IpAddress(a) => {
+            ObjectSyntax::ApplicationWide(A::Address(rasn_smi::v1::IpAddress((*a).into())))
+        }
         Value::Counter32(c) => ObjectSyntax::ApplicationWide(A::Counter(rasn_smi::v1::Counter(*c))),
         Value::Gauge32(g) => ObjectSyntax::ApplicationWide(A::Unsigned(rasn_smi::v1::Gauge(*g))),
         Value::TimeTicks(t) => ObjectSyntax::ApplicationWide(A::Ticks(rasn_smi::v1::TimeTicks(*t))),
@@ -189,12 +202,17 @@ pub fn varbind(name: &[u32], r: &VarResult) -> VarBind {
         VarResult::NoSuchInstance => VarBindValue::NoSuchInstance,
         VarResult::EndOfMibView => VarBindValue::EndOfMibView,
     };
-    VarBind { name: oid(name), value }
+    VarBind {
+        name: oid(name),
+        value,
+    }
 }
 
 /// Size of one encoded variable binding.
 pub fn varbind_len(vb: &VarBind) -> usize {
-    rasn::ber::encode(vb).map(|b| b.len()).unwrap_or(usize::MAX / 4)
+    rasn::ber::encode(vb)
+        .map(|b| b.len())
+        .unwrap_or(usize::MAX / 4)
 }
 
 /// Encode a Response-PDU (GetResponse in SNMPv1: same tag).
@@ -209,7 +227,12 @@ pub fn encode_response(
     let msg = Message {
         version: Integer::from(version as i32),
         community: OctetString::from(community.to_vec()),
-        data: Pdus::Response(v2::Response(Pdu { request_id, error_status, error_index, variable_bindings: varbinds })),
+        data: Pdus::Response(v2::Response(Pdu {
+            request_id,
+            error_status,
+            error_index,
+            variable_bindings: varbinds,
+        })),
     };
     rasn::ber::encode(&msg).expect("responses always encode")
 }
@@ -220,9 +243,9 @@ mod tests {
 
     /// `snmpget -v2c -c public 127.0.0.1 1.3.6.1.2.1.1.1.0` as net-snmp sends it.
     const GET: &[u8] = &[
-        0x30, 0x29, 0x02, 0x01, 0x01, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa0, 0x1c, 0x02, 0x04, 0x12,
-        0x34, 0x56, 0x78, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c, 0x06, 0x08, 0x2b, 0x06, 0x01,
-        0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00,
+        0x30, 0x29, 0x02, 0x01, 0x01, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa0, 0x1c,
+        0x02, 0x04, 0x12, 0x34, 0x56, 0x78, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30,
+        0x0c, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00,
     ];
 
     #[test]
@@ -232,7 +255,10 @@ mod tests {
         assert_eq!(r.community, b"public");
         assert_eq!(r.kind, Kind::Get);
         assert_eq!(r.request_id, 0x12345678);
-        assert_eq!(r.varbinds, vec![(vec![1, 3, 6, 1, 2, 1, 1, 1, 0], Value::Null)]);
+        assert_eq!(
+            r.varbinds,
+            vec![(vec![1, 3, 6, 1, 2, 1, 1, 1, 0], Value::Null)]
+        );
     }
 
     #[test]
@@ -276,7 +302,10 @@ mod tests {
     #[test]
     fn response_round_trip() {
         let vbs = vec![
-            varbind(&[1, 3, 6, 1, 2, 1, 1, 3, 0], &VarResult::Value(Value::TimeTicks(42))),
+            varbind(
+                &[1, 3, 6, 1, 2, 1, 1, 3, 0],
+                &VarResult::Value(Value::TimeTicks(42)),
+            ),
             varbind(&[1, 3, 6, 1, 9], &VarResult::NoSuchObject),
         ];
         let b = encode_response(Version::V2c, b"public", 7, 0, 0, vbs.clone());

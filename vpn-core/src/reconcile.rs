@@ -1,0 +1,854 @@
+//! The reconciler: one thread, level-triggered. It compares what the
+//! committed configuration asks of the FIB (tables and interface steering for
+//! active VRFs, the best route of each prefix, ILM entries for allocated
+//! labels) with what it has applied, and sends the difference to the FIB
+//! backend. Commits give it hints (which VRF, prefix or label changed) so a
+//! change costs work proportional to the change, not to the table; a hint
+//! never decides *what* to do, the configuration does. Failures become state
+//! (the VRF's FIB status and reason) and are retried with backoff.
+//!
+//! ```text
+//!  Store::commit --hints--> [channel] --> Reconciler thread --ops--> Fib backend
+//!                                              |
+//!                                              +--> FibView (ArcSwap) --> readers
+//! ```
+
+use crate::config::{label_owner_vrf_key, Config, LabelMode, RowState};
+use crate::fibview::{Backend, FibStatus, FibView, VrfFibState};
+use crate::keys::VrfKey;
+use crate::routes::{RteIndex, RteKey, RteRow, RteType, STATIC_DISTANCE};
+use crate::store::Store;
+use arc_swap::ArcSwap;
+use fib::{Fib, FibError, FibOp, NextHop, Route, VrfFib};
+use ipnet::IpNet;
+use mpls::{Ilm, IlmAction};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What changed (a hint: the work is always derived from the configuration).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Hint {
+    /// Everything (start, after failures).
+    All,
+    /// Reload what the kernel holds, then everything (links came or went).
+    Resync,
+    Vrf(VrfKey),
+    Prefix(VrfKey, IpNet),
+    Label(Vec<u8>),
+    Stop,
+}
+
+/// Hints for the effective changes of one commit.
+pub fn hints(eff: &[crate::Change]) -> Vec<Hint> {
+    use crate::Change::*;
+    let mut out = Vec::new();
+    for c in eff {
+        match c {
+            PutVrf(k, _) | DelVrf(k) => out.push(Hint::Vrf(k.clone())),
+            PutIfConf(k, _) | DelIfConf(k) => out.push(Hint::Vrf(k.vrf())),
+            PutRte(k, _) | DelRte(k) => {
+                let i = k.index();
+                out.push(Hint::Prefix(i.vrf, i.prefix));
+            }
+            Label(o, _) => out.push(Hint::Label(o.clone())),
+            PutRt(..) | DelRt(..) | PutSettings(..) | Security(..) => {}
+        }
+    }
+    out
+}
+
+/// The route a VRF's FIB gets for one prefix: the best active route by
+/// administrative distance, then metric (then index order, for a stable pick).
+pub fn best_route<'a>(
+    cfg: &'a Config,
+    vrf: &VrfKey,
+    prefix: &IpNet,
+) -> Option<(&'a RteKey, &'a RteRow)> {
+    cfg.routes_of_prefix(vrf, prefix)
+        .filter(|(_, r)| r.state == RowState::Active)
+        .min_by_key(|(k, r)| (STATIC_DISTANCE, r.metrics[0].max(0), (*k).clone()))
+}
+
+fn fib_route(table: u32, idx: &RteIndex, r: &RteRow) -> Route {
+    let nexthop = match (r.rtype, idx.next_hop) {
+        (RteType::Blackhole, _) => NextHop::Blackhole,
+        (RteType::Reject, _) => NextHop::Reject,
+        (RteType::Local, _) | (_, None) => NextHop::Dev {
+            ifindex: r.if_index,
+        },
+        (_, Some(addr)) => NextHop::Via {
+            addr,
+            ifindex: r.if_index,
+        },
+    };
+    Route {
+        table,
+        prefix: idx.prefix,
+        nexthop,
+        metric: r.metrics[0].max(0) as u32,
+        labels: Vec::new(),
+    }
+}
+
+/// A VRF whose routes go to the FIB: row active and admin up.
+fn installs(cfg: &Config, vrf: &VrfKey) -> Option<u32> {
+    let r = cfg.vrfs.get(vrf)?;
+    (r.state == RowState::Active).then_some(r.table_id)
+}
+
+fn routes_enabled(cfg: &Config, vrf: &VrfKey) -> bool {
+    cfg.vrfs
+        .get(vrf)
+        .is_some_and(|r| r.state == RowState::Active && r.admin == crate::AdminStatus::Up)
+}
+
+/// The ILM entry an allocated label should have.
+fn ilm_for(cfg: &Config, owner: &[u8]) -> Option<Ilm> {
+    let label = cfg.label(owner)?;
+    let vrf = label_owner_vrf_key(owner)?;
+    let table = installs(cfg, &vrf)?;
+    let lookup = IlmAction::PopLookup { table };
+    let action = match owner.first()? {
+        b'V' => lookup,
+        b'P' => {
+            let mode = cfg.vrfs.get(&vrf)?.label_mode;
+            if mode != LabelMode::PerPrefix {
+                return None;
+            }
+            // The owner names the prefix: find it from any route of the VRF
+            // whose prefix start matches.
+            let start = &owner[1..];
+            let (k, r) = cfg
+                .routes
+                .range::<_, [u8]>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
+                .take_while(|(k, _)| k.as_bytes().starts_with(start))
+                .find(|(_, r)| r.state == RowState::Active)?;
+            let best = best_route(cfg, &vrf, &k.index().prefix).unwrap_or((k, r));
+            match best.0.index().next_hop {
+                Some(via) => IlmAction::PopForward {
+                    via,
+                    ifindex: best.1.if_index,
+                },
+                None => lookup,
+            }
+        }
+        b'N' => {
+            let tail = &owner[1 + vrf.as_bytes().len()..];
+            let via = match tail.len() {
+                4 => Some(std::net::IpAddr::from(<[u8; 4]>::try_from(tail).ok()?)),
+                16 => Some(std::net::IpAddr::from(<[u8; 16]>::try_from(tail).ok()?)),
+                _ => None,
+            };
+            match via {
+                Some(via) => IlmAction::PopForward { via, ifindex: 0 },
+                None => lookup,
+            }
+        }
+        _ => return None,
+    };
+    Some(Ilm { label, action })
+}
+
+/// What has been applied to the backend.
+#[derive(Default)]
+struct Applied {
+    vrfs: BTreeMap<u32, VrfFib>,
+    routes: BTreeMap<(u32, IpNet), Route>,
+    /// label -> (entry, owner it was installed for)
+    ilm: BTreeMap<u32, (Ilm, Vec<u8>)>,
+    ilm_by_owner: BTreeMap<Vec<u8>, u32>,
+}
+
+/// The reconciler (runs on its own thread; see [`Reconciler::spawn`]).
+pub struct Reconciler {
+    fib: Box<dyn Fib>,
+    store: Arc<Store>,
+    view: Arc<ArcSwap<FibView>>,
+    applied: Applied,
+    /// Operations that failed, by VRF (table), with the reason.
+    failures: BTreeMap<u32, String>,
+    /// Capabilities missing for something a VRF asked for, by table.
+    notes: BTreeMap<u32, String>,
+    status: BTreeMap<VrfKey, VrfFibState>,
+    /// The table each VRF was last installed in (to remove it once the row
+    /// is gone).
+    tables: BTreeMap<VrfKey, u32>,
+    backoff: Duration,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl Reconciler {
+    /// Start the reconciler thread; returns the hint sender and the view.
+    pub fn spawn(
+        fib: Box<dyn Fib>,
+        backend: Backend,
+        store: Arc<Store>,
+    ) -> (
+        Sender<Hint>,
+        Arc<ArcSwap<FibView>>,
+        std::thread::JoinHandle<()>,
+    ) {
+        let view = Arc::new(ArcSwap::from_pointee(FibView::new(
+            backend,
+            fib.capabilities(),
+        )));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut r = Reconciler {
+            fib,
+            store,
+            view: view.clone(),
+            applied: Applied::default(),
+            failures: BTreeMap::new(),
+            notes: BTreeMap::new(),
+            status: BTreeMap::new(),
+            tables: BTreeMap::new(),
+            backoff: Duration::from_secs(1),
+        };
+        let h = std::thread::Builder::new()
+            .name("reconciler".into())
+            .spawn(move || r.run(rx))
+            .expect("spawning the reconciler thread");
+        let _ = tx.send(Hint::Resync);
+        (tx, view, h)
+    }
+
+    fn run(&mut self, rx: Receiver<Hint>) {
+        let mut retry_at: Option<Instant> = None;
+        loop {
+            let timeout = retry_at.map_or(Duration::from_secs(3600), |t| {
+                t.saturating_duration_since(Instant::now())
+            });
+            let first = match rx.recv_timeout(timeout) {
+                Ok(h) => h,
+                Err(RecvTimeoutError::Timeout) => Hint::All,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let mut batch = vec![first];
+            batch.extend(rx.try_iter());
+            if batch.contains(&Hint::Stop) {
+                return;
+            }
+            let cfg = self.store.snapshot();
+            if batch.contains(&Hint::Resync) {
+                self.resync(&cfg);
+            } else if batch.contains(&Hint::All) || retry_at.is_some_and(|t| Instant::now() >= t) {
+                self.full(&cfg);
+            } else {
+                self.incremental(&cfg, batch);
+            }
+            self.publish(&cfg);
+            if self.failures.is_empty() {
+                retry_at = None;
+                self.backoff = Duration::from_secs(1);
+            } else {
+                retry_at = Some(Instant::now() + self.backoff);
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+
+    /// Reload what the backend holds of ours, then converge everything.
+    fn resync(&mut self, cfg: &Config) {
+        match self.fib.load() {
+            Ok(st) => {
+                self.applied = Applied::default();
+                for v in st.vrfs {
+                    self.applied.vrfs.insert(v.table, v);
+                }
+                for r in st.routes {
+                    self.applied.routes.insert((r.table, r.prefix), r);
+                }
+                for i in st.ilm {
+                    // Owner unknown until reconciled: mark with an empty owner.
+                    self.applied.ilm.insert(i.label, (i, Vec::new()));
+                }
+                tracing::info!(
+                    vrfs = self.applied.vrfs.len(),
+                    routes = self.applied.routes.len(),
+                    ilm = self.applied.ilm.len(),
+                    "FIB loaded"
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading the FIB failed; will retry");
+                self.failures.insert(0, format!("reading the FIB: {e}"));
+                return;
+            }
+        }
+        self.full(cfg);
+    }
+
+    /// Converge every VRF, and remove what no VRF wants.
+    fn full(&mut self, cfg: &Config) {
+        self.failures.clear();
+        let mut ops = Vec::new();
+        let wanted: BTreeSet<u32> = cfg.vrfs.keys().filter_map(|k| installs(cfg, k)).collect();
+        self.tables.retain(|k, _| cfg.vrfs.contains_key(k));
+        // Strays first: tables no active VRF holds.
+        for (&table, _) in self
+            .applied
+            .vrfs
+            .iter()
+            .filter(|(t, _)| !wanted.contains(t))
+        {
+            ops.push(FibOp::DelVrf { table });
+        }
+        let stray_routes: Vec<(u32, IpNet)> = self
+            .applied
+            .routes
+            .keys()
+            .filter(|(t, _)| !wanted.contains(t))
+            .copied()
+            .collect();
+        for (table, prefix) in stray_routes {
+            ops.push(FibOp::DelRoute { table, prefix });
+        }
+        for vrf in cfg.vrfs.keys() {
+            self.vrf_ops(cfg, vrf, &mut ops);
+        }
+        // ILM entries: every allocated label, and nothing else.
+        let want_ilm: BTreeMap<u32, (Ilm, Vec<u8>)> = cfg
+            .labels
+            .iter()
+            .filter_map(|(o, _)| ilm_for(cfg, o).map(|i| (i.label, (i, o.clone()))))
+            .collect();
+        for (&label, _) in self
+            .applied
+            .ilm
+            .iter()
+            .filter(|(l, _)| !want_ilm.contains_key(l))
+        {
+            ops.push(FibOp::DelIlm { label });
+        }
+        for (label, (i, o)) in &want_ilm {
+            if self.applied.ilm.get(label).map(|x| &x.0) != Some(i) {
+                ops.push(FibOp::PutIlm(*i));
+            } else {
+                self.applied.ilm.insert(*label, (*i, o.clone()));
+                self.applied.ilm_by_owner.insert(o.clone(), *label);
+            }
+        }
+        self.execute(cfg, ops);
+    }
+
+    fn incremental(&mut self, cfg: &Config, hints: Vec<Hint>) {
+        let mut ops = Vec::new();
+        let mut vrfs = BTreeSet::new();
+        let mut prefixes = BTreeSet::new();
+        let mut owners = BTreeSet::new();
+        for h in hints {
+            match h {
+                Hint::Vrf(v) => {
+                    vrfs.insert(v);
+                }
+                Hint::Prefix(v, p) => {
+                    prefixes.insert((v, p));
+                }
+                Hint::Label(o) => {
+                    owners.insert(o);
+                }
+                _ => {}
+            }
+        }
+        for v in &vrfs {
+            self.vrf_ops(cfg, v, &mut ops);
+            // Labels of a VRF whose row changed may change action.
+            for (o, _) in cfg
+                .labels
+                .iter()
+                .filter(|(o, _)| label_owner_vrf_key(o).as_ref() == Some(v))
+            {
+                owners.insert(o.clone());
+            }
+            let gone: Vec<Vec<u8>> = self
+                .applied
+                .ilm_by_owner
+                .keys()
+                .filter(|o| label_owner_vrf_key(o).as_ref() == Some(v))
+                .cloned()
+                .collect();
+            owners.extend(gone);
+        }
+        for (v, p) in &prefixes {
+            if vrfs.contains(v) {
+                continue;
+            }
+            if let Some(table) = installs(cfg, v) {
+                self.prefix_ops(cfg, v, table, p, &mut ops);
+                if let Some(o) = cfg.labels.keys().find(|o| {
+                    o.first() == Some(&b'P')
+                        && o[1..] == crate::routes::RteKey::prefix_start(v, p)[..]
+                }) {
+                    owners.insert(o.clone());
+                }
+            }
+        }
+        for o in owners {
+            self.ilm_ops(cfg, &o, &mut ops);
+        }
+        self.execute(cfg, ops);
+    }
+
+    /// Operations that make one VRF's table, steering and routes right.
+    fn vrf_ops(&mut self, cfg: &Config, vrf: &VrfKey, ops: &mut Vec<FibOp>) {
+        let table = match installs(cfg, vrf) {
+            Some(t) => t,
+            None => {
+                // Not (or no longer) installed: remove a table we had for it.
+                let had = self
+                    .tables
+                    .remove(vrf)
+                    .or(cfg.vrfs.get(vrf).map(|r| r.table_id));
+                if let Some(t) = had.filter(|t| self.applied.vrfs.contains_key(t)) {
+                    ops.push(FibOp::DelVrf { table: t });
+                }
+                return;
+            }
+        };
+        self.tables.insert(vrf.clone(), table);
+        let want = VrfFib {
+            name: format!("l3v{table}"),
+            table,
+            interfaces: cfg
+                .ifconfs_of(vrf)
+                .filter(|(_, b)| b.state == RowState::Active)
+                .map(|(k, _)| k.if_index())
+                .collect(),
+        };
+        if self.applied.vrfs.get(&table) != Some(&want) {
+            ops.push(FibOp::PutVrf(want));
+        }
+        let mut desired: BTreeMap<IpNet, Route> = BTreeMap::new();
+        if routes_enabled(cfg, vrf) {
+            let mut last: Option<IpNet> = None;
+            for (k, _) in cfg.routes_of(vrf) {
+                let idx = k.index();
+                if last == Some(idx.prefix) {
+                    continue;
+                }
+                last = Some(idx.prefix);
+                if let Some((bk, br)) = best_route(cfg, vrf, &idx.prefix) {
+                    desired.insert(idx.prefix, fib_route(table, &bk.index(), br));
+                }
+            }
+        }
+        let have: Vec<IpNet> = self
+            .applied
+            .routes
+            .range((table, min_net())..)
+            .take_while(|((t, _), _)| *t == table)
+            .map(|((_, p), _)| *p)
+            .collect();
+        for p in have {
+            if !desired.contains_key(&p) {
+                ops.push(FibOp::DelRoute { table, prefix: p });
+            }
+        }
+        for (p, r) in desired {
+            if self
+                .applied
+                .routes
+                .get(&(table, p))
+                .is_none_or(|h| !r.is_installed_as(h))
+            {
+                ops.push(FibOp::PutRoute(r));
+            }
+        }
+    }
+
+    fn prefix_ops(
+        &mut self,
+        cfg: &Config,
+        vrf: &VrfKey,
+        table: u32,
+        p: &IpNet,
+        ops: &mut Vec<FibOp>,
+    ) {
+        let want = if routes_enabled(cfg, vrf) {
+            best_route(cfg, vrf, p).map(|(k, r)| fib_route(table, &k.index(), r))
+        } else {
+            None
+        };
+        match (want, self.applied.routes.get(&(table, *p))) {
+            (Some(w), Some(h)) if w.is_installed_as(h) => {}
+            (Some(w), _) => ops.push(FibOp::PutRoute(w)),
+            (None, Some(_)) => ops.push(FibOp::DelRoute { table, prefix: *p }),
+            (None, None) => {}
+        }
+    }
+
+    fn ilm_ops(&mut self, cfg: &Config, owner: &[u8], ops: &mut Vec<FibOp>) {
+        let want = ilm_for(cfg, owner);
+        let have = self.applied.ilm_by_owner.get(owner).copied();
+        if let Some(l) = have {
+            if want.is_none_or(|w| w.label != l) {
+                ops.push(FibOp::DelIlm { label: l });
+            }
+        }
+        if let Some(w) = want {
+            if self.applied.ilm.get(&w.label).map(|x| &x.0) != Some(&w) {
+                ops.push(FibOp::PutIlm(w));
+            }
+        }
+    }
+
+    /// Send operations; record what took, and what failed against its VRF.
+    fn execute(&mut self, cfg: &Config, ops: Vec<FibOp>) {
+        if ops.is_empty() {
+            return;
+        }
+        let results = self.fib.apply(&ops);
+        let mut done = 0usize;
+        for (op, res) in ops.into_iter().zip(results) {
+            let table = op_table(&op, cfg);
+            match res {
+                Ok(()) => {
+                    done += 1;
+                    self.record(cfg, op);
+                }
+                Err(FibError::Unsupported(what)) => {
+                    // The platform cannot do it: say so on the VRF, do not retry.
+                    self.notes.insert(
+                        table,
+                        format!("{what} not programmed: the kernel has no support for it"),
+                    );
+                    self.record(cfg, op);
+                }
+                Err(e) => {
+                    tracing::warn!(table, error = %e, "FIB operation failed");
+                    self.failures.entry(table).or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        tracing::debug!(done, failures = self.failures.len(), "FIB round");
+    }
+
+    fn record(&mut self, cfg: &Config, op: FibOp) {
+        let a = &mut self.applied;
+        match op {
+            FibOp::PutVrf(v) => {
+                a.vrfs.insert(v.table, v);
+            }
+            FibOp::DelVrf { table } => {
+                a.vrfs.remove(&table);
+                let gone: Vec<(u32, IpNet)> = a
+                    .routes
+                    .range((table, min_net())..)
+                    .take_while(|((t, _), _)| *t == table)
+                    .map(|(k, _)| *k)
+                    .collect();
+                for k in gone {
+                    a.routes.remove(&k);
+                }
+                self.notes.remove(&table);
+            }
+            FibOp::PutRoute(r) => {
+                a.routes.insert((r.table, r.prefix), r);
+            }
+            FibOp::DelRoute { table, prefix } => {
+                a.routes.remove(&(table, prefix));
+            }
+            FibOp::PutIlm(i) => {
+                let owner = cfg.label_holder(i.label).cloned().unwrap_or_default();
+                if let Some((_, old)) = a.ilm.insert(i.label, (i, owner.clone())) {
+                    a.ilm_by_owner.remove(&old);
+                }
+                a.ilm_by_owner.insert(owner, i.label);
+            }
+            FibOp::DelIlm { label } => {
+                if let Some((_, o)) = a.ilm.remove(&label) {
+                    a.ilm_by_owner.remove(&o);
+                }
+            }
+        }
+    }
+
+    /// Publish each VRF's status.
+    fn publish(&mut self, cfg: &Config) {
+        let now = crate::clock::ticks();
+        let mut next = BTreeMap::new();
+        for (k, r) in cfg.vrfs.iter() {
+            let (status, reason) = if r.state != RowState::Active {
+                (FibStatus::NotApplicable, "row not active".to_string())
+            } else if r.admin != crate::AdminStatus::Up
+                && self.applied.vrfs.contains_key(&r.table_id)
+            {
+                (
+                    FibStatus::NotApplicable,
+                    "admin status not up: table kept, routes withdrawn".to_string(),
+                )
+            } else if let Some(e) = self.failures.get(&r.table_id) {
+                (FibStatus::Failed, e.clone())
+            } else if self.applied.vrfs.contains_key(&r.table_id) {
+                (
+                    FibStatus::Installed,
+                    self.notes.get(&r.table_id).cloned().unwrap_or_default(),
+                )
+            } else {
+                (FibStatus::Pending, String::new())
+            };
+            let last_change = match self.status.get(k) {
+                Some(s) if s.status == status && s.reason == reason => s.last_change,
+                _ => now,
+            };
+            next.insert(
+                k.clone(),
+                VrfFibState {
+                    status,
+                    reason,
+                    last_change,
+                },
+            );
+        }
+        self.status = next.clone();
+        let mut v = (**self.view.load()).clone();
+        v.vrfs = next;
+        self.view.store(Arc::new(v));
+    }
+}
+
+fn min_net() -> IpNet {
+    IpNet::V4(ipnet::Ipv4Net::new(std::net::Ipv4Addr::UNSPECIFIED, 0).expect("valid"))
+}
+
+/// The table an operation concerns (0 when unknown).
+fn op_table(op: &FibOp, cfg: &Config) -> u32 {
+    match op {
+        FibOp::PutVrf(v) => v.table,
+        FibOp::DelVrf { table } | FibOp::DelRoute { table, .. } => *table,
+        FibOp::PutRoute(r) => r.table,
+        FibOp::PutIlm(i) => match i.action {
+            IlmAction::PopLookup { table } => table,
+            IlmAction::PopForward { .. } => cfg
+                .label_holder(i.label)
+                .and_then(|o| label_owner_vrf_key(o))
+                .and_then(|v| cfg.vrfs.get(&v).map(|r| r.table_id))
+                .unwrap_or(0),
+        },
+        FibOp::DelIlm { .. } => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::*;
+    use crate::keys::IfConfKey;
+    use crate::routes::{RteKey, RteRow};
+    use fib::{Capabilities, FibState, ShadowFib};
+    use std::sync::Mutex;
+
+    /// A shadow FIB the test can look into while the reconciler owns it.
+    #[derive(Clone)]
+    struct Shared(Arc<Mutex<ShadowFib>>);
+
+    impl Fib for Shared {
+        fn capabilities(&self) -> Capabilities {
+            self.0.lock().unwrap().capabilities()
+        }
+        fn load(&mut self) -> Result<FibState, FibError> {
+            self.0.lock().unwrap().load()
+        }
+        fn apply(&mut self, ops: &[FibOp]) -> Vec<Result<(), FibError>> {
+            self.0.lock().unwrap().apply(ops)
+        }
+    }
+
+    fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+        let t = Instant::now();
+        while !f() {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn vrf(n: &str) -> VrfKey {
+        VrfKey::new(n.as_bytes()).unwrap()
+    }
+
+    fn route(v: &VrfKey, p: &str, nh: &str, metric: i32) -> (RteKey, RteRow) {
+        let k = RteKey::new(v, p.parse().unwrap(), &[0, 0], Some(nh.parse().unwrap()));
+        let mut r = RteRow {
+            state: RowState::Active,
+            rtype: crate::routes::RteType::Remote,
+            ..RteRow::default()
+        };
+        r.metrics[0] = metric;
+        (k, r)
+    }
+
+    fn start(
+        store: &Arc<Store>,
+        shadow: &Shared,
+    ) -> (
+        Sender<Hint>,
+        Arc<ArcSwap<FibView>>,
+        std::thread::JoinHandle<()>,
+    ) {
+        let (tx, view, h) =
+            Reconciler::spawn(Box::new(shadow.clone()), Backend::Shadow, store.clone());
+        let hooks = Mutex::new(tx.clone());
+        store.on_commit(Box::new(move |_, eff| {
+            for h in hints(eff) {
+                let _ = hooks.lock().unwrap().send(h);
+            }
+        }));
+        (tx, view, h)
+    }
+
+    #[test]
+    fn converges_incrementally_and_after_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let shadow = Shared(Arc::new(Mutex::new(ShadowFib::new())));
+        let (tx, view, h) = start(&store, &shadow);
+        let red = vrf("red");
+        let mut row = VrfRow::new(Storage::NonVolatile);
+        row.state = RowState::Active;
+        let mut b = IfConfRow::new(Storage::NonVolatile);
+        b.state = RowState::Active;
+        let (a1, r1) = route(&red, "10.1.0.0/16", "192.0.2.1", 20);
+        let (a2, r2) = route(&red, "10.1.0.0/16", "192.0.2.2", 10);
+        let (a3, r3) = route(&red, "2001:db8::/32", "2001:db8:ffff::1", -1);
+        store
+            .commit(
+                1,
+                vec![
+                    Change::PutVrf(red.clone(), row.clone()),
+                    Change::PutIfConf(IfConfKey::new(&red, 1), b),
+                    Change::PutRte(a1.clone(), r1),
+                    Change::PutRte(a2.clone(), r2),
+                    Change::PutRte(a3, r3),
+                ],
+            )
+            .unwrap();
+        let fib = || shadow.0.lock().unwrap().state();
+        wait_for("routes", || fib().routes.len() == 2);
+        let st = fib();
+        assert_eq!(
+            st.vrfs,
+            vec![VrfFib {
+                name: "l3v10000".into(),
+                table: 10_000,
+                interfaces: vec![1]
+            }]
+        );
+        let v4 = st
+            .routes
+            .iter()
+            .find(|r| r.prefix.addr().is_ipv4())
+            .unwrap();
+        // the lower metric wins
+        assert_eq!(
+            v4.nexthop,
+            NextHop::Via {
+                addr: "192.0.2.2".parse().unwrap(),
+                ifindex: 0
+            }
+        );
+        assert_eq!(v4.metric, 10);
+        let label = store.snapshot().label(&label_owner_vrf(&red)).unwrap();
+        assert_eq!(
+            st.ilm,
+            vec![Ilm {
+                label,
+                action: IlmAction::PopLookup { table: 10_000 }
+            }]
+        );
+        wait_for("status", || {
+            view.load().vrf(&red).status == FibStatus::Installed
+        });
+
+        // remove the best route: the other next hop takes over
+        store.commit(2, vec![Change::DelRte(a2)]).unwrap();
+        wait_for("failover", || {
+            fib().routes.iter().any(|r| {
+                r.nexthop
+                    == NextHop::Via {
+                        addr: "192.0.2.1".parse().unwrap(),
+                        ifindex: 0,
+                    }
+            })
+        });
+        // admin down withdraws the routes, keeps the table
+        row.admin = AdminStatus::Down;
+        store
+            .commit(3, vec![Change::PutVrf(red.clone(), row.clone())])
+            .unwrap();
+        wait_for("withdraw", || fib().routes.is_empty());
+        assert_eq!(fib().vrfs.len(), 1);
+        row.admin = AdminStatus::Up;
+        store
+            .commit(4, vec![Change::PutVrf(red.clone(), row.clone())])
+            .unwrap();
+        wait_for("re-add", || fib().routes.len() == 2);
+        tx.send(Hint::Stop).unwrap();
+        h.join().unwrap();
+
+        // A restart: the FIB holds a stray of ours; the store holds the truth.
+        shadow.0.lock().unwrap().apply(&[FibOp::PutRoute(Route {
+            table: 10_000,
+            prefix: "10.99.0.0/16".parse().unwrap(),
+            nexthop: NextHop::Blackhole,
+            metric: 0,
+            labels: vec![],
+        })]);
+        let (tx, _view, h) = start(&store, &shadow);
+        wait_for("stray removed", || fib().routes.len() == 2);
+        assert!(fib()
+            .routes
+            .iter()
+            .all(|r| r.prefix != "10.99.0.0/16".parse::<IpNet>().unwrap()));
+        // destroying the VRF removes everything
+        store.commit(5, vec![Change::DelVrf(red)]).unwrap();
+        wait_for("all gone", || {
+            let s = fib();
+            s.vrfs.is_empty() && s.routes.is_empty() && s.ilm.is_empty()
+        });
+        tx.send(Hint::Stop).unwrap();
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn per_prefix_labels_get_forwarding_ilm() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let shadow = Shared(Arc::new(Mutex::new(ShadowFib::new())));
+        let (tx, _view, h) = start(&store, &shadow);
+        let k = vrf("pp");
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        row.label_mode = LabelMode::PerPrefix;
+        let (a1, r1) = route(&k, "10.2.0.0/16", "192.0.2.7", 0);
+        store
+            .commit(
+                1,
+                vec![Change::PutVrf(k.clone(), row), Change::PutRte(a1, r1)],
+            )
+            .unwrap();
+        let fib = || shadow.0.lock().unwrap().state();
+        wait_for("ilm", || fib().ilm.len() == 1);
+        let l = store
+            .snapshot()
+            .label(&label_owner_prefix(&k, &"10.2.0.0/16".parse().unwrap()))
+            .unwrap();
+        assert_eq!(
+            fib().ilm,
+            vec![Ilm {
+                label: l,
+                action: IlmAction::PopForward {
+                    via: "192.0.2.7".parse().unwrap(),
+                    ifindex: 0
+                }
+            }]
+        );
+        tx.send(Hint::Stop).unwrap();
+        h.join().unwrap();
+    }
+}
