@@ -56,6 +56,20 @@ pub struct Cli {
     /// Answer SNMPv3 only: no SNMPv1/v2c community access at all.
     #[arg(long)]
     pub no_communities: bool,
+    /// Static label range, MIN-MAX [default: 16-15999]; applied at start
+    /// (L3VPND-MIB l3vpndLabelStaticMin/Max change it at run time).
+    #[arg(long, value_name = "MIN-MAX")]
+    pub label_static: Option<String>,
+    /// Dynamic label range, MIN-MAX [default: 16000-1048575].
+    #[arg(long, value_name = "MIN-MAX")]
+    pub label_dynamic: Option<String>,
+}
+
+fn parse_range(what: &str, s: &str) -> Result<mpls::LabelRange> {
+    let (lo, hi) = s.split_once('-').with_context(|| format!("{what}: expected MIN-MAX, got {s:?}"))?;
+    let lo = lo.trim().parse().with_context(|| format!("{what}: bad minimum {lo:?}"))?;
+    let hi = hi.trim().parse().with_context(|| format!("{what}: bad maximum {hi:?}"))?;
+    Ok(mpls::LabelRange { lo, hi })
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -69,6 +83,8 @@ struct FileConfig {
     max_msg_size: Option<usize>,
     default_storage: Option<String>,
     fib: Option<String>,
+    label_static: Option<String>,
+    label_dynamic: Option<String>,
     // SNMPv3 (issue 6): engine ID, community switch, USM users, VACM rows.
     engine_id: Option<String>,
     communities: Option<bool>,
@@ -93,6 +109,8 @@ pub struct Settings {
     pub max_msg_size: usize,
     pub default_storage: vpn_core::Storage,
     pub fib: vpn_core::fibview::Backend,
+    /// Label ranges given in the configuration (None: keep what is stored).
+    pub label_space: Option<mpls::LabelSpace>,
     /// SNMPv1/v2c answered (false: SNMPv3 only).
     pub communities: bool,
     pub security: crate::snmp::v3::SecurityConf,
@@ -153,6 +171,15 @@ impl Settings {
             access: file.vacm_access,
             views: file.vacm_view,
         };
+        let label_space = match (cli.label_static.or(file.label_static), cli.label_dynamic.or(file.label_dynamic)) {
+            (None, None) => None,
+            (st, dy) => {
+                let d = mpls::LabelSpace::default();
+                let st = st.map(|x| parse_range("label_static", &x)).transpose()?.unwrap_or(d.static_range);
+                let dy = dy.map(|x| parse_range("label_dynamic", &x)).transpose()?.unwrap_or(d.dynamic);
+                Some(mpls::LabelSpace::new(st, dy).map_err(|e| anyhow::anyhow!("label ranges: {e}"))?)
+            }
+        };
         let s = Settings {
             data_dir: cli
                 .data_dir
@@ -176,6 +203,7 @@ impl Settings {
             fib,
             communities: !cli.no_communities && file.communities.unwrap_or(true),
             security,
+            label_space,
         };
         s.check()?;
         Ok(s)

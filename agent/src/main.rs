@@ -16,6 +16,7 @@ use tokio::net::UdpSocket;
 use vpn_core::fibview::Backend;
 use vpn_core::ifaces::IfWatcher;
 use vpn_core::reconcile::{self, Hint, Reconciler};
+use vpn_core::thresholds::Tracker;
 use vpn_core::Store;
 
 /// Rows created with createAndWait and never made active live this long
@@ -86,6 +87,21 @@ fn run(settings: config::Settings) -> Result<()> {
         Store::open(&settings.data_dir)
             .with_context(|| format!("opening store in {}", settings.data_dir.display()))?,
     );
+    if let Some(space) = settings.label_space {
+        let (cfg, _) = store
+            .commit_checked::<std::convert::Infallible>(vpn_core::clock::ticks(), |cfg| {
+                if cfg.settings.label_space == space {
+                    return Ok(vec![]);
+                }
+                let mut s = cfg.settings.clone();
+                s.label_space = space;
+                Ok(vec![vpn_core::Change::PutSettings(s)])
+            })?
+            .unwrap_or_else(|e| match e {});
+        if !cfg.label_shortage.is_empty() {
+            anyhow::bail!("the configured dynamic label range cannot hold the {} labels already allocated", cfg.labels_allocated() + cfg.label_shortage.len());
+        }
+    }
     let snap = store.snapshot();
     tracing::info!(
         data_dir = %settings.data_dir.display(),
@@ -152,6 +168,24 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
             let tx = hints.lock().unwrap_or_else(|p| p.into_inner());
             for h in reconcile::hints(eff) {
                 let _ = tx.send(h);
+            }
+        }));
+    }
+    // Route-count thresholds: events for the notification originator (until
+    // it lands, they are logged).
+    let tracker = Arc::new(Tracker::default());
+    {
+        let t = tracker.clone();
+        store.on_commit(Box::new(move |cfg, eff| {
+            for e in t.observe_commit(cfg, eff, uptime_secs()) {
+                tracing::info!(event = ?e, "route threshold");
+            }
+        }));
+        let t = tracker.clone();
+        let s = store.clone();
+        mib.drops.set_on_drop(Box::new(move |vrf| {
+            for e in t.observe_attempt(&s.snapshot(), vrf, uptime_secs()) {
+                tracing::info!(event = ?e, "route threshold");
             }
         }));
     }
@@ -225,6 +259,10 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     drop(watcher);
     tracing::info!("stopped");
     Ok(())
+}
+
+fn uptime_secs() -> u64 {
+    vpn_core::clock::start().elapsed().as_secs()
 }
 
 /// Remove rows created with createAndWait that never became active

@@ -522,21 +522,13 @@ impl NetlinkFib {
         let op = &ctx.ops[i];
         let proto = self.cfg.protocol;
         self.flush(ctx);
+        let mut keys = Vec::new();
         for family in self.families() {
-            let routes = self
-                .dump_our_routes(family, Some(table))
-                .map_err(|f| to_error(op, f))?;
-            for m in &routes {
-                if let Some((t, prefix, metric)) = msg::route_key(m) {
-                    self.push(
-                        ctx,
-                        i,
-                        msg::del_route(t, &prefix, proto, Some(metric)),
-                        0,
-                        GONE,
-                    );
-                }
-            }
+            let routes = self.dump_our_routes(family, Some(table)).map_err(|f| to_error(op, f))?;
+            keys.extend(routes.iter().filter_map(msg::route_key));
+        }
+        for (t, prefix, metric) in keys {
+            self.push(ctx, i, msg::del_route(t, &prefix, proto, Some(metric)), 0, GONE);
         }
         self.installed.retain(|(t, _), _| *t != table);
         self.ensure_view(ctx).map_err(|f| to_error(op, f))?;

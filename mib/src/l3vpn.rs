@@ -208,10 +208,11 @@ impl Table for VrfTable {
                 _ => return None,
             })
         } else if self.entry == SEC_ENTRY {
-            // No labelled traffic is received yet, so no violations and no
-            // discontinuity since the agent started.
+            // Counted since the agent started or the VRF was created: no
+            // discontinuity since, so the discontinuity time is 0.
+            let k = VrfKey::from_bytes(key)?;
             Some(match col {
-                1 => Value::Counter32(0),
+                1 => Value::Counter32(v.illegal_labels.get(&k, row.times.created)),
                 2 => Value::TimeTicks(0),
                 _ => return None,
             })

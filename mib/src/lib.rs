@@ -40,6 +40,8 @@ pub struct Mib {
     pub default_storage: Storage,
     /// Routes refused at a VRF's maximum (mplsL3VpnVrfPerfRoutesDropped).
     pub drops: Arc<RouteDrops>,
+    /// Illegal labels received per VRF (mplsL3VpnVrfSecIllegalLblVltns).
+    pub illegal_labels: Arc<vpn_core::fibview::IllegalLabels>,
     /// The SNMPv3 engine's objects and tables (served when set).
     pub security: Option<Arc<snmpv3::SecState>>,
 }
@@ -53,6 +55,7 @@ impl Mib {
             stats,
             default_storage,
             drops: Arc::new(RouteDrops::default()),
+            illegal_labels: Default::default(),
             security: None,
         }
     }
@@ -101,6 +104,7 @@ impl Mib {
             now,
             info: &self.info,
             stats: &self.stats,
+            illegal_labels: &self.illegal_labels,
             fib,
             drops: &self.drops,
         }

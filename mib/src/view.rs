@@ -25,6 +25,7 @@ pub struct View<'a> {
     pub stats: &'a SnmpStats,
     pub fib: &'a FibView,
     pub drops: &'a RouteDrops,
+    pub illegal_labels: &'a vpn_core::fibview::IllegalLabels,
 }
 
 /// Owned parts of a [`View`], for callers that hold snapshots.

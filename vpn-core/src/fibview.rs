@@ -63,13 +63,29 @@ impl FibView {
 /// Routes refused because a VRF was at its maximum
 /// (mplsL3VpnVrfPerfRoutesDropped), per VRF incarnation (its creation tick),
 /// so a re-created VRF starts again at 0.
-#[derive(Default, Debug)]
+#[derive(Default)]
 pub struct RouteDrops {
     inner: Mutex<HashMap<VrfKey, (u32, u32)>>,
+    /// Told of every refused add (threshold tracking).
+    on_drop: std::sync::OnceLock<Box<dyn Fn(&VrfKey) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for RouteDrops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteDrops").field("inner", &self.inner).finish()
+    }
 }
 
 impl RouteDrops {
+    /// Call `f` for every refused add (set once).
+    pub fn set_on_drop(&self, f: Box<dyn Fn(&VrfKey) + Send + Sync>) {
+        let _ = self.on_drop.set(f);
+    }
+
     pub fn record(&self, vrf: &VrfKey, created: u32) {
+        if let Some(f) = self.on_drop.get() {
+            f(vrf);
+        }
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let e = m.entry(vrf.clone()).or_insert((created, 0));
         if e.0 != created {
@@ -84,5 +100,58 @@ impl RouteDrops {
             Some(&(c, n)) if c == created => n,
             _ => 0,
         }
+    }
+}
+
+/// Labels received for a VRF outside the ranges its configuration allows
+/// (mplsL3VpnVrfSecIllegalLblVltns), per VRF incarnation.
+#[derive(Default, Debug)]
+pub struct IllegalLabels {
+    inner: Mutex<HashMap<VrfKey, (u32, u32)>>,
+}
+
+impl IllegalLabels {
+    /// Check a label received for `vrf` (for example in a VPN route from a
+    /// peer) against the label space; count it if it is illegal. Returns
+    /// whether it was legal.
+    pub fn check(&self, cfg: &crate::Config, vrf: &VrfKey, label: u32) -> bool {
+        let legal = cfg.settings.label_space.is_legal(label);
+        if !legal {
+            let created = cfg.vrfs.get(vrf).map_or(0, |r| r.times.created);
+            let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            let e = m.entry(vrf.clone()).or_insert((created, 0));
+            if e.0 != created {
+                *e = (created, 0);
+            }
+            e.1 = e.1.wrapping_add(1);
+        }
+        legal
+    }
+
+    pub fn get(&self, vrf: &VrfKey, created: u32) -> u32 {
+        let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match m.get(vrf) {
+            Some(&(c, n)) if c == created => n,
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::*;
+
+    #[test]
+    fn illegal_labels_are_counted_per_vrf_incarnation() {
+        let k = VrfKey::new(b"s").unwrap();
+        let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), VrfRow::new(Storage::Volatile))], 7);
+        let il = IllegalLabels::default();
+        assert!(il.check(&c, &k, 16_000));
+        assert!(!il.check(&c, &k, 3));
+        assert!(!il.check(&c, &k, 1_048_576));
+        assert_eq!(il.get(&k, 7), 2);
+        // a re-created VRF starts from zero
+        assert_eq!(il.get(&k, 9), 0);
     }
 }

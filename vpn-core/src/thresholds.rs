@@ -36,6 +36,12 @@ pub struct Limits {
     pub interval: u32,
 }
 
+/// A VRF's limits as configured (and the node-wide re-issue interval).
+pub fn limits(cfg: &crate::Config, vrf: &VrfKey) -> Option<Limits> {
+    let r = cfg.vrfs.get(vrf)?;
+    Some(Limits { mid: r.mid_thresh, high: r.high_thresh, max: r.max_routes, interval: cfg.settings.rte_mx_thrsh_time })
+}
+
 /// The latch state of one VRF.
 #[derive(Clone, Debug)]
 pub struct State {
@@ -148,6 +154,39 @@ impl Tracker {
         m.entry(vrf.clone())
             .or_default()
             .observe(vrf, n, attempt, l, now)
+    }
+
+    /// Observe every VRF whose routes or thresholds a commit changed.
+    pub fn observe_commit(&self, cfg: &crate::Config, eff: &[crate::Change], now: u64) -> Vec<ThresholdEvent> {
+        use crate::Change::*;
+        let mut vrfs = std::collections::BTreeSet::new();
+        for c in eff {
+            match c {
+                PutRte(k, _) | DelRte(k) => {
+                    vrfs.insert(k.vrf());
+                }
+                PutVrf(k, _) => {
+                    vrfs.insert(k.clone());
+                }
+                DelVrf(k) => self.forget(k),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for v in vrfs {
+            if let Some(l) = limits(cfg, &v) {
+                out.extend(self.observe(&v, cfg.active_route_count(&v), false, l, now));
+            }
+        }
+        out
+    }
+
+    /// An add refused at the VRF's maximum ("attempts to exceed").
+    pub fn observe_attempt(&self, cfg: &crate::Config, vrf: &VrfKey, now: u64) -> Vec<ThresholdEvent> {
+        match limits(cfg, vrf) {
+            Some(l) => self.observe(vrf, cfg.active_route_count(vrf), true, l, now),
+            None => Vec::new(),
+        }
     }
 
     /// Forget a destroyed VRF.

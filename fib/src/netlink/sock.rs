@@ -95,6 +95,9 @@ pub(crate) struct Conn {
 /// One message of a batch: which operation it serves and which errnos mean
 /// "already so" for it (ESRCH for a delete, EEXIST for an exclusive add).
 struct Entry {
+    /// Sequence number minus the batch's first: increasing along the batch
+    /// (other requests may take numbers in between).
+    offset: u32,
     op: usize,
     tolerate: &'static [i32],
 }
@@ -127,7 +130,12 @@ impl Batch {
             self.first_seq = seq;
         }
         serialize(&mut self.buf, msg, NLM_F_REQUEST | NLM_F_ACK | flags, seq);
-        self.entries.push(Entry { op, tolerate });
+        let offset = seq.wrapping_sub(self.first_seq);
+        self.entries.push(Entry {
+            offset,
+            op,
+            tolerate,
+        });
     }
 
     /// Whether the batch should be sent before anything else is added.
@@ -345,9 +353,12 @@ impl Conn {
                     if kind != NLMSG_ERROR {
                         return;
                     }
-                    let idx = seq.wrapping_sub(first) as usize;
-                    if idx >= entries.len() || seen[idx] {
+                    let offset = seq.wrapping_sub(first);
+                    let Ok(idx) = entries.binary_search_by_key(&offset, |e| e.offset) else {
                         return; // not ours (a late ack of an earlier batch)
+                    };
+                    if seen[idx] {
+                        return;
                     }
                     seen[idx] = true;
                     left -= 1;
