@@ -83,7 +83,7 @@ SNMPD_PORT=$(port)
 start_snmpd "$NS" "$RUN" "$SNMPD_PORT"
 note "snmpd: pid $SNMPD_PID on 127.0.0.1:$SNMPD_PORT in $NS"
 
-declare -a P_RATE P_P50 P_P99 P_RETRY R_MS R_FIRST RSS_B RSS_A G_L3 G_L3_P50 G_SD G_SD_P50 STOP_MS DISK
+declare -a P_CPU P_RATE P_P50 P_P99 P_RETRY R_MS R_FIRST RSS_B RSS_A G_L3 G_L3_P50 G_SD G_SD_P50 STOP_MS DISK
 
 for ((r = 1; r <= RUNS; r++)); do
     note "run $r/$RUNS"
@@ -103,12 +103,15 @@ for ((r = 1; r <= RUNS; r++)); do
     note "fresh start: $(kv "$(grep '^RESULT' <<<"$out")" ready_ms) ms to answer"
 
     # 2. provisioning: COUNT VRFs, one SET each
+    c0=$(cpu_ticks "$L3_PID")
     if ! out=$(client --target "127.0.0.1:$L3_PORT" --community private --count "$COUNT" \
         --start 1 --prefix vrf --rd-asn 65000); then
         l3_log_tail "$LOG"
         die "provisioning failed (see the client's error above): $(tail -n1 <<<"$out")"
     fi
     grep -v "^RESULT" <<<"$out" >&2 || true
+    c1=$(cpu_ticks "$L3_PID")
+    P_CPU+=("$(awk -v t=$((c1 - c0)) -v k="$(getconf CLK_TCK)" 'BEGIN {print t/k}')")
     res=$(grep '^RESULT' <<<"$out")
     P_RATE+=("$(kv "$res" rate)") P_P50+=("$(kv "$res" p50_us)")
     P_P99+=("$(kv "$res" p99_us)") P_RETRY+=("$(kv "$res" retries)")
@@ -174,6 +177,7 @@ printf '%-34s %14s %14s\n' "" l3vpnd "goal"
 printf '%-34s %14.0f %14s\n' "VRFs/s" "$(m "${P_RATE[@]}")" ">= 2000"
 printf '%-34s %14.0f %14s\n' "SET latency p50 us" "$(m "${P_P50[@]}")" ""
 printf '%-34s %14.0f %14s\n' "SET latency p99 us" "$(m "${P_P99[@]}")" ""
+printf '%-34s %14.2f %14s\n' "l3vpnd CPU s for the $COUNT SETs" "$(m "${P_CPU[@]}")" ""
 printf '%-34s %14s %14s\n' "SET retries (all runs)" \
     "$(printf '%s\n' "${P_RETRY[@]}" | awk '{s+=$1} END {print s}')" ""
 printf '%-34s %14.1f %14s\n' "restart to $COUNT VRFs served, ms" "$(m "${R_MS[@]}")" "< 1000"

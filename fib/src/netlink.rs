@@ -33,7 +33,7 @@
 //!   [`Route::is_installed_as`] compares accordingly.
 //! - deleting what is absent succeeds (ESRCH/ENOENT are "already so").
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ipnet::IpNet;
 use mpls::IlmAction;
@@ -307,6 +307,14 @@ impl NetlinkFib {
         let metric = effective_metric(r);
         let key = (r.table, r.prefix);
         let proto = self.cfg.protocol;
+        let stale: Vec<u32> = self
+            .installed
+            .get(&key)
+            .map(|ms| ms.iter().copied().filter(|m| *m != metric).collect())
+            .unwrap_or_default();
+        // Recorded before the push: a failure found by a flush inside it
+        // forgets the entry again.
+        self.installed.insert(key, vec![metric]);
         self.push(
             ctx,
             i,
@@ -314,16 +322,11 @@ impl NetlinkFib {
             NLM_F_CREATE | NLM_F_REPLACE,
             &[],
         );
-        let stale: Vec<u32> = self
-            .installed
-            .get(&key)
-            .map(|ms| ms.iter().copied().filter(|m| *m != metric).collect())
-            .unwrap_or_default();
         if !stale.is_empty() {
             // Remove the old metric only once the new route is in.
             self.flush(ctx);
             if ctx.results[i].is_err() {
-                return Ok(()); // already recorded
+                return Ok(()); // recorded by flush
             }
             for m in stale {
                 self.push(
@@ -335,7 +338,6 @@ impl NetlinkFib {
                 );
             }
         }
-        self.installed.insert(key, vec![metric]);
         Ok(())
     }
 
@@ -524,11 +526,19 @@ impl NetlinkFib {
         self.flush(ctx);
         let mut keys = Vec::new();
         for family in self.families() {
-            let routes = self.dump_our_routes(family, Some(table)).map_err(|f| to_error(op, f))?;
+            let routes = self
+                .dump_our_routes(family, Some(table))
+                .map_err(|f| to_error(op, f))?;
             keys.extend(routes.iter().filter_map(msg::route_key));
         }
         for (t, prefix, metric) in keys {
-            self.push(ctx, i, msg::del_route(t, &prefix, proto, Some(metric)), 0, GONE);
+            self.push(
+                ctx,
+                i,
+                msg::del_route(t, &prefix, proto, Some(metric)),
+                0,
+                GONE,
+            );
         }
         self.installed.retain(|(t, _), _| *t != table);
         self.ensure_view(ctx).map_err(|f| to_error(op, f))?;
@@ -700,11 +710,12 @@ impl Fib for NetlinkFib {
             );
         }
         let families = self.families().len();
-        let mut by_table: BTreeMap<u32, BTreeMap<&str, usize>> = BTreeMap::new();
+        // table -> interface name -> families with a rule at our priority
+        let mut by_table: BTreeMap<u32, BTreeMap<&str, BTreeSet<bool>>> = BTreeMap::new();
         for r in &rules {
             let names = by_table.entry(r.table).or_default();
             if r.priority == self.cfg.rule_priority {
-                *names.entry(r.iifname.as_str()).or_default() += 1;
+                names.entry(r.iifname.as_str()).or_default().insert(r.ipv6);
             }
         }
         for (table, names) in by_table {
@@ -713,7 +724,7 @@ impl Fib for NetlinkFib {
             } else {
                 let mut v: Vec<u32> = names
                     .iter()
-                    .filter(|(_, n)| **n >= families)
+                    .filter(|(_, fams)| fams.len() >= families)
                     .filter_map(|(name, _)| links.iter().find(|l| l.name == *name).map(|l| l.index))
                     .collect();
                 v.sort_unstable();

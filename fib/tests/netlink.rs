@@ -368,6 +368,7 @@ fn del_route_removes_ours_only() {
                 table: 100,
                 prefix: net("10.99.0.0/16"),
             },
+            FibOp::DelVrf { table: 4242 },
         ]));
         assert_eq!(
             lines("route show table 100"),

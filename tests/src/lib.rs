@@ -966,3 +966,191 @@ pub fn read_file(p: &Path) -> String {
     }
     s
 }
+
+// ===========================================================================
+// Issue 3 helpers (appended): mplsL3VpnVrfRteTable, mplsL3VpnVrfPerfTable
+// columns, L3VPND-MIB objects, polling, and a network namespace prepared
+// before the daemon starts (for `--fib netlink`).
+// ===========================================================================
+
+pub const RTE_TABLE: &str = "1.3.6.1.2.1.10.166.11.1.4.1";
+pub const RTE_ENTRY: &str = "1.3.6.1.2.1.10.166.11.1.4.1.1";
+pub const L3VPND_MIB: &str = "1.3.6.1.4.1.32473.1";
+pub const L3VPND_SCALARS: &str = "1.3.6.1.4.1.32473.1.1.1";
+pub const L3VPND_VRF_ENTRY: &str = "1.3.6.1.4.1.32473.1.1.2.1";
+
+/// Columns of mplsL3VpnVrfRteEntry (1..6 are the not-accessible index).
+pub mod rte {
+    pub const IF_INDEX: u32 = 7;
+    pub const TYPE: u32 = 8;
+    pub const PROTO: u32 = 9;
+    pub const AGE: u32 = 10;
+    pub const NEXT_HOP_AS: u32 = 11;
+    pub const METRIC1: u32 = 12;
+    pub const METRIC2: u32 = 13;
+    pub const METRIC3: u32 = 14;
+    pub const METRIC4: u32 = 15;
+    pub const METRIC5: u32 = 16;
+    pub const XC_POINTER: u32 = 17;
+    pub const STATUS: u32 = 18;
+    /// mplsL3VpnVrfRteInetCidrType values.
+    pub const OTHER: &str = "1";
+    pub const REJECT: &str = "2";
+    pub const LOCAL: &str = "3";
+    pub const REMOTE: &str = "4";
+    pub const BLACKHOLE: &str = "5";
+    /// IANAipRouteProtocol netmgmt(3): rows created over SNMP.
+    pub const PROTO_NETMGMT: i64 = 3;
+}
+
+/// Columns of mplsL3VpnVrfPerfEntry.
+pub mod perf {
+    pub const ROUTES_ADDED: u32 = 1;
+    pub const ROUTES_DELETED: u32 = 2;
+    pub const CURR_NUM_ROUTES: u32 = 3;
+    pub const ROUTES_DROPPED: u32 = 4;
+    pub const DISC_TIME: u32 = 5;
+}
+
+/// L3VPND-MIB: scalars (`ext::scalar_oid`) and l3vpndVrfEntry columns.
+pub mod ext {
+    pub const LABEL_STATIC_MIN: u32 = 1;
+    pub const LABEL_STATIC_MAX: u32 = 2;
+    pub const LABEL_DYNAMIC_MIN: u32 = 3;
+    pub const LABEL_DYNAMIC_MAX: u32 = 4;
+    pub const FIB_BACKEND: u32 = 5;
+    pub const FIB_CAP_VRF_DEVICE: u32 = 6;
+    pub const FIB_CAP_MPLS: u32 = 7;
+    pub const FIB_CAP_IPV6: u32 = 8;
+    pub const RTE_MX_THRSH_TIME: u32 = 9;
+    pub const LABELS_ALLOCATED: u32 = 10;
+
+    pub const LABEL_MODE: u32 = 1;
+    pub const LABEL: u32 = 2;
+    pub const TABLE_ID: u32 = 3;
+    pub const FIB_STATUS: u32 = 4;
+    pub const FIB_REASON: u32 = 5;
+    pub const FIB_LAST_CHANGE: u32 = 6;
+
+    pub const PER_VRF: &str = "1";
+    pub const PER_PREFIX: &str = "2";
+    pub const PER_NEXT_HOP: &str = "3";
+
+    pub const FIB_PENDING: i64 = 1;
+    pub const FIB_INSTALLED: i64 = 2;
+    pub const FIB_FAILED: i64 = 3;
+    pub const FIB_NOT_APPLICABLE: i64 = 4;
+
+    pub fn scalar_oid(n: u32) -> String {
+        format!("{}.{n}.0", super::L3VPND_SCALARS)
+    }
+
+    pub fn vrf_oid(col: u32, name: &str) -> String {
+        format!("{}.{col}.{}", super::L3VPND_VRF_ENTRY, super::name_index(name))
+    }
+}
+
+/// An IP address as an InetAddressType value and a length-prefixed
+/// InetAddress index: "10.0.0.0" -> (1, "4.10.0.0.0").
+pub fn inet_index(addr: &str) -> (u32, String) {
+    let ip: std::net::IpAddr = addr
+        .parse()
+        .unwrap_or_else(|_| panic!("not an IP address: {addr}"));
+    let (t, octets) = match ip {
+        std::net::IpAddr::V4(a) => (1, a.octets().to_vec()),
+        std::net::IpAddr::V6(a) => (2, a.octets().to_vec()),
+    };
+    let mut s = octets.len().to_string();
+    for o in octets {
+        s.push('.');
+        s.push_str(&o.to_string());
+    }
+    (t, s)
+}
+
+/// The mplsL3VpnVrfRteTable index of a route with policy {0 0}: VRF name,
+/// dest type, dest, prefix length, policy, next-hop type, next hop
+/// (`None`: unknown(0) and zero-length).
+pub fn rte_index(vrf: &str, dest: &str, pfx: u32, nh: Option<&str>) -> String {
+    let (dt, d) = inet_index(dest);
+    let (nt, n) = match nh {
+        Some(a) => inet_index(a),
+        None => (0, "0".to_string()),
+    };
+    format!("{}.{dt}.{d}.{pfx}.2.0.0.{nt}.{n}", name_index(vrf))
+}
+
+pub fn rte_oid(col: u32, vrf: &str, dest: &str, pfx: u32, nh: Option<&str>) -> String {
+    format!("{RTE_ENTRY}.{col}.{}", rte_index(vrf, dest, pfx, nh))
+}
+
+/// Poll `f` every 50 ms until it holds; panic with `what` after `max`.
+#[track_caller]
+pub fn wait_for(what: &str, max: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    loop {
+        if f() {
+            return;
+        }
+        if start.elapsed() > max {
+            panic!("not within {max:?}: {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Daemon {
+    /// Like `in_netns`, but runs `setup` (commands, each run inside the
+    /// namespace with `ip netns exec`) before the daemon starts, and starts
+    /// it with `extra` arguments (e.g. `--fib netlink`). Needs root.
+    pub fn in_netns_with(extra: &[&str], setup: &[&[&str]]) -> Daemon {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "l3n-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let st = Command::new("ip").args(["netns", "add", &name]).status();
+        assert!(
+            st.is_ok_and(|s| s.success()),
+            "ip netns add {name} failed (root? iproute2?)"
+        );
+        let tmp = tempfile::Builder::new()
+            .prefix("l3vpnd-test-")
+            .tempdir()
+            .expect("tempdir");
+        let mut d = Daemon::prepare(tmp.path(), extra);
+        d._tmp = Some(tmp);
+        d.netns = Some(name);
+        d.ns_exec(&["ip", "link", "set", "lo", "up"]);
+        for cmd in setup {
+            d.ns_exec(cmd);
+        }
+        d.launch();
+        d
+    }
+
+    /// Run a command in the daemon's namespace (or on the host) without
+    /// asserting success: (success, stdout, stderr).
+    pub fn ns_try(&self, argv: &[&str]) -> (bool, String, String) {
+        let mut full: Vec<&str> = Vec::new();
+        if let Some(ns) = &self.netns {
+            full.extend(["ip", "netns", "exec", ns.as_str()]);
+        }
+        full.extend_from_slice(argv);
+        let out = Command::new(full[0])
+            .args(&full[1..])
+            .output()
+            .unwrap_or_else(|e| panic!("{full:?}: {e}"));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// Borrow owned varbind strings for `set` / `set_ok` / `set_err`.
+pub fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(|s| s.as_str()).collect()
+}

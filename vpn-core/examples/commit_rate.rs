@@ -3,7 +3,7 @@ use vpn_core::*;
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(dir.path()).unwrap();
-    let n = 3000;
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3000);
     let t = std::time::Instant::now();
     for i in 0..n {
         let k = VrfKey::new(format!("v{i}").as_bytes()).unwrap();
@@ -11,6 +11,9 @@ fn main() {
         r.rd = RouteDistinguisher::parse_text(&format!("65000:{i}"));
         r.state = RowState::Active;
         s.commit(1, vec![Change::PutVrf(k, r)]).unwrap();
+        if (i + 1) % 2000 == 0 {
+            println!("{} commits: {:?}", i + 1, t.elapsed());
+        }
     }
     let e = t.elapsed();
     println!(

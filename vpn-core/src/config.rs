@@ -434,6 +434,19 @@ impl Config {
         self.label_owner.get(&label)
     }
 
+    /// Label owners of one VRF (its own label, its prefixes', its next hops').
+    pub fn label_owners_of<'a>(&'a self, vrf: &'a VrfKey) -> impl Iterator<Item = &'a Vec<u8>> + 'a {
+        [b'V', b'P', b'N'].into_iter().flat_map(move |t| {
+            let mut p = vec![t];
+            p.extend_from_slice(vrf.as_bytes());
+            self.labels
+                .range::<_, Vec<u8>>((Bound::Included(p.clone()), Bound::Unbounded))
+                .take_while(move |(o, _)| o.starts_with(&p))
+                .map(|(o, _)| o)
+                .filter(move |o| label_owner_vrf_key(o).as_ref() == Some(vrf))
+        })
+    }
+
     /// Number of allocated labels.
     pub fn labels_allocated(&self) -> usize {
         self.labels.len()
@@ -526,13 +539,7 @@ impl Config {
         }
         let space = self.settings.label_space;
         let lo_map = &self.label_owner;
-        let got = space.allocate(self.label_hint, |x| {
-            lo_map
-                .range(x..)
-                .map(|(l, _)| *l)
-                .collect::<Vec<_>>()
-                .into_iter()
-        });
+        let got = space.allocate(self.label_hint, |x| lo_map.range(x..).map(|(l, _)| *l));
         match got {
             Ok(l) => {
                 self.label_hint = l.saturating_add(1);
@@ -621,23 +628,7 @@ impl Config {
                 }
             }
         }
-        let mut prefixes = Vec::new();
-        for t in [b'V', b'P', b'N'] {
-            let mut p = vec![t];
-            p.extend_from_slice(vrf.as_bytes());
-            prefixes.push(p);
-        }
-        let have: Vec<Vec<u8>> = prefixes
-            .iter()
-            .flat_map(|p| {
-                self.labels
-                    .range::<_, Vec<u8>>((Bound::Included(p.clone()), Bound::Unbounded))
-                    .take_while(move |(o, _)| o.starts_with(p))
-                    .map(|(o, _)| o.clone())
-                    .collect::<Vec<_>>()
-            })
-            .filter(|o| label_owner_vrf_key(o).as_ref() == Some(vrf))
-            .collect();
+        let have: Vec<Vec<u8>> = self.label_owners_of(vrf).cloned().collect();
         for o in have {
             if !want.contains_key(&o) {
                 self.release_label(&o, eff);
@@ -694,14 +685,22 @@ impl Config {
                         row.table_id
                     }
                     _ => {
-                        let mut t = TABLE_BASE;
-                        for (&used, _) in self.table_owner.range(TABLE_BASE..) {
-                            if used != t {
-                                break;
+                        // After the highest table in use; the lowest free one
+                        // only once that runs out (no scan in the usual case).
+                        match self.table_owner.range(TABLE_BASE..).next_back() {
+                            None => TABLE_BASE,
+                            Some((&hi, _)) if hi < u32::MAX - 1 => hi + 1,
+                            Some(_) => {
+                                let mut t = TABLE_BASE;
+                                for (&used, _) in self.table_owner.range(TABLE_BASE..) {
+                                    if used != t {
+                                        break;
+                                    }
+                                    t += 1;
+                                }
+                                t
                             }
-                            t += 1;
                         }
-                        t
                     }
                 };
                 self.table_owner.insert(row.table_id, k.clone());

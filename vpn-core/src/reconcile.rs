@@ -435,6 +435,13 @@ impl Reconciler {
                 }
             }
         }
+        for v6 in [false, true] {
+            if v6 && !self.fib.capabilities().ipv6 {
+                continue;
+            }
+            let c = catch_all(table, v6);
+            desired.entry(c.prefix).or_insert(c);
+        }
         let have: Vec<IpNet> = self
             .applied
             .routes
@@ -471,6 +478,12 @@ impl Reconciler {
             best_route(cfg, vrf, p).map(|(k, r)| fib_route(table, &k.index(), r))
         } else {
             None
+        };
+        let want = match want {
+            None if is_default(p) && (p.addr().is_ipv4() || self.fib.capabilities().ipv6) => {
+                Some(catch_all(table, p.addr().is_ipv6()))
+            }
+            w => w,
         };
         match (want, self.applied.routes.get(&(table, *p))) {
             (Some(w), Some(h)) if w.is_installed_as(h) => {}
@@ -610,6 +623,26 @@ impl Reconciler {
     }
 }
 
+/// Metric of the catch-all routes (the largest the kernel keeps, as the
+/// kernel's VRF documentation uses for its unreachable default).
+pub const CATCH_ALL_METRIC: u32 = 4_278_198_272;
+
+/// The default route of a family, which every installed VRF table holds so
+/// that traffic steered into the VRF never falls through to the main table:
+/// the operator's best default route, or a reject at the highest metric.
+fn catch_all(table: u32, v6: bool) -> Route {
+    let prefix = if v6 {
+        IpNet::V6(ipnet::Ipv6Net::new(std::net::Ipv6Addr::UNSPECIFIED, 0).expect("valid"))
+    } else {
+        min_net()
+    };
+    Route { table, prefix, nexthop: NextHop::Reject, metric: CATCH_ALL_METRIC, labels: Vec::new() }
+}
+
+fn is_default(p: &IpNet) -> bool {
+    p.prefix_len() == 0
+}
+
 fn min_net() -> IpNet {
     IpNet::V4(ipnet::Ipv4Net::new(std::net::Ipv4Addr::UNSPECIFIED, 0).expect("valid"))
 }
@@ -729,7 +762,7 @@ mod tests {
             )
             .unwrap();
         let fib = || shadow.0.lock().unwrap().state();
-        wait_for("routes", || fib().routes.len() == 2);
+        wait_for("routes", || fib().routes.len() == 4);
         let st = fib();
         assert_eq!(
             st.vrfs,
@@ -739,11 +772,12 @@ mod tests {
                 interfaces: vec![1]
             }]
         );
-        let v4 = st
-            .routes
-            .iter()
-            .find(|r| r.prefix.addr().is_ipv4())
-            .unwrap();
+        let defaults: Vec<&Route> = st.routes.iter().filter(|r| r.prefix.prefix_len() == 0).collect();
+        // every installed table holds a reject default per family, so VRF
+        // traffic never falls through to the main table
+        assert_eq!(defaults.len(), 2);
+        assert!(defaults.iter().all(|r| r.nexthop == NextHop::Reject && r.metric == CATCH_ALL_METRIC));
+        let v4 = st.routes.iter().find(|r| r.prefix.addr().is_ipv4() && r.prefix.prefix_len() > 0).unwrap();
         // the lower metric wins
         assert_eq!(
             v4.nexthop,
@@ -781,13 +815,13 @@ mod tests {
         store
             .commit(3, vec![Change::PutVrf(red.clone(), row.clone())])
             .unwrap();
-        wait_for("withdraw", || fib().routes.is_empty());
+        wait_for("withdraw", || fib().routes.len() == 2);
         assert_eq!(fib().vrfs.len(), 1);
         row.admin = AdminStatus::Up;
         store
             .commit(4, vec![Change::PutVrf(red.clone(), row.clone())])
             .unwrap();
-        wait_for("re-add", || fib().routes.len() == 2);
+        wait_for("re-add", || fib().routes.len() == 4);
         tx.send(Hint::Stop).unwrap();
         h.join().unwrap();
 
@@ -800,7 +834,7 @@ mod tests {
             labels: vec![],
         })]);
         let (tx, _view, h) = start(&store, &shadow);
-        wait_for("stray removed", || fib().routes.len() == 2);
+        wait_for("stray removed", || fib().routes.len() == 4);
         assert!(fib()
             .routes
             .iter()

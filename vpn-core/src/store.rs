@@ -390,10 +390,8 @@ fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<Op> {
                         touch(Tree::Rte, rk.as_bytes());
                     }
                     for c in [old, new] {
-                        for (o, _) in c.labels.iter() {
-                            if crate::config::label_owner_vrf_key(o).as_ref() == Some(k) {
-                                touch(Tree::Label, o);
-                            }
+                        for o in c.label_owners_of(k) {
+                            touch(Tree::Label, o);
                         }
                     }
                 }

@@ -491,6 +491,7 @@ where
 {
     let mut lat = Vec::with_capacity(o.count as usize);
     let t0 = Instant::now();
+    let mut seg_start = t0;
     for k in 0..o.count {
         let i = o.start + k;
         let t = Instant::now();
@@ -498,11 +499,18 @@ where
         lat.push(t.elapsed().as_nanos() as u64);
         check_ok(&p).map_err(|e| format!("{what} #{i}: {e}"))?;
         if !o.quiet && (k + 1) % 2000 == 0 {
+            // progress with the rate and median latency of the last 2000
+            let mut seg = lat[(k + 1 - 2000) as usize..].to_vec();
+            seg.sort_unstable();
             eprintln!(
-                "  {what}: {} done, {:.1} s",
+                "  {what}: {} done, {:.1} s; last 2000: {:.0}/s, p50 {:.0} us, p99 {:.0} us",
                 k + 1,
-                t0.elapsed().as_secs_f64()
+                t0.elapsed().as_secs_f64(),
+                2000.0 / seg_start.elapsed().as_secs_f64(),
+                pct_us(&seg, 50.0),
+                pct_us(&seg, 99.0)
             );
+            seg_start = Instant::now();
         }
     }
     let el = t0.elapsed();

@@ -30,8 +30,9 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 /// Bytes of requests in one sendmsg: below the default socket send buffer
 /// (net.core.wmem_default, 212992), which bounds one netlink message train.
 const MAX_BATCH_BYTES: usize = 128 * 1024;
-/// Upper bound of messages in one batch, whatever the receive buffer.
+/// Bounds of messages in one batch, whatever the receive buffer.
 const MAX_BATCH_MSGS: usize = 2048;
+const MIN_BATCH_MSGS: usize = 32;
 /// Receive-buffer bytes one queued ack costs (skb truesize of a 36-byte ack
 /// is about 768 bytes; rounded up).
 const ACK_TRUESIZE: usize = 1024;
@@ -266,7 +267,7 @@ impl Conn {
             let _ = set_int_opt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, want);
         }
         let rcvbuf = get_int_opt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF)?.max(0) as usize;
-        let max_batch = (rcvbuf / ACK_TRUESIZE).clamp(32, MAX_BATCH_MSGS);
+        let max_batch = (rcvbuf / ACK_TRUESIZE).clamp(MIN_BATCH_MSGS, MAX_BATCH_MSGS);
         let tv = libc::timeval {
             tv_sec: RECV_TIMEOUT.as_secs() as libc::time_t,
             tv_usec: 0,
@@ -328,16 +329,26 @@ impl Conn {
         }
         let mut seen = vec![false; entries.len()];
         let mut left = entries.len();
+        let mut lost: Option<Failure> = None;
         while left > 0 {
-            let lens = match self.recv_many() {
+            let lens = match self.recv_many(lost.is_some()) {
                 Ok(l) => l,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) && lost.is_none() => {
+                    // Some acks did not fit in the receive buffer. Those that
+                    // did are still queued: read them, then report the rest
+                    // lost. Later batches are smaller.
+                    self.max_batch = (self.max_batch / 2).max(MIN_BATCH_MSGS);
+                    lost = Some(Failure::io(
+                        "acknowledgement lost (receive buffer overrun); state unknown",
+                        e,
+                    ));
+                    continue;
+                }
                 Err(e) => {
-                    let why = if e.raw_os_error() == Some(libc::ENOBUFS) {
-                        "acknowledgement lost (receive buffer overrun); state unknown"
-                    } else {
-                        "waiting for acknowledgements"
+                    let f = match (&lost, e.kind()) {
+                        (Some(f), io::ErrorKind::WouldBlock) => f.clone(),
+                        _ => Failure::io("waiting for acknowledgements", e),
                     };
-                    let f = Failure::io(why, e);
                     for (i, entry) in entries.iter().enumerate() {
                         if !seen[i] {
                             failures.push((entry.op, f.clone()));
@@ -393,10 +404,10 @@ impl Conn {
         failures
     }
 
-    /// One recvmmsg(2): waits for the first datagram, takes what else is
-    /// queued (up to ACK_VLEN). Returns each datagram's full length (which
+    /// One recvmmsg(2): waits for the first datagram (unless `nonblocking`),
+    /// takes what else is queued (up to ACK_VLEN). Returns each datagram's full length (which
     /// may exceed ACK_SLOT when truncated).
-    fn recv_many(&mut self) -> io::Result<Vec<usize>> {
+    fn recv_many(&mut self, nonblocking: bool) -> io::Result<Vec<usize>> {
         let fd = self.sock.as_raw_fd();
         let base = self.acks.as_mut_ptr();
         let mut iov: Vec<libc::iovec> = (0..ACK_VLEN)
@@ -423,7 +434,11 @@ impl Conn {
                     fd,
                     hdrs.as_mut_ptr(),
                     ACK_VLEN as libc::c_uint,
-                    libc::MSG_WAITFORONE | libc::MSG_TRUNC,
+                    if nonblocking {
+                        libc::MSG_DONTWAIT | libc::MSG_TRUNC
+                    } else {
+                        libc::MSG_WAITFORONE | libc::MSG_TRUNC
+                    },
                     std::ptr::null_mut(),
                 )
             };
@@ -481,15 +496,19 @@ impl Conn {
                 .map_err(|e| Failure::io("sendmsg", e))?;
             let mut out = Vec::new();
             let mut interrupted = false;
+            // A failure met mid-dump is returned once the dump is drained:
+            // the kernel refuses a new dump (EBUSY) while one is running.
+            let mut failed: Option<Failure> = None;
             loop {
                 let len = self
                     .recv_dump()
                     .map_err(|e| Failure::io("reading a dump", e))?;
                 if len > self.dump.len() {
-                    return Err(Failure::Io(format!(
+                    failed.get_or_insert(Failure::Io(format!(
                         "dump datagram of {len} bytes exceeds the {} byte buffer",
                         self.dump.len()
                     )));
+                    continue;
                 }
                 for (kind, flags, mseq, msg) in messages(&self.dump[..len]) {
                     if mseq != seq {
@@ -498,8 +517,18 @@ impl Conn {
                     interrupted |= flags & NLM_F_DUMP_INTR != 0;
                     match kind {
                         NLMSG_DONE => {
+                            if let Some(f) = failed {
+                                return Err(f);
+                            }
                             if interrupted {
                                 continue 'attempt;
+                            }
+                            // The dump's own status (0, or minus an errno;
+                            // ENOENT: the filtered table does not exist).
+                            let code = u32_at(msg, NLMSG_HDRLEN).map_or(0, |c| c as i32);
+                            let errno = code.checked_neg().unwrap_or(i32::MAX);
+                            if errno > 0 && errno != libc::ENOENT {
+                                return Err(Failure::kernel(errno, None));
                             }
                             return Ok(out);
                         }
@@ -510,10 +539,13 @@ impl Conn {
                         }
                         _ => {}
                     }
-                    if !keep(kind, &msg[NLMSG_HDRLEN..]) {
+                    if failed.is_some() || !keep(kind, &msg[NLMSG_HDRLEN..]) {
                         continue;
                     }
-                    out.push(parse(msg)?);
+                    match parse(msg) {
+                        Ok(m) => out.push(m),
+                        Err(f) => failed = Some(f),
+                    }
                 }
             }
         }
