@@ -515,6 +515,36 @@ fn route_set_errors_with_their_index() {
             "inconsistentName",
         ),
         (
+            "IPv4 prefix length 33",
+            vec![[
+                raw(rte::STATUS, "1.4.10.0.0.0.33.2.0.0.1.4.192.0.2.1"),
+                "i".into(),
+                cg.into(),
+            ]],
+            "inconsistentName",
+        ),
+        (
+            "IPv6 prefix length 129",
+            vec![[
+                raw(
+                    rte::STATUS,
+                    "2.16.32.1.13.184.0.0.0.0.0.0.0.0.0.0.0.0.129.2.0.0.0.0",
+                ),
+                "i".into(),
+                cg.into(),
+            ]],
+            "inconsistentName",
+        ),
+        (
+            "next hop type ipv6(2) of 4 octets",
+            vec![[
+                raw(rte::STATUS, "1.4.10.0.0.0.8.2.0.0.2.4.192.0.2.1"),
+                "i".into(),
+                cg.into(),
+            ]],
+            "noCreation",
+        ),
+        (
             "dest type ipv4z(3)",
             vec![[
                 raw(rte::STATUS, "3.8.10.0.0.0.0.0.0.1.8.2.0.0.0.0"),

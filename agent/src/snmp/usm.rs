@@ -282,7 +282,7 @@ pub fn decrypt(
         PrivProto::None => None,
         PrivProto::Des => {
             // RFC 3414 8.3.2 step 2: a length that is not a multiple of 8 is an error.
-            if cipher.len() % 8 != 0 || cipher.is_empty() {
+            if !cipher.len().is_multiple_of(8) || cipher.is_empty() {
                 return None;
             }
             let k = key.get(..16)?;
@@ -365,7 +365,7 @@ pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
         .chars()
         .filter(|c| !matches!(c, ' ' | ':'))
         .collect();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -536,7 +536,7 @@ mod tests {
         let old = auth_key(AuthProto::Md5, b"maplesyrup", &hex(ENGINE));
         let new = auth_key(AuthProto::Md5, b"newsyrup", &hex(ENGINE));
         assert_eq!(new, hex("87021d7bd9d101ba05ea6e3bf9d9bd4a"));
-        let random = vec![0u8; 16];
+        let random = [0u8; 16];
         let delta =
             hex("00000000000000000000000000000000 88 05 61 51 41 67 6c c9 19 61 74 e7 42 a3 25 51");
         assert_eq!(&delta[..16], &random[..]);

@@ -87,8 +87,10 @@ impl MibView {
     }
 }
 
-/// Why a PDU is refused as a whole (RFC 3415 isAccessAllowed errors).
+/// Why a PDU is refused as a whole (RFC 3415 isAccessAllowed errors, named
+/// as the RFC names them).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[allow(clippy::enum_variant_names)]
 pub enum Denied {
     NoSuchContext,
     NoGroupName,
@@ -124,7 +126,8 @@ pub fn resolve(
     // RFC 3415 4 (vacmAccessTable): prefer the exact security model over
     // any, an exact context over a prefix, the longer prefix, the higher level.
     let p = access_prefix(&group.group);
-    let mut best: Option<((bool, bool, usize, u32), &vpn_core::security::AccessRow)> = None;
+    type Rank = (bool, bool, usize, u32);
+    let mut best: Option<(Rank, &AccessRow)> = None;
     for (k, r) in with_prefix(&sec.access, &p) {
         let Some((g, prefix, m, l)) = parse_access_key(k) else {
             continue;
@@ -374,19 +377,15 @@ fn permanent_group(g: &str) -> GroupRow {
     }
 }
 
+/// Rows with their keys.
+pub type Rows<R> = Vec<(Vec<u8>, R)>;
+
 /// The rows every agent starts with unless the configuration file has its
 /// own for the same index (RFC 3584 section 5's mapping of communities):
 /// both communities in groups of their own name for v1 and v2c; the
 /// read-only one reads view "all", the read-write one also writes it; view
 /// "all" is the whole tree (1).
-pub fn builtin_rows(
-    ro: &[u8],
-    rw: &[u8],
-) -> (
-    Vec<(Vec<u8>, GroupRow)>,
-    Vec<(Vec<u8>, AccessRow)>,
-    Vec<(Vec<u8>, ViewRow)>,
-) {
+pub fn builtin_rows(ro: &[u8], rw: &[u8]) -> (Rows<GroupRow>, Rows<AccessRow>, Rows<ViewRow>) {
     let mut groups = Vec::new();
     for name in [ro, rw] {
         for m in [mib::snmpv3::MODEL_V1, mib::snmpv3::MODEL_V2C] {
