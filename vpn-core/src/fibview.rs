@@ -3,7 +3,6 @@
 
 use crate::keys::VrfKey;
 use fib::Capabilities;
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -39,7 +38,7 @@ pub struct VrfFibState {
 pub struct FibView {
     pub backend: Backend,
     pub caps: Capabilities,
-    pub vrfs: BTreeMap<VrfKey, VrfFibState>,
+    pub vrfs: imbl::OrdMap<VrfKey, VrfFibState>,
 }
 
 impl FibView {
@@ -47,7 +46,7 @@ impl FibView {
         FibView {
             backend,
             caps,
-            vrfs: BTreeMap::new(),
+            vrfs: imbl::OrdMap::new(),
         }
     }
 

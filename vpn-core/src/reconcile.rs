@@ -171,7 +171,10 @@ pub struct Reconciler {
     failures: BTreeMap<u32, String>,
     /// Capabilities missing for something a VRF asked for, by table.
     notes: BTreeMap<u32, String>,
-    status: BTreeMap<VrfKey, VrfFibState>,
+    /// Published status (a persistent map: publishing is O(1) to clone).
+    status: imbl::OrdMap<VrfKey, VrfFibState>,
+    /// VRFs whose status may have changed this round.
+    touched: BTreeSet<VrfKey>,
     /// The table each VRF was last installed in (to remove it once the row
     /// is gone).
     tables: BTreeMap<VrfKey, u32>,
@@ -203,7 +206,8 @@ impl Reconciler {
             applied: Applied::default(),
             failures: BTreeMap::new(),
             notes: BTreeMap::new(),
-            status: BTreeMap::new(),
+            status: imbl::OrdMap::new(),
+            touched: BTreeSet::new(),
             tables: BTreeMap::new(),
             backoff: Duration::from_secs(1),
         };
@@ -232,14 +236,17 @@ impl Reconciler {
                 return;
             }
             let cfg = self.store.snapshot();
-            if batch.contains(&Hint::Resync) {
+            let all = if batch.contains(&Hint::Resync) {
                 self.resync(&cfg);
+                true
             } else if batch.contains(&Hint::All) || retry_at.is_some_and(|t| Instant::now() >= t) {
                 self.full(&cfg);
+                true
             } else {
                 self.incremental(&cfg, batch);
-            }
-            self.publish(&cfg);
+                false
+            };
+            self.publish(&cfg, all);
             if self.failures.is_empty() {
                 retry_at = None;
                 self.backoff = Duration::from_secs(1);
@@ -355,22 +362,10 @@ impl Reconciler {
         }
         for v in &vrfs {
             self.vrf_ops(cfg, v, &mut ops);
-            // Labels of a VRF whose row changed may change action.
-            for (o, _) in cfg
-                .labels
-                .iter()
-                .filter(|(o, _)| label_owner_vrf_key(o).as_ref() == Some(v))
-            {
-                owners.insert(o.clone());
-            }
-            let gone: Vec<Vec<u8>> = self
-                .applied
-                .ilm_by_owner
-                .keys()
-                .filter(|o| label_owner_vrf_key(o).as_ref() == Some(v))
-                .cloned()
-                .collect();
-            owners.extend(gone);
+            // Labels of a VRF whose row changed may change action, and ILM
+            // entries installed for it may have lost their label.
+            owners.extend(cfg.label_owners_of(v).cloned());
+            owners.extend(owners_in(&self.applied.ilm_by_owner, v));
         }
         for (v, p) in &prefixes {
             if vrfs.contains(v) {
@@ -378,14 +373,14 @@ impl Reconciler {
             }
             if let Some(table) = installs(cfg, v) {
                 self.prefix_ops(cfg, v, table, p, &mut ops);
-                if let Some(o) = cfg.labels.keys().find(|o| {
-                    o.first() == Some(&b'P')
-                        && o[1..] == crate::routes::RteKey::prefix_start(v, p)[..]
-                }) {
-                    owners.insert(o.clone());
+                let o = crate::config::label_owner_prefix(v, p);
+                if cfg.label(&o).is_some() || self.applied.ilm_by_owner.contains_key(&o) {
+                    owners.insert(o);
                 }
             }
         }
+        self.touched.extend(vrfs.iter().cloned());
+        self.touched.extend(prefixes.iter().map(|(v, _)| v.clone()));
         for o in owners {
             self.ilm_ops(cfg, &o, &mut ops);
         }
@@ -580,47 +575,53 @@ impl Reconciler {
     }
 
     /// Publish each VRF's status.
-    fn publish(&mut self, cfg: &Config) {
+    fn publish(&mut self, cfg: &Config, all: bool) {
         let now = crate::clock::ticks();
-        let mut next = BTreeMap::new();
-        for (k, r) in cfg.vrfs.iter() {
+        let keys: Vec<VrfKey> = if all {
+            self.status.keys().filter(|k| !cfg.vrfs.contains_key(*k)).cloned().chain(cfg.vrfs.keys().cloned()).collect()
+        } else {
+            // Only VRFs this round touched, plus those with failures or notes.
+            let mut t: BTreeSet<VrfKey> = std::mem::take(&mut self.touched);
+            for table in self.failures.keys().chain(self.notes.keys()) {
+                if let Some(v) = cfg.table_owner(*table) {
+                    t.insert(v.clone());
+                }
+            }
+            t.into_iter().collect()
+        };
+        self.touched.clear();
+        let mut changed = false;
+        for k in keys {
+            let Some(r) = cfg.vrfs.get(&k) else {
+                changed |= self.status.remove(&k).is_some();
+                continue;
+            };
             let (status, reason) = if r.state != RowState::Active {
                 (FibStatus::NotApplicable, "row not active".to_string())
-            } else if r.admin != crate::AdminStatus::Up
-                && self.applied.vrfs.contains_key(&r.table_id)
-            {
-                (
-                    FibStatus::NotApplicable,
-                    "admin status not up: table kept, routes withdrawn".to_string(),
-                )
+            } else if r.admin != crate::AdminStatus::Up && self.applied.vrfs.contains_key(&r.table_id) {
+                (FibStatus::NotApplicable, "admin status not up: table kept, routes withdrawn".to_string())
             } else if let Some(e) = self.failures.get(&r.table_id) {
                 (FibStatus::Failed, e.clone())
             } else if self.applied.vrfs.contains_key(&r.table_id) {
-                (
-                    FibStatus::Installed,
-                    self.notes.get(&r.table_id).cloned().unwrap_or_default(),
-                )
+                (FibStatus::Installed, self.notes.get(&r.table_id).cloned().unwrap_or_default())
             } else {
                 (FibStatus::Pending, String::new())
             };
-            let last_change = match self.status.get(k) {
-                Some(s) if s.status == status && s.reason == reason => s.last_change,
-                _ => now,
-            };
-            next.insert(
-                k.clone(),
-                VrfFibState {
-                    status,
-                    reason,
-                    last_change,
-                },
-            );
+            match self.status.get(&k) {
+                Some(s) if s.status == status && s.reason == reason => {}
+                _ => {
+                    self.status.insert(k, VrfFibState { status, reason, last_change: now });
+                    changed = true;
+                }
+            }
         }
-        self.status = next.clone();
-        let mut v = (**self.view.load()).clone();
-        v.vrfs = next;
-        self.view.store(Arc::new(v));
+        if changed {
+            let mut v = (**self.view.load()).clone();
+            v.vrfs = self.status.clone();
+            self.view.store(Arc::new(v));
+        }
     }
+
 }
 
 /// Metric of the catch-all routes (the largest the kernel keeps, as the
@@ -641,6 +642,23 @@ fn catch_all(table: u32, v6: bool) -> Route {
 
 fn is_default(p: &IpNet) -> bool {
     p.prefix_len() == 0
+}
+
+/// Owners (of installed ILM entries) that belong to one VRF: the V, P and N
+/// owner ranges of its key.
+fn owners_in(map: &BTreeMap<Vec<u8>, u32>, vrf: &VrfKey) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for t in [b'V', b'P', b'N'] {
+        let mut p = vec![t];
+        p.extend_from_slice(vrf.as_bytes());
+        out.extend(
+            map.range(p.clone()..)
+                .take_while(|(o, _)| o.starts_with(&p))
+                .filter(|(o, _)| label_owner_vrf_key(o).as_ref() == Some(vrf))
+                .map(|(o, _)| o.clone()),
+        );
+    }
+    out
 }
 
 fn min_net() -> IpNet {

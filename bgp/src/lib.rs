@@ -1,0 +1,186 @@
+//! MP-BGP speaker for BGP/MPLS IP VPNs: wire codec, FSM, sessions, Adj-RIBs,
+//! best path. It knows nothing of SNMP, rows, sled or VRF configuration:
+//! vpn-core tells it which peers to run and which routes to originate, and
+//! it tells vpn-core (through [`BgpEvent`]s) what the peers send and how the
+//! sessions go.
+//!
+//! ```text
+//!  vpn-core --BgpCommand--> [speaker task] <--TCP--> peers
+//!     ^                          |
+//!     +------- BgpEvent ---------+         (peer state, best-path changes)
+//! ```
+
+use ipnet::IpNet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+/// Address families this speaker negotiates (RFC 4760 AFI/SAFI).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Family {
+    /// AFI 1, SAFI 1
+    Ipv4Unicast,
+    /// AFI 2, SAFI 1
+    Ipv6Unicast,
+    /// AFI 1, SAFI 128 (RFC 4364)
+    Vpnv4,
+    /// AFI 2, SAFI 128 (RFC 4659)
+    Vpnv6,
+}
+
+/// A route distinguisher as its 8 octets (RFC 4364 section 4.2).
+pub type Rd = [u8; 8];
+
+/// The key of a route in a RIB.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum RouteKey {
+    Unicast(IpNet),
+    /// RD + prefix (the label is an attribute of the path, not the key).
+    Vpn(Rd, IpNet),
+}
+
+/// Well-known and optional path attributes we use (RFC 4271, RFC 4360,
+/// RFC 4760). Shared between routes with identical attributes.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct PathAttrs {
+    /// 0 IGP, 1 EGP, 2 INCOMPLETE
+    pub origin: u8,
+    /// AS_PATH segments flattened to AS_SEQUENCE order (sets kept as
+    /// segments inside the codec; for best path, length counts a set as 1).
+    pub as_path: Vec<AsSegment>,
+    /// Next hop (from NEXT_HOP or MP_REACH_NLRI; for VPN routes the RD of the
+    /// next hop is dropped; a link-local second address is kept aside).
+    pub next_hop: Option<IpAddr>,
+    pub next_hop_link_local: Option<std::net::Ipv6Addr>,
+    pub med: Option<u32>,
+    pub local_pref: Option<u32>,
+    pub atomic_aggregate: bool,
+    pub aggregator: Option<(u32, Ipv4Addr)>,
+    pub communities: Vec<u32>,
+    /// Extended communities, 8 octets each (route targets are type
+    /// 0x00/0x01/0x02 sub-type 0x02).
+    pub ext_communities: Vec<[u8; 8]>,
+    pub originator_id: Option<Ipv4Addr>,
+    pub cluster_list: Vec<Ipv4Addr>,
+    /// Attributes we do not interpret, kept to pass on (optional transitive).
+    pub unknown: Vec<(u8, u8, Vec<u8>)>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum AsSegment {
+    Sequence(Vec<u32>),
+    Set(Vec<u32>),
+}
+
+/// A path: attributes plus the label stack of a labelled route (RFC 8277).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Path {
+    pub attrs: Arc<PathAttrs>,
+    pub labels: Vec<u32>,
+    /// Which peer it came from (None: originated locally).
+    pub from: Option<PeerId>,
+}
+
+/// Identifies a peer for the life of its configuration (vpn-core picks it).
+pub type PeerId = u32;
+
+/// A peer to run.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PeerConfig {
+    pub id: PeerId,
+    pub address: IpAddr,
+    /// TCP port to connect to (179 normally).
+    pub port: u16,
+    pub remote_as: u32,
+    pub families: Vec<Family>,
+    /// Seconds; 0 = no keepalives (RFC 4271 allows 0 or >= 3).
+    pub hold_time: u16,
+    pub keepalive: u16,
+    /// RFC 2385 TCP MD5 password.
+    pub md5_password: Option<String>,
+    pub route_reflector_client: bool,
+    pub admin_up: bool,
+    /// Only accept connections, never connect.
+    pub passive: bool,
+    /// Which RIB this peer's routes go to and come from: None = the
+    /// provider-wide VPN RIB (PE-PE / RR), Some(name) = a VRF's RIB (a CE
+    /// peer inside a VRF; name is opaque to bgp).
+    pub rib: Option<String>,
+}
+
+/// Speaker-wide settings.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SpeakerConfig {
+    pub asn: u32,
+    pub router_id: Ipv4Addr,
+    /// Addresses to accept connections on (empty: no listener).
+    pub listen: Vec<SocketAddr>,
+}
+
+/// RFC 4271 section 8 FSM states (the values BGP4-MIB bgpPeerState uses).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FsmState {
+    Idle = 1,
+    Connect = 2,
+    Active = 3,
+    OpenSent = 4,
+    OpenConfirm = 5,
+    Established = 6,
+}
+
+/// Counters and state of one peer (for BGP4-MIB bgpPeerTable and the
+/// extension MIB).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PeerStatus {
+    pub id: PeerId,
+    pub state: FsmState,
+    /// Seconds the session has been Established (0 when not).
+    pub established_secs: u32,
+    /// Last NOTIFICATION code/subcode sent or received.
+    pub last_error: (u8, u8),
+    pub in_updates: u32,
+    pub out_updates: u32,
+    pub in_messages: u32,
+    pub out_messages: u32,
+    pub established_transitions: u32,
+    pub negotiated_hold_time: u16,
+    pub negotiated_keepalive: u16,
+    pub remote_router_id: Ipv4Addr,
+    pub local_addr: Option<SocketAddr>,
+    pub remote_addr: Option<SocketAddr>,
+    pub remote_as: u32,
+    pub negotiated_version: u8,
+    /// Prefixes received / accepted (in Adj-RIB-In after treat-as-withdraw)
+    /// per family.
+    pub prefixes_received: Vec<(Family, u32)>,
+    pub prefixes_accepted: Vec<(Family, u32)>,
+}
+
+/// What vpn-core asks of the speaker.
+#[derive(Clone, Debug)]
+pub enum BgpCommand {
+    SetSpeaker(SpeakerConfig),
+    PutPeer(PeerConfig),
+    DelPeer(PeerId),
+    /// Originate (or replace) routes in a RIB (None = the VPN RIB, else a
+    /// VRF RIB advertised to that VRF's CE peers). Next hop None = self.
+    Originate { rib: Option<String>, routes: Vec<(RouteKey, Path)> },
+    Withdraw { rib: Option<String>, keys: Vec<RouteKey> },
+    /// Ask a peer to resend (ROUTE-REFRESH, RFC 2918).
+    Refresh(PeerId),
+    Shutdown,
+}
+
+/// What the speaker tells vpn-core.
+#[derive(Clone, Debug)]
+pub enum BgpEvent {
+    /// A peer's FSM moved (old -> new); `status` is the new status.
+    PeerState { id: PeerId, old: FsmState, new: FsmState, status: PeerStatus },
+    /// The best path of a key in a RIB changed (None: no path left). Only
+    /// paths learned from peers are reported (local ones vpn-core knows).
+    Best { rib: Option<String>, key: RouteKey, best: Option<Path> },
+    /// End-of-RIB received (RFC 4724) for a family from a peer.
+    EndOfRib { id: PeerId, family: Family },
+    /// A label received from a peer for a RIB that the caller may check
+    /// against its label space (illegal-label accounting is vpn-core's).
+    LabelReceived { id: PeerId, rib: Option<String>, key: RouteKey, label: u32 },
+}
