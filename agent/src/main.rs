@@ -208,11 +208,13 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         }
     });
 
+    let peer_states: Arc<ArcSwap<vpn_core::bgpcfg::PeerStates>> = Arc::new(ArcSwap::from_pointee(Default::default()));
     let responder = Arc::new(Responder {
         mib,
         store: store.clone(),
         ifs,
         fib: fib_view,
+        peers: peer_states.clone(),
         max_msg_size: settings.max_msg_size,
     });
     let engine = Arc::new(Engine {

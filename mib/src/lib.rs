@@ -4,6 +4,7 @@
 //! Modules served: SNMPv2-MIB (system and snmp groups), IF-MIB (read-only)
 //! and MPLS-L3VPN-STD-MIB (RFC 4382). The MIB module files are in `mibs/`.
 
+pub mod bgp;
 pub mod error;
 pub mod ext;
 pub mod ifmib;
@@ -65,6 +66,7 @@ impl Mib {
         subtrees.extend(ifmib::subtrees());
         subtrees.extend(l3vpn::subtrees());
         subtrees.extend(ext::subtrees());
+        subtrees.extend(bgp::subtrees());
         subtrees
     }
 
@@ -96,6 +98,7 @@ impl Mib {
         cfg: &'a Config,
         ifs: &'a Interfaces,
         fib: &'a FibView,
+        peers: &'a vpn_core::bgpcfg::PeerStates,
         now: u32,
     ) -> View<'a> {
         View {
@@ -105,6 +108,7 @@ impl Mib {
             info: &self.info,
             stats: &self.stats,
             illegal_labels: &self.illegal_labels,
+            peers,
             fib,
             drops: &self.drops,
         }

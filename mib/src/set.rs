@@ -27,6 +27,7 @@ enum Target {
     IfConf(IfConfKey, IfConfCol),
     Rt(RtKey, RtCol),
     Rte(RteKey, RteCol),
+    Peer(vpn_core::bgpcfg::PeerKey, PeerCol),
 }
 
 #[derive(Debug)]
@@ -52,6 +53,25 @@ enum Setting {
     LabelDynamicMin(u32),
     LabelDynamicMax(u32),
     RteMxThrshTime(u32),
+    BgpAs(u32),
+    BgpRouterId([u8; 4]),
+    BgpListenType(u32),
+    BgpListenAddr(Vec<u8>),
+    BgpListenPort(u32),
+}
+
+#[derive(Debug)]
+enum PeerCol {
+    RemoteAs(u32),
+    Families(u8),
+    HoldTime(u16),
+    Keepalive(u16),
+    Md5(Vec<u8>),
+    RrClient(bool),
+    Admin(bool),
+    RemotePort(u16),
+    Storage(Storage),
+    Status(RowStatus),
 }
 
 #[derive(Debug)]
@@ -180,6 +200,11 @@ fn scalar_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
         ext::LABEL_DYNAMIC_MIN,
         ext::LABEL_DYNAMIC_MAX,
         ext::RTE_MX_THRSH_TIME,
+        crate::bgp::LOCAL_AS,
+        crate::bgp::ROUTER_ID,
+        crate::bgp::LISTEN_ADDR_TYPE,
+        crate::bgp::LISTEN_ADDR,
+        crate::bgp::LISTEN_PORT,
     ];
     let obj = writable.iter().find(|o| oid.starts_with(o))?;
     let s = (|| {
@@ -191,6 +216,29 @@ fn scalar_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
             o if o == l3vpn::NOTIFICATION_ENABLE => Setting::NotificationEnable(truth(v)?),
             o if o == l3vpn::ILL_LBL_RCV_THRSH => Setting::IllLblThresh(unsigned(v)?),
             o if o == ext::RTE_MX_THRSH_TIME => Setting::RteMxThrshTime(unsigned(v)?),
+            o if o == crate::bgp::LOCAL_AS => Setting::BgpAs(unsigned(v)?),
+            o if o == crate::bgp::ROUTER_ID => match v {
+                Value::IpAddress(a) => Setting::BgpRouterId(*a),
+                _ => return Err(WrongType),
+            },
+            o if o == crate::bgp::LISTEN_ADDR_TYPE => match integer(v)? {
+                t @ (0 | 1 | 2) => Setting::BgpListenType(t as u32),
+                _ => return Err(WrongValue),
+            },
+            o if o == crate::bgp::LISTEN_ADDR => {
+                let b = octets(v, 255)?;
+                if ![0, 4, 16].contains(&b.len()) {
+                    return Err(WrongLength);
+                }
+                Setting::BgpListenAddr(b)
+            }
+            o if o == crate::bgp::LISTEN_PORT => {
+                let p = unsigned(v)?;
+                if p > 65535 {
+                    return Err(WrongValue);
+                }
+                Setting::BgpListenPort(p)
+            }
             o => {
                 let l = unsigned(v)?;
                 if !(mpls::MIN_UNRESERVED..=mpls::MAX_LABEL).contains(&l) {
@@ -310,6 +358,55 @@ fn table_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
         })();
         return Some(c);
     }
+    if let Some((col, sub)) = column(crate::bgp::PEER_ENTRY, oid) {
+        use crate::bgp::peer_col::*;
+        let c = (|| {
+            let c = match col {
+                REMOTE_AS => {
+                    let a = unsigned(v)?;
+                    if a == 0 {
+                        return Err(WrongValue);
+                    }
+                    PeerCol::RemoteAs(a)
+                }
+                FAMILIES => {
+                    let b = octets(v, 255)?;
+                    let first = b.first().copied().unwrap_or(0);
+                    if b.iter().skip(1).any(|&x| x != 0) || first & !vpn_core::bgpcfg::FAM_ALL != 0 {
+                        return Err(WrongValue);
+                    }
+                    PeerCol::Families(first)
+                }
+                HOLD_TIME => match unsigned(v)? {
+                    // RFC 4271: 0 or at least 3 seconds.
+                    h @ (0 | 3..=65535) => PeerCol::HoldTime(h as u16),
+                    _ => return Err(WrongValue),
+                },
+                KEEPALIVE => match unsigned(v)? {
+                    k @ 0..=21845 => PeerCol::Keepalive(k as u16),
+                    _ => return Err(WrongValue),
+                },
+                MD5 => PeerCol::Md5(octets(v, 80)?),
+                RR_CLIENT => PeerCol::RrClient(truth(v)?),
+                ADMIN_STATUS => match integer(v)? {
+                    1 => PeerCol::Admin(true),
+                    2 => PeerCol::Admin(false),
+                    _ => return Err(WrongValue),
+                },
+                REMOTE_PORT => match unsigned(v)? {
+                    p @ 1..=65535 => PeerCol::RemotePort(p as u16),
+                    _ => return Err(WrongValue),
+                },
+                STORAGE_TYPE => PeerCol::Storage(storage(v)?),
+                ROW_STATUS => PeerCol::Status(row_status(v)?),
+                _ => return Err(NotWritable),
+            };
+            let k = crate::index::oid_to_key(crate::bgp::PEER_INDEX, sub).ok_or(NoCreation)?;
+            let key = vpn_core::bgpcfg::PeerKey::parse(&k).ok_or(NoCreation)?;
+            Ok(Target::Peer(key, c))
+        })();
+        return Some(c);
+    }
     if let Some((col, sub)) = column(l3vpn::IFCONF_ENTRY, oid) {
         use ifconf_col::*;
         let c = (|| {
@@ -393,6 +490,17 @@ fn edit_row<T: RowKind>(
     fresh: impl FnOnce() -> T::Row,
     cols: &[(usize, T::Col)],
 ) -> Result<Option<T::Row>, SetError> {
+    edit_row_with::<T>(existing, fresh, cols, true)
+}
+
+/// [`edit_row`] for a row that may lack values without defaults (`complete`
+/// false: RFC 2579 notReady).
+fn edit_row_with<T: RowKind>(
+    existing: Option<&T::Row>,
+    fresh: impl FnOnce() -> T::Row,
+    cols: &[(usize, T::Col)],
+    complete: bool,
+) -> Result<Option<T::Row>, SetError> {
     let status = cols
         .iter()
         .rev()
@@ -427,7 +535,7 @@ fn edit_row<T: RowKind>(
             }
         }
     }
-    let next = transition(existing.map(T::state), status.map(|(_, s)| s), true)
+    let next = transition(existing.map(T::state), status.map(|(_, s)| s), complete)
         .map_err(|e| SetError::new(e, status_idx))?;
     match next {
         Next::Absent => Ok(None),
@@ -595,6 +703,49 @@ impl RowKind for RteKind {
     }
 }
 
+struct PeerKind;
+impl RowKind for PeerKind {
+    type Row = vpn_core::bgpcfg::PeerRow;
+    type Col = PeerCol;
+    fn status(c: &PeerCol) -> Option<RowStatus> {
+        match c {
+            PeerCol::Status(s) => Some(*s),
+            _ => None,
+        }
+    }
+    fn is_storage(c: &PeerCol) -> bool {
+        matches!(c, PeerCol::Storage(_))
+    }
+    /// A live session's parameters change only out of service; admin status
+    /// and storage any time.
+    fn writable_when_active(c: &PeerCol) -> bool {
+        matches!(c, PeerCol::Admin(_) | PeerCol::Status(_) | PeerCol::Storage(_))
+    }
+    fn state(r: &Self::Row) -> RowState {
+        r.state
+    }
+    fn storage_of(r: &Self::Row) -> Storage {
+        r.storage
+    }
+    fn set_state(r: &mut Self::Row, s: RowState) {
+        r.state = s;
+    }
+    fn apply(r: &mut Self::Row, c: &PeerCol) {
+        match c {
+            PeerCol::RemoteAs(v) => r.remote_as = *v,
+            PeerCol::Families(v) => r.families = *v,
+            PeerCol::HoldTime(v) => r.hold_time = *v,
+            PeerCol::Keepalive(v) => r.keepalive = *v,
+            PeerCol::Md5(v) => r.md5 = v.clone(),
+            PeerCol::RrClient(v) => r.rr_client = *v,
+            PeerCol::Admin(v) => r.admin_up = *v,
+            PeerCol::RemotePort(v) => r.remote_port = *v,
+            PeerCol::Storage(v) => r.storage = *v,
+            PeerCol::Status(_) => {}
+        }
+    }
+}
+
 /// Whether an active route can forward: its type, next hop and interface
 /// agree, and the interface exists.
 fn route_consistent(key: &RteKey, r: &RteRow, ifs: &Interfaces) -> bool {
@@ -624,6 +775,7 @@ pub fn build_changes(
     let mut ifcs: Vec<RowEdit<IfConfKey, IfConfCol>> = Vec::new();
     let mut rts: Vec<RowEdit<RtKey, RtCol>> = Vec::new();
     let mut rtes: Vec<RowEdit<RteKey, RteCol>> = Vec::new();
+    let mut peers: Vec<RowEdit<vpn_core::bgpcfg::PeerKey, PeerCol>> = Vec::new();
     for (i, (oid, v)) in vbs.iter().enumerate() {
         let idx = i + 1;
         let t = scalar_target(oid, v)
@@ -635,6 +787,7 @@ pub fn build_changes(
             Target::IfConf(k, c) => group(&mut ifcs, k, idx, c),
             Target::Rt(k, c) => group(&mut rts, k, idx, c),
             Target::Rte(k, c) => group(&mut rtes, k, idx, c),
+            Target::Peer(k, c) => group(&mut peers, k, idx, c),
         }
     }
 
@@ -828,6 +981,32 @@ pub fn build_changes(
             }
         }
     }
+    for e in &peers {
+        let existing = work.peers.get(&e.key).cloned();
+        let status_idx = e.cols.iter().find_map(|(i, c)| PeerKind::status(c).map(|_| *i)).unwrap_or(e.cols[0].0);
+        if existing.is_none() && e.key.vrf().is_some_and(|v| !work.vrfs.contains_key(&v)) {
+            let creating = e
+                .cols
+                .iter()
+                .any(|(_, c)| matches!(PeerKind::status(c), Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)));
+            if creating {
+                return Err(SetError::new(InconsistentName, status_idx));
+            }
+        }
+        // A peer needs its remote AS and families before it can be active
+        // (RFC 2579: createAndWait leaves it notReady until then).
+        let mut probe = existing.clone().unwrap_or_else(|| vpn_core::bgpcfg::PeerRow::new(default_storage));
+        for (_, c) in &e.cols {
+            PeerKind::apply(&mut probe, c);
+        }
+        let complete = probe.complete();
+        let fresh = || vpn_core::bgpcfg::PeerRow::new(default_storage);
+        match edit_row_with::<PeerKind>(existing.as_ref(), fresh, &e.cols, complete)? {
+            None if existing.is_some() => push(&mut work, &mut changes, Change::DelPeer(e.key.clone()), status_idx)?,
+            None => {}
+            Some(row) => push(&mut work, &mut changes, Change::PutPeer(e.key.clone(), row), status_idx)?,
+        }
+    }
     if !settings.is_empty() {
         let mut s = work.settings.clone();
         let first = settings[0].0;
@@ -842,6 +1021,13 @@ pub fn build_changes(
                         | Setting::LabelDynamicMax(_)
                 )
             })
+            .map(|(i, _)| *i);
+        // The listen endpoint: type, address, port, each written alone or
+        // together; the result must be consistent (or port 0: no listener).
+        let mut listen: (Option<u32>, Option<Vec<u8>>, Option<u32>) = (None, None, None);
+        let listen_at = settings
+            .iter()
+            .find(|(_, st)| matches!(st, Setting::BgpListenType(_) | Setting::BgpListenAddr(_) | Setting::BgpListenPort(_)))
             .map(|(i, _)| *i);
         let mut sr = s.label_space.static_range;
         let mut dr = s.label_space.dynamic;
@@ -858,7 +1044,34 @@ pub fn build_changes(
                 Setting::LabelDynamicMin(v) => dr.lo = v,
                 Setting::LabelDynamicMax(v) => dr.hi = v,
                 Setting::RteMxThrshTime(v) => s.rte_mx_thrsh_time = v,
+                Setting::BgpAs(v) => s.bgp.asn = v,
+                Setting::BgpRouterId(v) => s.bgp.router_id = v,
+                Setting::BgpListenType(t) => listen.0 = Some(t),
+                Setting::BgpListenAddr(a) => listen.1 = Some(a),
+                Setting::BgpListenPort(p) => listen.2 = Some(p),
             }
+        }
+        if let Some(at) = listen_at {
+            let cur = s.bgp.listen.first().copied();
+            let t = listen.0.unwrap_or(match cur {
+                None => 0,
+                Some(a) if a.is_ipv4() => 1,
+                Some(_) => 2,
+            });
+            let a = listen.1.unwrap_or(match cur.map(|c| c.ip()) {
+                None => vec![],
+                Some(std::net::IpAddr::V4(x)) => x.octets().to_vec(),
+                Some(std::net::IpAddr::V6(x)) => x.octets().to_vec(),
+            });
+            let p = listen.2.unwrap_or(cur.map_or(0, |c| c.port() as u32));
+            s.bgp.listen = match (t, a.len(), p) {
+                (_, _, 0) | (0, 0, _) => vec![],
+                (1, 4, p) => vec![std::net::SocketAddr::new(<[u8; 4]>::try_from(a.as_slice()).unwrap().into(), p as u16)],
+                (2, 16, p) => vec![std::net::SocketAddr::new(<[u8; 16]>::try_from(a.as_slice()).unwrap().into(), p as u16)],
+                // An address and port of different families, or half given:
+                // wait for the rest only if the port is not set yet.
+                _ => return Err(SetError::new(InconsistentValue, at)),
+            };
         }
         if let Some(at) = label_at {
             s.label_space =

@@ -74,7 +74,8 @@ fn fibv() -> vpn_core::fibview::FibView {
 fn get(cfg: &Config, m: &Mib, oid: &[u32]) -> VarResult {
     let i = ifs();
     let f = fibv();
-    let v = m.view(cfg, &i, &f, 10);
+    let p = Default::default();
+    let v = m.view(cfg, &i, &f, &p, 10);
     m.get(&v, oid)
 }
 
@@ -440,7 +441,8 @@ fn walk_order_and_getnext_equivalence() {
     }
     let i = ifs();
     let f = fibv();
-    let v = m.view(&c, &i, &f, 1);
+    let p = Default::default();
+    let v = m.view(&c, &i, &f, &p, 1);
     let mut oid = vec![1, 3, 6, 1, 2, 1, 10, 166, 11];
     let mut rd_rows = Vec::new();
     let mut last = oid.clone();

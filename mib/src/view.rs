@@ -26,6 +26,7 @@ pub struct View<'a> {
     pub fib: &'a FibView,
     pub drops: &'a RouteDrops,
     pub illegal_labels: &'a vpn_core::fibview::IllegalLabels,
+    pub peers: &'a vpn_core::bgpcfg::PeerStates,
 }
 
 /// Owned parts of a [`View`], for callers that hold snapshots.

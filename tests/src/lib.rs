@@ -1046,7 +1046,11 @@ pub mod ext {
     }
 
     pub fn vrf_oid(col: u32, name: &str) -> String {
-        format!("{}.{col}.{}", super::L3VPND_VRF_ENTRY, super::name_index(name))
+        format!(
+            "{}.{col}.{}",
+            super::L3VPND_VRF_ENTRY,
+            super::name_index(name)
+        )
     }
 }
 

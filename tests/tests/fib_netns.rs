@@ -456,6 +456,30 @@ fn netlink_fib_follows_the_store_across_restarts() {
     add(&d, "red", &j6, None, 0, None, rs::CREATE_AND_GO);
     expect_kernel(&d, &caps, 10000, &want, "operator defaults back");
 
+    // One route's Metric1 changed through notInService: the kernel holds
+    // it at the new metric only.
+    d.set_ok(&[
+        &l6.oid("red", rte::STATUS),
+        "i",
+        rs::NOT_IN_SERVICE,
+        &l6.oid("red", rte::METRIC1),
+        "i",
+        "7",
+    ]);
+    let v6_gone: Vec<&str> = red_v6
+        .iter()
+        .copied()
+        .filter(|l| !l.starts_with("2001:db8:4::/48"))
+        .collect();
+    want.v6 = sorted(&v6_gone);
+    expect_kernel(&d, &caps, 10000, &want, "l6 notInService");
+    status(&d, "red", &l6, rs::ACTIVE);
+    let mut v6_7 = v6_gone.clone();
+    v6_7.push("2001:db8:4::/48 via 2001:db8:1::2 dev va proto 201 metric 7 pref medium");
+    want.v6 = sorted(&v6_7);
+    expect_kernel(&d, &caps, 10000, &want, "l6 at metric 7");
+    let red_v6: Vec<&str> = v6_7;
+
     // Admin down: routes withdrawn, table steering kept; up: back.
     d.set_ok(&[&vrf_oid(vrf::ADMIN_STATUS, "red"), "i", "2"]);
     let down = Kernel {
@@ -608,6 +632,77 @@ fn netlink_bindings_and_tables_per_vrf() {
         ..one.clone()
     };
     expect_kernel(&d, &caps, 10000, &one, "one: no bindings yet");
+    // Metric1 0 (and -1) is the kernel's metric 0 for IPv4, 1024 for IPv6.
+    let q4 = rr("10.10.0.0", 16, None);
+    let q6 = rr("2001:db8:9::", 48, None);
+    add(
+        &d,
+        "one",
+        &q4,
+        Some(rte::BLACKHOLE),
+        0,
+        Some(0),
+        rs::CREATE_AND_GO,
+    );
+    add(
+        &d,
+        "one",
+        &q6,
+        Some(rte::BLACKHOLE),
+        0,
+        Some(0),
+        rs::CREATE_AND_GO,
+    );
+    let one_q = Kernel {
+        v4: sorted(&[
+            "blackhole 10.8.0.0/16 proto 201",
+            "blackhole 10.10.0.0/16 proto 201",
+            CATCH4,
+        ]),
+        v6: sorted(&[
+            "blackhole 2001:db8:9::/48 dev lo proto 201 metric 1024 pref medium",
+            CATCH6,
+        ]),
+        ..one.clone()
+    };
+    expect_kernel(&d, &caps, 10000, &one_q, "metric 0 routes");
+    status(&d, "one", &q4, rs::DESTROY);
+    status(&d, "one", &q6, rs::DESTROY);
+
+    // A route the kernel refuses (its gateway is unreachable): the VRF's
+    // FIB status is failed(3) with the reason, the rest of the table is
+    // installed, and the retry installs it once the gateway is reachable.
+    let u = rr("10.11.0.0", 16, Some("203.0.113.1"));
+    add(&d, "one", &u, Some(rte::REMOTE), 0, None, rs::CREATE_AND_GO);
+    wait_for("one failed", WAIT, || {
+        d.num(&ext::vrf_oid(ext::FIB_STATUS, "one")) == ext::FIB_FAILED
+    });
+    let reason = d.val(&ext::vrf_oid(ext::FIB_REASON, "one"));
+    assert!(
+        reason.contains("10.11.0.0/16"),
+        "FibReason names the route: {reason}"
+    );
+    expect_kernel(&d, &caps, 10000, &one, "the refused route is not there");
+    expect_kernel(&d, &caps, 10001, &two, "the other VRF is untouched");
+    d.expect(
+        &ext::vrf_oid(ext::FIB_STATUS, "two"),
+        &integer(ext::FIB_INSTALLED),
+    );
+    d.ns_exec(&["ip", "addr", "add", "203.0.113.2/24", "dev", "vb"]);
+    let one_u = Kernel {
+        v4: sorted(&[
+            "blackhole 10.8.0.0/16 proto 201",
+            "10.11.0.0/16 via 203.0.113.1 dev vb proto 201",
+            CATCH4,
+        ]),
+        ..one.clone()
+    };
+    expect_kernel(&d, &caps, 10000, &one_u, "installed on retry");
+    wait_for("one installed again", WAIT, || {
+        d.num(&ext::vrf_oid(ext::FIB_STATUS, "one")) == ext::FIB_INSTALLED
+    });
+    status(&d, "one", &u, rs::DESTROY);
+    expect_kernel(&d, &caps, 10000, &one, "refused route destroyed");
     expect_kernel(&d, &caps, 10001, &two, "two: no bindings yet");
 
     // Both interfaces to one, then vc moves to two.

@@ -432,6 +432,63 @@ fn route_table_walk_is_exactly_the_rows_created() {
     let left: Vec<Rte> = routes.iter().filter(|x| x.vrf != "AA").cloned().collect();
     assert_eq!(oids(&walk_rows(&d, RTE_TABLE)), expected_oids(&left));
     assert_eq!(oids(&d.bulkwalk(RTE_TABLE, 25)), expected_oids(&left));
+
+    // GetNext from arbitrary points: every prefix of every status-column
+    // instance, each instance with its last sub-identifier raised by one,
+    // and sub-identifiers beyond any octet; the answer is the first row
+    // OID after the request in the order of the table's OIDs.
+    let all = expected_oids(&left);
+    let all_arcs: Vec<Vec<u64>> = all.iter().map(|o| oid_arcs(o)).collect();
+    let mut queries: BTreeSet<Vec<u64>> = BTreeSet::new();
+    for x in &left {
+        let full = oid_arcs(&x.oid(rte::STATUS));
+        for n in 13..full.len() {
+            queries.insert(full[..n].to_vec());
+        }
+        let mut up = full.clone();
+        *up.last_mut().unwrap() += 1;
+        queries.insert(up);
+        let mut big = full[..16].to_vec();
+        big.push(300);
+        queries.insert(big);
+        let mut huge = full.clone();
+        huge.push(4294967295);
+        queries.insert(huge);
+    }
+    queries.insert(oid_arcs(&format!("{RTE_ENTRY}.6.4294967295")));
+    queries.insert(oid_arcs(&format!("{RTE_ENTRY}.18.0")));
+    queries.insert(oid_arcs(&format!(
+        "{RTE_ENTRY}.18.1.66.1.4.10.0.0.0.8.2.0.0.1.4.192"
+    )));
+    let queries: Vec<Vec<u64>> = queries.into_iter().collect();
+    let mut wrong = Vec::new();
+    for chunk in queries.chunks(6) {
+        let q: Vec<String> = chunk
+            .iter()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .collect();
+        let out = d.snmp("snmpgetnext", V2_RO, &strs(&q));
+        assert!(out.ok(), "{}", out.describe());
+        let got = out.varbinds();
+        assert_eq!(got.len(), q.len(), "{}", out.describe());
+        for (a, (o, v)) in chunk.iter().zip(&got) {
+            let want = all_arcs.iter().position(|x| x > a).map(|i| all[i].clone());
+            let in_table = o.starts_with(&format!(".{RTE_ENTRY}."));
+            let ok = match &want {
+                Some(w) => o == w,
+                None => !in_table,
+            };
+            if !ok {
+                wrong.push(format!("GETNEXT {a:?}: want {want:?}, got {o} = {v}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 /// Index and value errors, each in a multi-varbind SET after a valid row

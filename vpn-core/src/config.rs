@@ -266,6 +266,8 @@ pub struct Settings {
     /// Re-issue interval of the max-threshold notification, seconds
     /// (mplsL3VpnVrfConfRteMxThrshTime; 0 = once until cleared).
     pub rte_mx_thrsh_time: u32,
+    /// The BGP speaker.
+    pub bgp: crate::bgpcfg::BgpSettings,
 }
 
 impl Default for Settings {
@@ -279,6 +281,7 @@ impl Default for Settings {
             enable_authen_traps: false,
             label_space: LabelSpace::default(),
             rte_mx_thrsh_time: 0,
+            bgp: Default::default(),
         }
     }
 }
@@ -296,6 +299,8 @@ pub enum Change {
     DelIfConf(IfConfKey),
     PutRte(RteKey, RteRow),
     DelRte(RteKey),
+    PutPeer(crate::bgpcfg::PeerKey, crate::bgpcfg::PeerRow),
+    DelPeer(crate::bgpcfg::PeerKey),
     PutSettings(Settings),
     /// An effect, not a request: a label allocated to (`Some`) or released
     /// from (`None`) an owner. [`Config::apply`] produces these.
@@ -334,6 +339,7 @@ pub struct Config {
     pub rts: OrdMap<RtKey, RtRow>,
     pub ifconfs: OrdMap<IfConfKey, IfConfRow>,
     pub routes: OrdMap<RteKey, RteRow>,
+    pub peers: OrdMap<crate::bgpcfg::PeerKey, crate::bgpcfg::PeerRow>,
     pub settings: Settings,
     /// Label allocations: owner -> label (persisted).
     pub labels: OrdMap<Vec<u8>, u32>,
@@ -612,7 +618,9 @@ impl Config {
         let row = self.vrfs.get(vrf).cloned();
         let mut want: std::collections::BTreeMap<Vec<u8>, u32> = Default::default();
         if let Some(r) = &row {
-            if r.label_mode == LabelMode::PerVrf && r.state == RowState::Active {
+            if r.label_mode == LabelMode::PerVrf && (r.state == RowState::Active || r.ever_active) {
+                // Kept from the first activation to the row's end (no relabel
+                // churn when the row is taken out of service).
                 want.insert(label_owner_vrf(vrf), 1);
             }
             if r.label_mode != LabelMode::PerVrf {
@@ -725,6 +733,15 @@ impl Config {
                 let rts: Vec<RtKey> = self.rts_of(k).map(|(rk, _)| rk.clone()).collect();
                 for rk in rts {
                     self.apply_one(&Change::DelRt(rk), now, eff);
+                }
+                let peers: Vec<crate::bgpcfg::PeerKey> = self
+                    .peers
+                    .range::<_, [u8]>((Bound::Included(k.as_bytes()), Bound::Unbounded))
+                    .take_while(|(pk, _)| pk.as_bytes().starts_with(k.as_bytes()))
+                    .map(|(pk, _)| pk.clone())
+                    .collect();
+                for pk in peers {
+                    self.apply_one(&Change::DelPeer(pk), now, eff);
                 }
                 let rtes: Vec<RteKey> = self.routes_of(k).map(|(rk, _)| rk.clone()).collect();
                 for rk in rtes {
@@ -848,6 +865,24 @@ impl Config {
                 }
             }
             Change::Label(..) => {}
+            Change::PutPeer(k, row) => {
+                let mut row = row.clone();
+                row.ever_active |= row.state == RowState::Active;
+                row.times = match self.peers.get(k) {
+                    Some(o) => {
+                        row.ever_active |= o.ever_active;
+                        o.times
+                    }
+                    None => RowTimes { created: now, last_changed: now },
+                };
+                self.peers.insert(k.clone(), row.clone());
+                eff.push(Change::PutPeer(k.clone(), row));
+            }
+            Change::DelPeer(k) => {
+                if self.peers.remove(k).is_some() {
+                    eff.push(ch.clone());
+                }
+            }
             Change::Security(_) => eff.push(ch.clone()),
         }
     }
@@ -872,6 +907,16 @@ impl Config {
                 out.push(Change::DelIfConf(k.clone()));
             }
         }
+        for (k, r) in self.routes.iter() {
+            if !r.ever_active && r.state != RowState::Active && old(&r.times) {
+                out.push(Change::DelRte(k.clone()));
+            }
+        }
+        for (k, r) in self.peers.iter() {
+            if !r.ever_active && r.state != RowState::Active && old(&r.times) {
+                out.push(Change::DelPeer(k.clone()));
+            }
+        }
         out
     }
 
@@ -883,6 +928,7 @@ impl Config {
         ifconfs: Vec<(IfConfKey, IfConfRow)>,
         routes: Vec<(RteKey, RteRow)>,
         labels: Vec<(Vec<u8>, u32)>,
+        peers: Vec<(crate::bgpcfg::PeerKey, crate::bgpcfg::PeerRow)>,
         settings: Settings,
     ) -> (Config, Vec<Change>) {
         let mut c = Config {
@@ -905,6 +951,14 @@ impl Config {
                 c.routes.insert(k, r);
             } else {
                 orphans.push(Change::DelRte(k));
+            }
+        }
+        for (k, r) in peers {
+            match k.vrf() {
+                Some(v) if !c.vrfs.contains_key(&v) => orphans.push(Change::DelPeer(k)),
+                _ => {
+                    c.peers.insert(k, r);
+                }
             }
         }
         for (o, l) in labels {

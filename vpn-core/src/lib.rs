@@ -5,6 +5,7 @@
 //! the management index orders them (see [`keys`]), so "next row" is a range
 //! lookup in the in-memory maps and in sled alike.
 
+pub mod bgpcfg;
 pub mod clock;
 pub mod config;
 pub mod fibview;

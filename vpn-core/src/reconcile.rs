@@ -53,7 +53,7 @@ pub fn hints(eff: &[crate::Change]) -> Vec<Hint> {
                 out.push(Hint::Prefix(i.vrf, i.prefix));
             }
             Label(o, _) => out.push(Hint::Label(o.clone())),
-            PutRt(..) | DelRt(..) | PutSettings(..) | Security(..) => {}
+            PutRt(..) | DelRt(..) | PutSettings(..) | Security(..) | PutPeer(..) | DelPeer(..) => {}
         }
     }
     out

@@ -48,6 +48,7 @@ pub struct Store {
     ifconf: sled::Tree,
     rte: sled::Tree,
     labels: sled::Tree,
+    peers: sled::Tree,
     meta: sled::Tree,
     current: ArcSwap<Config>,
     commit_lock: Mutex<()>,
@@ -82,6 +83,7 @@ impl Store {
         let ifconf = db.open_tree("ifconf")?;
         let rte = db.open_tree("rte")?;
         let labels = db.open_tree("labels")?;
+        let peers = db.open_tree("bgp_peer")?;
         let meta = db.open_tree("meta")?;
         let new_store = meta.get(META_SCHEMA)?.is_none();
         if let Some(v) = meta.get(META_SCHEMA)? {
@@ -135,6 +137,13 @@ impl Store {
             let (k, v) = kv?;
             lbls.push((k.to_vec(), dec::<u32>("labels", &k, &v)?));
         }
+        let mut prs = Vec::new();
+        for kv in peers.iter() {
+            let (k, v) = kv?;
+            let key = crate::bgpcfg::PeerKey::parse(&k)
+                .ok_or_else(|| StoreError::Decode { tree: "bgp_peer", key: k.to_vec(), err: "bad key".into() })?;
+            prs.push((key, dec::<crate::bgpcfg::PeerRow>("bgp_peer", &k, &v)?));
+        }
         let settings = match meta.get(META_SETTINGS)? {
             Some(v) => dec("meta", META_SETTINGS, &v)?,
             None => Settings::default(),
@@ -143,7 +152,7 @@ impl Store {
             Some(v) => dec::<u32>("meta", META_BOOTS, &v)?.saturating_add(1),
             None => 1,
         };
-        let (cfg, orphans) = Config::from_rows(vrfs, rts, ifs, routes, lbls, settings);
+        let (cfg, orphans) = Config::from_rows(vrfs, rts, ifs, routes, lbls, prs, settings);
         let store = Store {
             db,
             vrf,
@@ -151,6 +160,7 @@ impl Store {
             ifconf,
             rte,
             labels,
+            peers,
             meta,
             current: ArcSwap::from_pointee(cfg),
             commit_lock: Mutex::new(()),
@@ -170,6 +180,7 @@ impl Store {
                 Change::DelRt(k) => Some(Op::del(Tree::Rt, k.as_bytes().to_vec())),
                 Change::DelIfConf(k) => Some(Op::del(Tree::IfConf, k.as_bytes().to_vec())),
                 Change::DelRte(k) => Some(Op::del(Tree::Rte, k.as_bytes().to_vec())),
+                Change::DelPeer(k) => Some(Op::del(Tree::Peer, k.as_bytes().to_vec())),
                 _ => None,
             })
             .collect();
@@ -274,9 +285,10 @@ impl Store {
             &self.ifconf,
             &self.rte,
             &self.labels,
+            &self.peers,
             &self.meta,
         )
-            .transaction(|(v, r, i, rte, l, m)| {
+            .transaction(|(v, r, i, rte, l, p, m)| {
                 for op in ops {
                     let t: &TransactionalTree = match op.tree {
                         Tree::Vrf => v,
@@ -284,6 +296,7 @@ impl Store {
                         Tree::IfConf => i,
                         Tree::Rte => rte,
                         Tree::Label => l,
+                        Tree::Peer => p,
                         Tree::Meta => m,
                     };
                     match &op.value {
@@ -313,6 +326,7 @@ enum Tree {
     IfConf,
     Rte,
     Label,
+    Peer,
     /// The meta tree: SNMP security rows ([`crate::security`]).
     Meta,
 }
@@ -367,6 +381,7 @@ fn on_disk(c: &Config, tree: Tree, key: &[u8]) -> Option<Vec<u8>> {
             .get(key)
             .filter(|_| label_persists(c, key))
             .map(enc),
+        Tree::Peer => c.peers.get(key).filter(|r| r.storage.persists()).map(enc),
         Tree::Meta => None,
     }
 }
@@ -400,6 +415,7 @@ fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<Op> {
             Change::PutIfConf(k, _) | Change::DelIfConf(k) => touch(Tree::IfConf, k.as_bytes()),
             Change::PutRte(k, _) | Change::DelRte(k) => touch(Tree::Rte, k.as_bytes()),
             Change::Label(o, _) => touch(Tree::Label, o),
+            Change::PutPeer(k, _) | Change::DelPeer(k) => touch(Tree::Peer, k.as_bytes()),
             Change::PutSettings(_) => {}
             Change::Security(_) => {}
         }

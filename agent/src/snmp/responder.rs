@@ -75,6 +75,7 @@ pub struct Responder {
     pub store: Arc<Store>,
     pub ifs: Arc<ArcSwap<Interfaces>>,
     pub fib: Arc<ArcSwap<vpn_core::fibview::FibView>>,
+    pub peers: Arc<ArcSwap<vpn_core::bgpcfg::PeerStates>>,
     /// Largest response we send (the request's own size is always allowed).
     pub max_msg_size: usize,
 }
@@ -144,7 +145,8 @@ impl Responder {
         let cfg = self.store.snapshot();
         let ifs = self.ifs.load_full();
         let fib = self.fib.load_full();
-        let view = self.mib.view(&cfg, &ifs, &fib, vpn_core::clock::ticks());
+        let peers = self.peers.load_full();
+        let view = self.mib.view(&cfg, &ifs, &fib, &peers, vpn_core::clock::ticks());
         let v1 = env.is_v1();
         let next = |oid: &[u32]| -> Option<(Vec<u32>, Value)> {
             let mut at = oid.to_vec();
