@@ -65,6 +65,56 @@ pub struct Cli {
     pub label_dynamic: Option<String>,
 }
 
+/// `[bgp]` in the configuration file.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BgpFile {
+    pub asn: u32,
+    pub router_id: std::net::Ipv4Addr,
+    #[serde(default)]
+    pub listen: Vec<SocketAddr>,
+    #[serde(default)]
+    pub peer: Vec<PeerFile>,
+}
+
+/// `[[bgp.peer]]` in the configuration file.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PeerFile {
+    pub address: std::net::IpAddr,
+    pub remote_as: u32,
+    /// ipv4-unicast, ipv6-unicast, vpnv4, vpnv6
+    pub families: Vec<String>,
+    /// Present for a CE peer inside a VRF.
+    pub vrf: Option<String>,
+    pub port: Option<u16>,
+    pub hold_time: Option<u16>,
+    pub keepalive: Option<u16>,
+    pub md5_password: Option<String>,
+    #[serde(default)]
+    pub route_reflector_client: bool,
+}
+
+impl PeerFile {
+    /// The family bits (L3VPND-MIB l3vpndBgpPeerFamilies).
+    pub fn family_bits(&self) -> Result<u8> {
+        let mut b = 0;
+        for f in &self.families {
+            b |= match f.as_str() {
+                "ipv4-unicast" => vpn_core::bgpcfg::FAM_IPV4_UNICAST,
+                "ipv6-unicast" => vpn_core::bgpcfg::FAM_IPV6_UNICAST,
+                "vpnv4" => vpn_core::bgpcfg::FAM_VPNV4,
+                "vpnv6" => vpn_core::bgpcfg::FAM_VPNV6,
+                other => bail!("bgp.peer {}: unknown family {other:?} (ipv4-unicast, ipv6-unicast, vpnv4, vpnv6)", self.address),
+            };
+        }
+        if b == 0 {
+            bail!("bgp.peer {}: no families", self.address);
+        }
+        Ok(b)
+    }
+}
+
 fn parse_range(what: &str, s: &str) -> Result<mpls::LabelRange> {
     let (lo, hi) = s.split_once('-').with_context(|| format!("{what}: expected MIN-MAX, got {s:?}"))?;
     let lo = lo.trim().parse().with_context(|| format!("{what}: bad minimum {lo:?}"))?;
@@ -85,6 +135,7 @@ struct FileConfig {
     fib: Option<String>,
     label_static: Option<String>,
     label_dynamic: Option<String>,
+    bgp: Option<BgpFile>,
     // SNMPv3 (issue 6): engine ID, community switch, USM users, VACM rows.
     engine_id: Option<String>,
     communities: Option<bool>,
@@ -111,6 +162,8 @@ pub struct Settings {
     pub fib: vpn_core::fibview::Backend,
     /// Label ranges given in the configuration (None: keep what is stored).
     pub label_space: Option<mpls::LabelSpace>,
+    /// BGP speaker and peers from the file (peers become permanent rows).
+    pub bgp: Option<BgpFile>,
     /// SNMPv1/v2c answered (false: SNMPv3 only).
     pub communities: bool,
     pub security: crate::snmp::v3::SecurityConf,
@@ -204,6 +257,7 @@ impl Settings {
             communities: !cli.no_communities && file.communities.unwrap_or(true),
             security,
             label_space,
+            bgp: file.bgp,
         };
         s.check()?;
         Ok(s)

@@ -102,6 +102,9 @@ fn run(settings: config::Settings) -> Result<()> {
             anyhow::bail!("the configured dynamic label range cannot hold the {} labels already allocated", cfg.labels_allocated() + cfg.label_shortage.len());
         }
     }
+    if let Some(b) = &settings.bgp {
+        apply_bgp_file(&store, b)?;
+    }
     let snap = store.snapshot();
     tracing::info!(
         data_dir = %settings.data_dir.display(),
@@ -161,7 +164,8 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     };
     let caps = backend.capabilities();
     tracing::info!(backend = ?settings.fib, vrf_device = caps.vrf_device, mpls = caps.mpls, ipv6 = caps.ipv6, "FIB");
-    let (hints, fib_view, reconciler) = Reconciler::spawn(backend, settings.fib, store.clone());
+    let bgp_routes: Arc<ArcSwap<vpn_core::vpn::BgpRoutes>> = Arc::new(ArcSwap::from_pointee(Default::default()));
+    let (hints, fib_view, reconciler) = Reconciler::spawn(backend, settings.fib, store.clone(), bgp_routes.clone());
     {
         let hints = std::sync::Mutex::new(hints.clone());
         store.on_commit(Box::new(move |_cfg, eff| {
@@ -215,6 +219,7 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         ifs,
         fib: fib_view,
         peers: peer_states.clone(),
+        bgp: bgp_routes.clone(),
         max_msg_size: settings.max_msg_size,
     });
     let engine = Arc::new(Engine {
@@ -261,6 +266,64 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     drop(watcher);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Load `[bgp]` from the configuration file: speaker settings, and peers as
+/// permanent rows (replacing permanent rows no longer in the file).
+fn apply_bgp_file(store: &Store, b: &config::BgpFile) -> Result<()> {
+    use vpn_core::bgpcfg::{PeerKey, PeerRow};
+    use vpn_core::{Change, RowState, Storage};
+    let mut rows = Vec::new();
+    for p in &b.peer {
+        let vrf = p.vrf.clone().unwrap_or_default();
+        if !vrf.is_empty() && vpn_core::VrfKey::new(vrf.as_bytes()).is_none() {
+            anyhow::bail!("bgp.peer {}: {vrf:?} is not a valid VRF name", p.address);
+        }
+        let mut r = PeerRow::new(Storage::Permanent);
+        r.remote_as = p.remote_as;
+        r.families = p.family_bits()?;
+        r.remote_port = p.port.unwrap_or(179);
+        r.hold_time = p.hold_time.unwrap_or(90);
+        r.keepalive = p.keepalive.unwrap_or(30);
+        r.md5 = p.md5_password.clone().unwrap_or_default().into_bytes();
+        r.rr_client = p.route_reflector_client;
+        r.state = RowState::Active;
+        rows.push((PeerKey::new(vrf.as_bytes(), p.address), r));
+    }
+    let res = store.commit_checked::<anyhow::Error>(vpn_core::clock::ticks(), |cfg| {
+        let mut ch = Vec::new();
+        let mut s = cfg.settings.clone();
+        s.bgp.asn = b.asn;
+        s.bgp.router_id = b.router_id.octets();
+        s.bgp.listen = b.listen.clone();
+        if s != cfg.settings {
+            ch.push(Change::PutSettings(s));
+        }
+        for (k, _) in cfg.peers.iter().filter(|(_, r)| r.storage == Storage::Permanent) {
+            if !rows.iter().any(|(rk, _)| rk == k) {
+                ch.push(Change::DelPeer(k.clone()));
+            }
+        }
+        for (k, r) in &rows {
+            if let Some(v) = k.vrf() {
+                if !cfg.vrfs.contains_key(&v) {
+                    tracing::warn!(peer = %k.addr(), vrf = v.name_str(), "bgp.peer skipped: its VRF does not exist (create it, then restart)");
+                    continue;
+                }
+            }
+            let same = cfg.peers.get(k).is_some_and(|o| {
+                let mut o = o.clone();
+                o.times = r.times;
+                o.ever_active = r.ever_active;
+                o == *r
+            });
+            if !same {
+                ch.push(Change::PutPeer(k.clone(), r.clone()));
+            }
+        }
+        Ok(ch)
+    })?;
+    res.map(|_| ())
 }
 
 fn uptime_secs() -> u64 {

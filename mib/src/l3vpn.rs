@@ -224,7 +224,7 @@ impl Table for VrfTable {
             Some(match col {
                 1 => Value::Counter32(added),
                 2 => Value::Counter32(deleted),
-                3 => Value::Gauge32(v.cfg.active_route_count(&k)),
+                3 => Value::Gauge32(v.cfg.active_route_count(&k) + v.bgp.count(&k)),
                 4 => Value::Counter32(v.drops.get(&k, row.times.created)),
                 5 => Value::TimeTicks(0),
                 _ => return None,
@@ -318,12 +318,20 @@ impl Table for RteTable {
     fn index(&self) -> &'static [Part] {
         RTE_INDEX
     }
+    /// Static rows (config) and BGP rows (read-only), merged in key order.
     fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
-        next_in(&v.cfg.routes, from)
+        let a = next_in(&v.cfg.routes, from);
+        let b = v.bgp.index.range::<_, [u8]>((from, Bound::Unbounded)).next().map(|(k, _)| k.as_bytes().to_vec());
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
     fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
         use rte_col::*;
-        let r = v.cfg.routes.get(key)?;
+        let Some(r) = v.cfg.routes.get(key) else {
+            return bgp_cell(v, key, col);
+        };
         Some(match col {
             IF_INDEX => Value::Integer(r.if_index as i32),
             TYPE => Value::Integer(r.rtype as i32),
@@ -337,3 +345,32 @@ impl Table for RteTable {
         })
     }
 }
+
+/// IANAipRouteProtocol bgp(14).
+pub const PROTO_BGP: i32 = 14;
+
+/// A BGP-learned route as a (read-only) route-table row.
+fn bgp_cell(v: &View, key: &[u8], col: u32) -> Option<Value> {
+    use rte_col::*;
+    let r = v.bgp.index.get(key)?;
+    let first_as = r.attrs.as_path.iter().find_map(|s| match s {
+        vpn_core::bgp::AsSegment::Sequence(a) => a.first().copied(),
+        vpn_core::bgp::AsSegment::Set(_) => None,
+    });
+    Some(match col {
+        IF_INDEX => Value::Integer(0),
+        TYPE => Value::Integer(vpn_core::routes::RteType::Remote as i32),
+        PROTO => Value::Integer(PROTO_BGP),
+        AGE => Value::Gauge32(v.now.wrapping_sub(r.updated) / 100),
+        NEXT_HOP_AS => Value::Gauge32(match r.source {
+            vpn_core::vpn::Source::Ce { peer_as, .. } => peer_as,
+            vpn_core::vpn::Source::Imported { .. } => first_as.unwrap_or(0),
+        }),
+        METRIC1 => Value::Integer(r.attrs.med.map_or(-1, |m| m.min(i32::MAX as u32) as i32)),
+        13..=METRIC5 => Value::Integer(-1),
+        XC_POINTER => Value::OctetString(vec![0]),
+        STATUS => Value::Integer(RowStatus::of(vpn_core::RowState::Active)),
+        _ => return None,
+    })
+}
+

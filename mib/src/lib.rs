@@ -99,6 +99,7 @@ impl Mib {
         ifs: &'a Interfaces,
         fib: &'a FibView,
         peers: &'a vpn_core::bgpcfg::PeerStates,
+        bgp: &'a vpn_core::vpn::BgpRoutes,
         now: u32,
     ) -> View<'a> {
         View {
@@ -109,6 +110,7 @@ impl Mib {
             stats: &self.stats,
             illegal_labels: &self.illegal_labels,
             peers,
+            bgp,
             fib,
             drops: &self.drops,
         }

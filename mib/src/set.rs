@@ -241,7 +241,7 @@ fn scalar_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
             }
             o => {
                 let l = unsigned(v)?;
-                if !(mpls::MIN_UNRESERVED..=mpls::MAX_LABEL).contains(&l) {
+                if !(vpn_core::mpls::MIN_UNRESERVED..=vpn_core::mpls::MAX_LABEL).contains(&l) {
                     return Err(WrongValue);
                 }
                 match o {
@@ -350,10 +350,14 @@ fn table_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
                 _ => return Err(NotWritable),
             };
             let k = crate::index::oid_to_key(l3vpn::RTE_INDEX, sub).ok_or(NoCreation)?;
-            let (key, _) = RteKey::parse(&k).map_err(|e| match e {
+            let (key, idx) = RteKey::parse(&k).map_err(|e| match e {
                 RteIndexError::Never => NoCreation,
                 RteIndexError::Inconsistent => InconsistentName,
             })?;
+            // Rows under the BGP policy are learned routes: read-only.
+            if idx.policy == vpn_core::vpn::BGP_POLICY {
+                return Err(NotWritable);
+            }
             Ok(Target::Rte(key, c))
         })();
         return Some(c);
@@ -1075,7 +1079,7 @@ pub fn build_changes(
         }
         if let Some(at) = label_at {
             s.label_space =
-                mpls::LabelSpace::new(sr, dr).map_err(|_| SetError::new(InconsistentValue, at))?;
+                vpn_core::mpls::LabelSpace::new(sr, dr).map_err(|_| SetError::new(InconsistentValue, at))?;
         }
         if s != work.settings {
             push(

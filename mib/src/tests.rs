@@ -67,7 +67,7 @@ fn apply(cfg: &Config, m: &Mib, vbs: &[(Oid, Value)]) -> Result<Config, SetError
 fn fibv() -> vpn_core::fibview::FibView {
     vpn_core::fibview::FibView::new(
         vpn_core::fibview::Backend::Shadow,
-        fib::Capabilities::default(),
+        vpn_core::fib::Capabilities::default(),
     )
 }
 
@@ -75,7 +75,8 @@ fn get(cfg: &Config, m: &Mib, oid: &[u32]) -> VarResult {
     let i = ifs();
     let f = fibv();
     let p = Default::default();
-    let v = m.view(cfg, &i, &f, &p, 10);
+    let b = Default::default();
+    let v = m.view(cfg, &i, &f, &p, &b, 10);
     m.get(&v, oid)
 }
 
@@ -442,7 +443,8 @@ fn walk_order_and_getnext_equivalence() {
     let i = ifs();
     let f = fibv();
     let p = Default::default();
-    let v = m.view(&c, &i, &f, &p, 1);
+    let b = Default::default();
+    let v = m.view(&c, &i, &f, &p, &b, 1);
     let mut oid = vec![1, 3, 6, 1, 2, 1, 10, 166, 11];
     let mut rd_rows = Vec::new();
     let mut last = oid.clone();

@@ -27,6 +27,8 @@ pub struct View<'a> {
     pub drops: &'a RouteDrops,
     pub illegal_labels: &'a vpn_core::fibview::IllegalLabels,
     pub peers: &'a vpn_core::bgpcfg::PeerStates,
+    /// Routes learned through BGP (read-only rows of the route table).
+    pub bgp: &'a vpn_core::vpn::BgpRoutes,
 }
 
 /// Owned parts of a [`View`], for callers that hold snapshots.

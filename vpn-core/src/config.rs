@@ -308,6 +308,9 @@ pub enum Change {
     /// A row of the SNMP security tables ([`crate::security`]): not part of
     /// [`Config`], committed in the same transaction as the rest of a PDU.
     Security(crate::security::SecChange),
+    /// A row of the notification originator's tables ([`crate::notify_cfg`]):
+    /// like `Security`, not part of [`Config`], committed with the PDU.
+    Notify(crate::notify_cfg::NotifyChange),
 }
 
 /// Why a change cannot be made given the rest of the configuration.
@@ -883,7 +886,7 @@ impl Config {
                     eff.push(ch.clone());
                 }
             }
-            Change::Security(_) => eff.push(ch.clone()),
+            Change::Security(_) | Change::Notify(_) => eff.push(ch.clone()),
         }
     }
 

@@ -104,12 +104,27 @@ impl RouteDrops {
 
 /// Labels received for a VRF outside the ranges its configuration allows
 /// (mplsL3VpnVrfSecIllegalLblVltns), per VRF incarnation.
-#[derive(Default, Debug)]
+#[derive(Default)]
 pub struct IllegalLabels {
     inner: Mutex<HashMap<VrfKey, (u32, u32)>>,
+    /// Told of every illegal label with the VRF's new count (the
+    /// mplsL3VpnIllLblRcvThrsh crossing is the notification originator's).
+    on_illegal: std::sync::OnceLock<Box<dyn Fn(&crate::Config, &VrfKey, u32) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for IllegalLabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IllegalLabels").field("inner", &self.inner).finish()
+    }
 }
 
 impl IllegalLabels {
+    /// Call `f` with the configuration, the VRF and its new count after
+    /// every illegal label (set once).
+    pub fn set_on_illegal(&self, f: Box<dyn Fn(&crate::Config, &VrfKey, u32) + Send + Sync>) {
+        let _ = self.on_illegal.set(f);
+    }
+
     /// Check a label received for `vrf` (for example in a VPN route from a
     /// peer) against the label space; count it if it is illegal. Returns
     /// whether it was legal.
@@ -117,12 +132,18 @@ impl IllegalLabels {
         let legal = cfg.settings.label_space.is_legal(label);
         if !legal {
             let created = cfg.vrfs.get(vrf).map_or(0, |r| r.times.created);
-            let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let e = m.entry(vrf.clone()).or_insert((created, 0));
-            if e.0 != created {
-                *e = (created, 0);
+            let n = {
+                let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+                let e = m.entry(vrf.clone()).or_insert((created, 0));
+                if e.0 != created {
+                    *e = (created, 0);
+                }
+                e.1 = e.1.wrapping_add(1);
+                e.1
+            };
+            if let Some(f) = self.on_illegal.get() {
+                f(cfg, vrf, n);
             }
-            e.1 = e.1.wrapping_add(1);
         }
         legal
     }

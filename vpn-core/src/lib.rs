@@ -11,6 +11,7 @@ pub mod config;
 pub mod fibview;
 pub mod ifaces;
 pub mod keys;
+pub mod notify_cfg;
 pub mod rd;
 pub mod reconcile;
 pub mod routes;
@@ -18,8 +19,13 @@ pub mod security;
 pub mod state;
 pub mod store;
 pub mod thresholds;
+pub mod vpn;
 
 pub use config::*;
 pub use keys::*;
 pub use rd::RouteDistinguisher;
 pub use store::{Store, StoreError};
+
+/// The lower crates whose types appear in vpn-core's API, re-exported so
+/// the management layer depends on vpn-core alone.
+pub use {bgp, fib, mpls};

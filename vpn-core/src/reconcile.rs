@@ -53,7 +53,7 @@ pub fn hints(eff: &[crate::Change]) -> Vec<Hint> {
                 out.push(Hint::Prefix(i.vrf, i.prefix));
             }
             Label(o, _) => out.push(Hint::Label(o.clone())),
-            PutRt(..) | DelRt(..) | PutSettings(..) | Security(..) | PutPeer(..) | DelPeer(..) => {}
+            PutRt(..) | DelRt(..) | PutSettings(..) | Security(..) | Notify(..) | PutPeer(..) | DelPeer(..) => {}
         }
     }
     out
@@ -90,6 +90,20 @@ fn fib_route(table: u32, idx: &RteIndex, r: &RteRow) -> Route {
         metric: r.metrics[0].max(0) as u32,
         labels: Vec::new(),
     }
+}
+
+/// The FIB route of a BGP-learned VRF route: via its next hop (the remote
+/// PE for an imported route, pushing the label it was advertised with; the
+/// CE for a CE route).
+fn bgp_fib_route(table: u32, p: &IpNet, r: &crate::vpn::BgpRoute) -> Option<Route> {
+    let addr = r.next_hop?;
+    Some(Route {
+        table,
+        prefix: *p,
+        nexthop: NextHop::Via { addr, ifindex: 0 },
+        metric: r.distance(),
+        labels: r.labels.clone(),
+    })
 }
 
 /// A VRF whose routes go to the FIB: row active and admin up.
@@ -165,6 +179,10 @@ struct Applied {
 pub struct Reconciler {
     fib: Box<dyn Fib>,
     store: Arc<Store>,
+    /// Routes learned through BGP (imported VPN routes, CE routes).
+    bgp: Arc<ArcSwap<crate::vpn::BgpRoutes>>,
+    /// The BGP routes as of this round.
+    bgp_now: Arc<crate::vpn::BgpRoutes>,
     view: Arc<ArcSwap<FibView>>,
     applied: Applied,
     /// Operations that failed, by VRF (table), with the reason.
@@ -189,6 +207,7 @@ impl Reconciler {
         fib: Box<dyn Fib>,
         backend: Backend,
         store: Arc<Store>,
+        bgp: Arc<ArcSwap<crate::vpn::BgpRoutes>>,
     ) -> (
         Sender<Hint>,
         Arc<ArcSwap<FibView>>,
@@ -202,6 +221,8 @@ impl Reconciler {
         let mut r = Reconciler {
             fib,
             store,
+            bgp,
+            bgp_now: Arc::new(crate::vpn::BgpRoutes::default()),
             view: view.clone(),
             applied: Applied::default(),
             failures: BTreeMap::new(),
@@ -236,6 +257,7 @@ impl Reconciler {
                 return;
             }
             let cfg = self.store.snapshot();
+            self.bgp_now = self.bgp.load_full();
             let all = if batch.contains(&Hint::Resync) {
                 self.resync(&cfg);
                 true
@@ -429,6 +451,16 @@ impl Reconciler {
                     desired.insert(idx.prefix, fib_route(table, &bk.index(), br));
                 }
             }
+            // BGP routes where no static route is (static distance 1 wins).
+            if let Some(m) = self.bgp_now.of(vrf) {
+                for (p, r) in m.iter() {
+                    if !desired.contains_key(p) {
+                        if let Some(route) = bgp_fib_route(table, p, r) {
+                            desired.insert(*p, route);
+                        }
+                    }
+                }
+            }
         }
         for v6 in [false, true] {
             if v6 && !self.fib.capabilities().ipv6 {
@@ -470,7 +502,9 @@ impl Reconciler {
         ops: &mut Vec<FibOp>,
     ) {
         let want = if routes_enabled(cfg, vrf) {
-            best_route(cfg, vrf, p).map(|(k, r)| fib_route(table, &k.index(), r))
+            best_route(cfg, vrf, p)
+                .map(|(k, r)| fib_route(table, &k.index(), r))
+                .or_else(|| self.bgp_now.get(vrf, p).and_then(|r| bgp_fib_route(table, p, r)))
         } else {
             None
         };
@@ -743,7 +777,7 @@ mod tests {
         std::thread::JoinHandle<()>,
     ) {
         let (tx, view, h) =
-            Reconciler::spawn(Box::new(shadow.clone()), Backend::Shadow, store.clone());
+            Reconciler::spawn(Box::new(shadow.clone()), Backend::Shadow, store.clone(), Default::default());
         let hooks = Mutex::new(tx.clone());
         store.on_commit(Box::new(move |_, eff| {
             for h in hints(eff) {

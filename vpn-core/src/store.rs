@@ -417,7 +417,7 @@ fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<Op> {
             Change::Label(o, _) => touch(Tree::Label, o),
             Change::PutPeer(k, _) | Change::DelPeer(k) => touch(Tree::Peer, k.as_bytes()),
             Change::PutSettings(_) => {}
-            Change::Security(_) => {}
+            Change::Security(_) | Change::Notify(_) => {}
         }
     }
     let mut ops = Vec::new();
@@ -433,6 +433,15 @@ fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<Op> {
     // SNMP security rows carry their own persistence decision.
     for ch in eff {
         if let Change::Security(c) = ch {
+            if let Some(key) = c.meta_key() {
+                ops.push(Op {
+                    tree: Tree::Meta,
+                    key,
+                    value: c.persisted_value(),
+                });
+            }
+        }
+        if let Change::Notify(c) = ch {
             if let Some(key) = c.meta_key() {
                 ops.push(Op {
                     tree: Tree::Meta,

@@ -76,6 +76,7 @@ pub struct Responder {
     pub ifs: Arc<ArcSwap<Interfaces>>,
     pub fib: Arc<ArcSwap<vpn_core::fibview::FibView>>,
     pub peers: Arc<ArcSwap<vpn_core::bgpcfg::PeerStates>>,
+    pub bgp: Arc<ArcSwap<vpn_core::vpn::BgpRoutes>>,
     /// Largest response we send (the request's own size is always allowed).
     pub max_msg_size: usize,
 }
@@ -146,7 +147,8 @@ impl Responder {
         let ifs = self.ifs.load_full();
         let fib = self.fib.load_full();
         let peers = self.peers.load_full();
-        let view = self.mib.view(&cfg, &ifs, &fib, &peers, vpn_core::clock::ticks());
+        let bgp = self.bgp.load_full();
+        let view = self.mib.view(&cfg, &ifs, &fib, &peers, &bgp, vpn_core::clock::ticks());
         let v1 = env.is_v1();
         let next = |oid: &[u32]| -> Option<(Vec<u32>, Value)> {
             let mut at = oid.to_vec();

@@ -1,0 +1,592 @@
+//! BGP/MPLS IP VPN glue (RFC 4364): turns committed configuration into what
+//! the BGP speaker runs and originates, and what it learns into VRF routes.
+//!
+//! - Peers: each active peer row becomes a speaker peer (PE-PE peers use the
+//!   VPN RIB, CE peers their VRF's RIB).
+//! - Export: every best route of a VRF with an RD and export route targets
+//!   is originated as a VPN route (RD:prefix, the export RTs, the VRF's
+//!   label per its mode, next hop self).
+//! - Import: a VPN route whose RTs meet a VRF's import RTs becomes a route of
+//!   that VRF (next hop the remote PE, its label) and is advertised to the
+//!   VRF's CE peers; routes a CE peer sends become routes of its VRF.
+//!
+//! Imported and CE-learned routes live in [`BgpRoutes`], published for the
+//! reconciler (FIB) and the route table (read-only rows, Proto bgp).
+
+use crate::bgpcfg::{PeerKey, PeerRow, PeerState, PeerStates, FAM_IPV4_UNICAST, FAM_IPV6_UNICAST, FAM_VPNV4, FAM_VPNV6};
+use crate::config::{label_owner_next_hop, label_owner_prefix, label_owner_vrf, Config, LabelMode, RowState};
+use crate::keys::{RtType, VrfKey};
+use crate::reconcile::best_route;
+use crate::routes::RteKey;
+use crate::Change;
+use arc_swap::ArcSwap;
+use bgp::{BgpCommand, BgpEvent, Family, Path, PathAttrs, PeerConfig, PeerId, RouteKey, SpeakerConfig};
+use ipnet::IpNet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+/// Administrative distances: eBGP (CE-learned) and iBGP (imported VPN).
+pub const EBGP_DISTANCE: u32 = 20;
+pub const IBGP_DISTANCE: u32 = 200;
+
+/// The policy OID of BGP rows in mplsL3VpnVrfRteTable (the BGP4-MIB root,
+/// 1.3.6.1.2.1.15), so they never collide with static rows (policy {0 0}).
+pub const BGP_POLICY: &[u32] = &[1, 3, 6, 1, 2, 1, 15];
+
+/// Where a VRF route learned through BGP came from.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Source {
+    /// A VPN route of a remote PE, imported by route target.
+    Imported { rd: bgp::Rd },
+    /// Sent by a CE peer of the VRF.
+    Ce { peer: PeerId, peer_as: u32 },
+}
+
+/// A VRF route learned through BGP.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BgpRoute {
+    pub source: Source,
+    pub next_hop: Option<IpAddr>,
+    pub labels: Vec<u32>,
+    pub attrs: Arc<PathAttrs>,
+    /// Agent clock ticks when it was last updated.
+    pub updated: u32,
+}
+
+impl BgpRoute {
+    pub fn distance(&self) -> u32 {
+        match self.source {
+            Source::Imported { .. } => IBGP_DISTANCE,
+            Source::Ce { .. } => EBGP_DISTANCE,
+        }
+    }
+}
+
+/// BGP-learned routes of every VRF (one per prefix: the best), also indexed
+/// by their route-table key so the table is walked in index order.
+#[derive(Clone, Debug, Default)]
+pub struct BgpRoutes {
+    vrfs: imbl::OrdMap<VrfKey, imbl::OrdMap<IpNet, BgpRoute>>,
+    pub index: imbl::OrdMap<RteKey, BgpRoute>,
+}
+
+impl BgpRoutes {
+    pub fn of(&self, vrf: &VrfKey) -> Option<&imbl::OrdMap<IpNet, BgpRoute>> {
+        self.vrfs.get(vrf)
+    }
+    pub fn count(&self, vrf: &VrfKey) -> u32 {
+        self.vrfs.get(vrf).map_or(0, |m| m.len() as u32)
+    }
+    pub fn get(&self, vrf: &VrfKey, p: &IpNet) -> Option<&BgpRoute> {
+        self.vrfs.get(vrf)?.get(p)
+    }
+    /// The route-table key of a BGP route.
+    pub fn key(vrf: &VrfKey, p: &IpNet, r: &BgpRoute) -> RteKey {
+        RteKey::new(vrf, *p, BGP_POLICY, r.next_hop.filter(|n| n.is_ipv4() == p.addr().is_ipv4()))
+    }
+    pub fn insert(&mut self, vrf: &VrfKey, p: IpNet, r: BgpRoute) {
+        self.remove(vrf, &p);
+        self.index.insert(Self::key(vrf, &p, &r), r.clone());
+        let mut m = self.vrfs.get(vrf).cloned().unwrap_or_default();
+        m.insert(p, r);
+        self.vrfs.insert(vrf.clone(), m);
+    }
+    pub fn remove(&mut self, vrf: &VrfKey, p: &IpNet) -> Option<BgpRoute> {
+        let mut m = self.vrfs.get(vrf).cloned()?;
+        let old = m.remove(p)?;
+        self.index.remove(&Self::key(vrf, p, &old));
+        if m.is_empty() {
+            self.vrfs.remove(vrf);
+        } else {
+            self.vrfs.insert(vrf.clone(), m);
+        }
+        Some(old)
+    }
+    /// Drop every route of a VRF (it was destroyed); returns their prefixes.
+    pub fn clear_vrf(&mut self, vrf: &VrfKey) -> Vec<IpNet> {
+        let ps: Vec<IpNet> = self.vrfs.get(vrf).map(|m| m.keys().copied().collect()).unwrap_or_default();
+        for p in &ps {
+            self.remove(vrf, p);
+        }
+        ps
+    }
+}
+
+fn rt_bytes(cfg: &Config, vrf: &VrfKey, want: RtType) -> Vec<[u8; 8]> {
+    cfg.rts_of(vrf)
+        .filter(|(k, r)| r.state == RowState::Active && (k.rt_type() == want || k.rt_type() == RtType::Both))
+        .filter_map(|(_, r)| r.rt.map(|x| x.to_rt_bytes()))
+        .collect()
+}
+
+fn families(bits: u8) -> Vec<Family> {
+    let mut f = Vec::new();
+    if bits & FAM_IPV4_UNICAST != 0 {
+        f.push(Family::Ipv4Unicast);
+    }
+    if bits & FAM_IPV6_UNICAST != 0 {
+        f.push(Family::Ipv6Unicast);
+    }
+    if bits & FAM_VPNV4 != 0 {
+        f.push(Family::Vpnv4);
+    }
+    if bits & FAM_VPNV6 != 0 {
+        f.push(Family::Vpnv6);
+    }
+    f
+}
+
+/// The label a VRF route is exported with, per the VRF's mode.
+fn export_label(cfg: &Config, vrf: &VrfKey, prefix: &IpNet, next_hop: Option<IpAddr>) -> Option<u32> {
+    match cfg.vrfs.get(vrf)?.label_mode {
+        LabelMode::PerVrf => cfg.label(&label_owner_vrf(vrf)),
+        LabelMode::PerPrefix => cfg.label(&label_owner_prefix(vrf, prefix)).or_else(|| cfg.label(&label_owner_vrf(vrf))),
+        LabelMode::PerNextHop => {
+            cfg.label(&label_owner_next_hop(vrf, next_hop)).or_else(|| cfg.label(&label_owner_vrf(vrf)))
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    next_id: PeerId,
+    ids: BTreeMap<PeerKey, PeerId>,
+    keys: BTreeMap<PeerId, PeerKey>,
+    /// Peers given to the speaker, as given.
+    running: BTreeMap<PeerId, PeerConfig>,
+    speaker: Option<SpeakerConfig>,
+    /// What each VRF exports now: prefix -> (VPN key, path).
+    exported: BTreeMap<VrfKey, BTreeMap<IpNet, (RouteKey, Path)>>,
+    /// What each VRF's CE peers are offered: prefix -> path.
+    ce_offered: BTreeMap<VrfKey, BTreeMap<IpNet, Path>>,
+    /// The VPN RIB as the speaker reports it (best per RD:prefix).
+    vpn: BTreeMap<(bgp::Rd, IpNet), Path>,
+}
+
+/// The glue between configuration, the speaker and the VRF routes.
+pub struct Vpn {
+    cmd: tokio::sync::mpsc::UnboundedSender<BgpCommand>,
+    st: Mutex<State>,
+    pub routes: Arc<ArcSwap<BgpRoutes>>,
+    pub peers: Arc<ArcSwap<PeerStates>>,
+    /// Called with the VRF and prefixes whose BGP routes changed (the
+    /// reconciler's hints).
+    on_change: Box<dyn Fn(&VrfKey, &[IpNet]) + Send + Sync>,
+    /// Labels received from peers are checked here (illegal-label counts).
+    pub illegal: Arc<crate::fibview::IllegalLabels>,
+    /// Route limits for imported routes.
+    pub drops: Arc<crate::fibview::RouteDrops>,
+}
+
+impl Vpn {
+    /// `routes` and `peers` are the views this glue keeps current (the
+    /// reconciler and the MIB read them).
+    pub fn new(
+        cmd: tokio::sync::mpsc::UnboundedSender<BgpCommand>,
+        routes: Arc<ArcSwap<BgpRoutes>>,
+        peers: Arc<ArcSwap<PeerStates>>,
+        illegal: Arc<crate::fibview::IllegalLabels>,
+        drops: Arc<crate::fibview::RouteDrops>,
+        on_change: Box<dyn Fn(&VrfKey, &[IpNet]) + Send + Sync>,
+    ) -> Vpn {
+        Vpn { cmd, st: Mutex::new(State { next_id: 1, ..State::default() }), routes, peers, on_change, illegal, drops }
+    }
+
+    fn send(&self, c: BgpCommand) {
+        if self.cmd.send(c).is_err() {
+            tracing::error!("BGP speaker is gone; command dropped");
+        }
+    }
+
+    /// Converge everything (at start).
+    pub fn sync_all(&self, cfg: &Config) {
+        let vrfs: Vec<VrfKey> = cfg.vrfs.keys().cloned().collect();
+        let mut st = self.st.lock().unwrap_or_else(|p| p.into_inner());
+        self.sync_speaker(&mut st, cfg);
+        let keys: Vec<PeerKey> = cfg.peers.keys().cloned().chain(st.ids.keys().cloned()).collect();
+        for k in keys {
+            self.sync_peer(&mut st, cfg, &k);
+        }
+        for v in vrfs {
+            self.sync_export(&mut st, cfg, &v);
+        }
+    }
+
+    /// After each commit: peers, speaker, exports and imports of the VRFs
+    /// the commit touched.
+    pub fn on_commit(&self, cfg: &Config, eff: &[Change]) {
+        let mut st = self.st.lock().unwrap_or_else(|p| p.into_inner());
+        let mut vrfs = BTreeSet::new();
+        let mut reimport = BTreeSet::new();
+        for c in eff {
+            match c {
+                Change::PutSettings(_) => self.sync_speaker(&mut st, cfg),
+                Change::PutPeer(k, _) | Change::DelPeer(k) => self.sync_peer(&mut st, cfg, k),
+                Change::PutVrf(k, _) | Change::DelVrf(k) => {
+                    vrfs.insert(k.clone());
+                    reimport.insert(k.clone());
+                }
+                Change::PutRt(k, _) | Change::DelRt(k) => {
+                    vrfs.insert(k.vrf());
+                    reimport.insert(k.vrf());
+                }
+                Change::PutRte(k, _) | Change::DelRte(k) => {
+                    vrfs.insert(k.vrf());
+                }
+                Change::Label(o, _) => {
+                    if let Some(v) = crate::config::label_owner_vrf_key(o) {
+                        vrfs.insert(v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for v in &reimport {
+            self.reimport(&st, cfg, v);
+        }
+        for v in &vrfs {
+            self.sync_export(&mut st, cfg, v);
+        }
+    }
+
+    fn sync_speaker(&self, st: &mut State, cfg: &Config) {
+        let b = &cfg.settings.bgp;
+        let want = SpeakerConfig { asn: b.asn, router_id: b.router_id.into(), listen: b.listen.clone() };
+        if st.speaker.as_ref() != Some(&want) {
+            st.speaker = Some(want.clone());
+            self.send(BgpCommand::SetSpeaker(want));
+        }
+    }
+
+    fn peer_config(id: PeerId, k: &PeerKey, r: &PeerRow) -> PeerConfig {
+        PeerConfig {
+            id,
+            address: k.addr(),
+            port: r.remote_port,
+            remote_as: r.remote_as,
+            families: families(r.families),
+            hold_time: r.hold_time,
+            keepalive: r.keepalive,
+            md5_password: (!r.md5.is_empty()).then(|| String::from_utf8_lossy(&r.md5).into_owned()),
+            route_reflector_client: r.rr_client,
+            admin_up: r.admin_up,
+            passive: false,
+            rib: k.vrf().map(|v| v.name_str().to_string()),
+        }
+    }
+
+    fn sync_peer(&self, st: &mut State, cfg: &Config, k: &PeerKey) {
+        let want = cfg.peers.get(k).filter(|r| r.state == RowState::Active && r.complete());
+        match (want, st.ids.get(k).copied()) {
+            (Some(r), id) => {
+                let id = id.unwrap_or_else(|| {
+                    let id = st.next_id;
+                    st.next_id += 1;
+                    st.ids.insert(k.clone(), id);
+                    st.keys.insert(id, k.clone());
+                    id
+                });
+                let pc = Self::peer_config(id, k, r);
+                if st.running.get(&id) != Some(&pc) {
+                    st.running.insert(id, pc.clone());
+                    self.send(BgpCommand::PutPeer(pc));
+                }
+            }
+            (None, Some(id)) => {
+                st.ids.remove(k);
+                st.keys.remove(&id);
+                st.running.remove(&id);
+                self.send(BgpCommand::DelPeer(id));
+                let mut p = (**self.peers.load()).clone();
+                p.peers.remove(k);
+                self.peers.store(Arc::new(p));
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Recompute what one VRF exports (VPN routes) and offers its CE peers.
+    fn sync_export(&self, st: &mut State, cfg: &Config, vrf: &VrfKey) {
+        let row = cfg.vrfs.get(vrf).filter(|r| r.state == RowState::Active && r.admin == crate::AdminStatus::Up);
+        let ert = rt_bytes(cfg, vrf, RtType::Export);
+        let bgp_routes = self.routes.load();
+        let mut vpn_want: BTreeMap<IpNet, (RouteKey, Path)> = BTreeMap::new();
+        let mut ce_want: BTreeMap<IpNet, Path> = BTreeMap::new();
+        if let Some(row) = row {
+            // Every prefix with a best route: static (best_route) or BGP.
+            let mut prefixes: BTreeSet<IpNet> = BTreeSet::new();
+            for (k, r) in cfg.routes_of(vrf) {
+                if r.state == RowState::Active {
+                    prefixes.insert(k.index().prefix);
+                }
+            }
+            if let Some(m) = bgp_routes.of(vrf) {
+                prefixes.extend(m.keys().copied());
+            }
+            for p in prefixes {
+                let stat = best_route(cfg, vrf, &p);
+                let learned = bgp_routes.of(vrf).and_then(|m| m.get(&p));
+                let (origin_ce, nh, attrs) = match (stat, learned) {
+                    (Some((k, _)), _) => (false, k.index().next_hop, PathAttrs { origin: 2, ..PathAttrs::default() }),
+                    (None, Some(b)) => (matches!(b.source, Source::Ce { .. }), b.next_hop, (*b.attrs).clone()),
+                    (None, None) => continue,
+                };
+                // CE peers get every route of the VRF except those they sent.
+                let ce_path = Path { attrs: Arc::new(PathAttrs { next_hop: None, ..attrs.clone() }), labels: vec![], from: None };
+                ce_want.insert(p, ce_path);
+                // VPN export: local (static, CE-learned) routes only; imported
+                // ones belong to other PEs.
+                if learned.is_some_and(|b| matches!(b.source, Source::Imported { .. })) && stat.is_none() {
+                    continue;
+                }
+                let _ = origin_ce;
+                let (Some(rd), false) = (row.rd, ert.is_empty()) else { continue };
+                let Some(label) = export_label(cfg, vrf, &p, nh) else { continue };
+                let mut a = attrs;
+                a.next_hop = None;
+                a.local_pref = Some(100);
+                a.ext_communities = ert.clone();
+                vpn_want.insert(
+                    p,
+                    (RouteKey::Vpn(rd.to_rd_bytes(), p), Path { attrs: Arc::new(a), labels: vec![label], from: None }),
+                );
+            }
+        }
+        // Diff against what is exported now.
+        let had = st.exported.remove(vrf).unwrap_or_default();
+        let withdraw: Vec<RouteKey> = had
+            .iter()
+            .filter(|(p, (k, _))| vpn_want.get(*p).is_none_or(|(wk, _)| wk != k))
+            .map(|(_, (k, _))| k.clone())
+            .collect();
+        let originate: Vec<(RouteKey, Path)> =
+            vpn_want.iter().filter(|(p, w)| had.get(*p) != Some(*w)).map(|(_, (k, path))| (k.clone(), path.clone())).collect();
+        if !withdraw.is_empty() {
+            self.send(BgpCommand::Withdraw { rib: None, keys: withdraw });
+        }
+        if !originate.is_empty() {
+            self.send(BgpCommand::Originate { rib: None, routes: originate });
+        }
+        if !vpn_want.is_empty() {
+            st.exported.insert(vrf.clone(), vpn_want);
+        }
+        let rib = Some(vrf.name_str().to_string());
+        let had = st.ce_offered.remove(vrf).unwrap_or_default();
+        let withdraw: Vec<RouteKey> =
+            had.keys().filter(|p| !ce_want.contains_key(*p)).map(|p| RouteKey::Unicast(*p)).collect();
+        let originate: Vec<(RouteKey, Path)> = ce_want
+            .iter()
+            .filter(|(p, w)| had.get(*p) != Some(*w))
+            .map(|(p, w)| (RouteKey::Unicast(*p), w.clone()))
+            .collect();
+        if !withdraw.is_empty() {
+            self.send(BgpCommand::Withdraw { rib: rib.clone(), keys: withdraw });
+        }
+        if !originate.is_empty() {
+            self.send(BgpCommand::Originate { rib, routes: originate });
+        }
+        if !ce_want.is_empty() {
+            st.ce_offered.insert(vrf.clone(), ce_want);
+        }
+    }
+
+    /// Re-evaluate which VPN routes a VRF imports (its RTs or row changed).
+    fn reimport(&self, st: &State, cfg: &Config, vrf: &VrfKey) {
+        let irt = rt_bytes(cfg, vrf, RtType::Import);
+        let active = cfg.vrfs.get(vrf).is_some_and(|r| r.state == RowState::Active);
+        let mut routes = (**self.routes.load()).clone();
+        let mut changed = Vec::new();
+        if !cfg.vrfs.contains_key(vrf) {
+            changed = routes.clear_vrf(vrf);
+        } else {
+            // Drop imports that no longer match; keep CE-learned routes.
+            let held: Vec<(IpNet, BgpRoute)> =
+                routes.of(vrf).map(|m| m.iter().map(|(p, r)| (*p, r.clone())).collect()).unwrap_or_default();
+            for (p, r) in &held {
+                if let Source::Imported { rd } = r.source {
+                    let ok = active
+                        && st.vpn.get(&(rd, *p)).is_some_and(|path| path.attrs.ext_communities.iter().any(|c| irt.contains(c)));
+                    if !ok {
+                        routes.remove(vrf, p);
+                        changed.push(*p);
+                    }
+                }
+            }
+            if active {
+                for ((rd, p), path) in &st.vpn {
+                    if routes.get(vrf, p).is_some() {
+                        continue;
+                    }
+                    if path.attrs.ext_communities.iter().any(|c| irt.contains(c)) {
+                        routes.insert(vrf, *p, imported(*rd, path));
+                        changed.push(*p);
+                    }
+                }
+            }
+        }
+        self.routes.store(Arc::new(routes));
+        if !changed.is_empty() {
+            (self.on_change)(vrf, &changed);
+        }
+    }
+
+    /// Handle one event from the speaker. `cfg` is the current configuration.
+    pub fn on_event(&self, cfg: &Config, ev: BgpEvent) {
+        match ev {
+            BgpEvent::PeerState { id, status, old, new } => {
+                let st = self.st.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(k) = st.keys.get(&id) {
+                    tracing::info!(peer = %k.addr(), ?old, ?new, "BGP peer state");
+                    let mut p = (**self.peers.load()).clone();
+                    p.peers.insert(k.clone(), peer_state(&status));
+                    self.peers.store(Arc::new(p));
+                }
+            }
+            BgpEvent::Best { rib: None, key: RouteKey::Vpn(rd, p), best } => {
+                let mut st = self.st.lock().unwrap_or_else(|e| e.into_inner());
+                match &best {
+                    Some(path) => {
+                        st.vpn.insert((rd, p), path.clone());
+                    }
+                    None => {
+                        st.vpn.remove(&(rd, p));
+                    }
+                }
+                // Every VRF whose import RTs meet the route's (or that held it).
+                let mut routes = (**self.routes.load()).clone();
+                let mut touched: Vec<(VrfKey, IpNet)> = Vec::new();
+                for (vrf, row) in cfg.vrfs.iter().filter(|(_, r)| r.state == RowState::Active) {
+                    let irt = rt_bytes(cfg, vrf, RtType::Import);
+                    let wants = best.as_ref().is_some_and(|b| b.attrs.ext_communities.iter().any(|c| irt.contains(c)));
+                    let cur = routes.get(vrf, &p).cloned();
+                    let is_ce = cur.as_ref().is_some_and(|c| matches!(c.source, Source::Ce { .. }));
+                    let holds = matches!(&cur, Some(BgpRoute { source: Source::Imported { rd: r }, .. }) if *r == rd);
+                    if wants && !is_ce {
+                        let path = best.as_ref().expect("wants implies a path");
+                        if cur.is_none() {
+                            // A new route: within the VRF's maximum?
+                            let n = cfg.active_route_count(vrf) + routes.count(vrf);
+                            if row.max_routes != 0 && n >= row.max_routes {
+                                self.drops.record(vrf, row.times.created);
+                                continue;
+                            }
+                        }
+                        for l in &path.labels {
+                            self.illegal.check(cfg, vrf, *l);
+                        }
+                        routes.insert(vrf, p, imported(rd, path));
+                        touched.push((vrf.clone(), p));
+                    } else if holds {
+                        // Another RD may still offer the prefix.
+                        routes.remove(vrf, &p);
+                        if let Some(((ord, _), other)) = st
+                            .vpn
+                            .iter()
+                            .find(|((_, q), path)| *q == p && path.attrs.ext_communities.iter().any(|c| irt.contains(c)))
+                        {
+                            routes.insert(vrf, p, imported(*ord, other));
+                        }
+                        touched.push((vrf.clone(), p));
+                    }
+                }
+                self.routes.store(Arc::new(routes));
+                for (v, p) in touched {
+                    (self.on_change)(&v, &[p]);
+                    self.sync_export(&mut st, cfg, &v);
+                }
+            }
+            BgpEvent::Best { rib: Some(name), key: RouteKey::Unicast(p), best } => {
+                let Some(vrf) = VrfKey::new(name.as_bytes()) else { return };
+                let mut st = self.st.lock().unwrap_or_else(|e| e.into_inner());
+                let mut routes = (**self.routes.load()).clone();
+                match best {
+                    Some(path) => {
+                        let peer_as = path
+                            .attrs
+                            .as_path
+                            .iter()
+                            .find_map(|s| match s {
+                                bgp::AsSegment::Sequence(v) => v.first().copied(),
+                                bgp::AsSegment::Set(_) => None,
+                            })
+                            .unwrap_or(0);
+                        if routes.get(&vrf, &p).is_none() {
+                            if let Some(row) = cfg.vrfs.get(&vrf) {
+                                let n = cfg.active_route_count(&vrf) + routes.count(&vrf);
+                                if row.max_routes != 0 && n >= row.max_routes {
+                                    self.drops.record(&vrf, row.times.created);
+                                    return;
+                                }
+                            }
+                        }
+                        routes.insert(
+                            &vrf,
+                            p,
+                            BgpRoute {
+                                source: Source::Ce { peer: path.from.unwrap_or(0), peer_as },
+                                next_hop: path.attrs.next_hop,
+                                labels: vec![],
+                                attrs: path.attrs.clone(),
+                                updated: crate::clock::ticks(),
+                            },
+                        );
+                    }
+                    None => {
+                        routes.remove(&vrf, &p);
+                    }
+                }
+                self.routes.store(Arc::new(routes));
+                (self.on_change)(&vrf, &[p]);
+                self.sync_export(&mut st, cfg, &vrf);
+            }
+            BgpEvent::LabelReceived { .. } | BgpEvent::EndOfRib { .. } | BgpEvent::Best { .. } => {}
+        }
+    }
+}
+
+fn imported(rd: bgp::Rd, path: &Path) -> BgpRoute {
+    BgpRoute {
+        source: Source::Imported { rd },
+        next_hop: path.attrs.next_hop,
+        labels: path.labels.clone(),
+        attrs: path.attrs.clone(),
+        updated: crate::clock::ticks(),
+    }
+}
+
+fn peer_state(s: &bgp::PeerStatus) -> PeerState {
+    let mut received = [0u32; 4];
+    let mut accepted = [0u32; 4];
+    let idx = |f: Family| match f {
+        Family::Ipv4Unicast => 0,
+        Family::Ipv6Unicast => 1,
+        Family::Vpnv4 => 2,
+        Family::Vpnv6 => 3,
+    };
+    for (f, n) in &s.prefixes_received {
+        received[idx(*f)] = *n;
+    }
+    for (f, n) in &s.prefixes_accepted {
+        accepted[idx(*f)] = *n;
+    }
+    PeerState {
+        fsm: s.state as u32,
+        established_secs: s.established_secs,
+        last_error: s.last_error,
+        in_updates: s.in_updates,
+        out_updates: s.out_updates,
+        in_messages: s.in_messages,
+        out_messages: s.out_messages,
+        established_transitions: s.established_transitions,
+        hold_time: s.negotiated_hold_time,
+        keepalive: s.negotiated_keepalive,
+        remote_router_id: s.remote_router_id.octets(),
+        local: s.local_addr,
+        remote: s.remote_addr,
+        negotiated_version: s.negotiated_version,
+        received,
+        accepted,
+        in_update_elapsed: 0,
+    }
+}
