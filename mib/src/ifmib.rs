@@ -168,7 +168,9 @@ impl Table for IfXTable {
             10 => Value::Counter64(s.tx_bytes),
             11 => Value::Counter64(s.tx_packets),
             12 | 13 => Value::Counter64(0),
-            14 => Value::Integer(1),
+            // ifLinkUpDownTrapEnable: linkUp/linkDown are sent for the
+            // interfaces bound to a VRF (read-only here).
+            14 => Value::Integer(if v.cfg.if_owner(i.index).is_some() { 1 } else { 2 }),
             15 => Value::Gauge32((i.speed_bps / 1_000_000).min(u32::MAX as u64) as u32),
             16 => Value::Integer(if i.promiscuous { 1 } else { 2 }),
             17 => Value::Integer(if i.link_type == 1 && !i.mac.is_empty() {

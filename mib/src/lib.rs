@@ -10,6 +10,7 @@ pub mod ext;
 pub mod ifmib;
 pub mod index;
 pub mod l3vpn;
+pub mod notify_mib;
 pub mod oid;
 pub mod rowstatus;
 pub mod set;
@@ -45,6 +46,8 @@ pub struct Mib {
     pub illegal_labels: Arc<vpn_core::fibview::IllegalLabels>,
     /// The SNMPv3 engine's objects and tables (served when set).
     pub security: Option<Arc<snmpv3::SecState>>,
+    /// The notification originator's tables and counters (served when set).
+    pub notify: Option<Arc<notify_mib::NotifyState>>,
 }
 
 impl Mib {
@@ -58,6 +61,7 @@ impl Mib {
             drops: Arc::new(RouteDrops::default()),
             illegal_labels: Default::default(),
             security: None,
+            notify: None,
         }
     }
 
@@ -76,9 +80,28 @@ impl Mib {
     pub fn with_security(self, sec: Arc<snmpv3::SecState>) -> Mib {
         let mut subtrees = Self::subtrees();
         subtrees.extend(snmpv3::subtrees(&sec));
+        if let Some(n) = &self.notify {
+            subtrees.extend(notify_mib::subtrees(n));
+        }
         Mib {
             reg: Registry::new(subtrees),
             security: Some(sec),
+            ..self
+        }
+    }
+
+    /// Also serve the notification originator's tables (SNMP-TARGET-MIB,
+    /// SNMP-NOTIFICATION-MIB, L3VPND-MIB l3vpndNotifyStats) and take SETs of
+    /// them ([`notify_mib`]).
+    pub fn with_notify(self, n: Arc<notify_mib::NotifyState>) -> Mib {
+        let mut subtrees = Self::subtrees();
+        if let Some(sec) = &self.security {
+            subtrees.extend(snmpv3::subtrees(sec));
+        }
+        subtrees.extend(notify_mib::subtrees(&n));
+        Mib {
+            reg: Registry::new(subtrees),
+            notify: Some(n),
             ..self
         }
     }
@@ -133,6 +156,37 @@ impl Mib {
         ifs: &Interfaces,
         vbs: &[(Oid, Value)],
     ) -> Result<Vec<Change>, SetError> {
+        if let Some(n) = self
+            .notify
+            .as_ref()
+            .filter(|_| vbs.iter().any(|(o, _)| notify_mib::owns(o)))
+        {
+            // Notification objects go to notify_mib, the rest as below; the
+            // failure of the lower varbind index wins.
+            let (mine, rest): (Vec<usize>, Vec<usize>) =
+                (0..vbs.len()).partition(|&i| notify_mib::owns(&vbs[i].0));
+            let rest_vbs: Vec<(Oid, Value)> = rest.iter().map(|&i| vbs[i].clone()).collect();
+            let a = if rest_vbs.is_empty() {
+                Ok(Vec::new())
+            } else {
+                self.set(cfg, ifs, &rest_vbs).map_err(|e| SetError {
+                    index: rest[(e.index as usize).max(1) - 1] as u32 + 1,
+                    ..e
+                })
+            };
+            let mine: Vec<(usize, &[u32], &Value)> = mine
+                .iter()
+                .map(|&i| (i + 1, vbs[i].0.as_slice(), &vbs[i].1))
+                .collect();
+            return match (a, notify_mib::build_changes(n, &mine)) {
+                (Ok(mut a), Ok(b)) => {
+                    a.extend(b);
+                    Ok(a)
+                }
+                (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+                (Err(x), Err(y)) => Err(if x.index <= y.index { x } else { y }),
+            };
+        }
         let Some(sec) = self
             .security
             .as_ref()

@@ -33,6 +33,14 @@ pub const MODULES: &[(&[u32], &str)] = &[
         &[1, 3, 6, 1, 2, 1, 10, 166, 11],
         "MPLS-L3VPN-STD-MIB: BGP/MPLS IP VPNs (RFC 4382), full compliance",
     ),
+    (
+        &[1, 3, 6, 1, 6, 3, 12],
+        "SNMP-TARGET-MIB: notification targets and their parameters (RFC 3413)",
+    ),
+    (
+        &[1, 3, 6, 1, 6, 3, 13],
+        "SNMP-NOTIFICATION-MIB: notifications, tags and filters (RFC 3413)",
+    ),
 ];
 
 fn octets(b: &[u8]) -> Value {
