@@ -327,23 +327,40 @@ impl Table for RteTable {
             (a, b) => a.or(b),
         }
     }
-    fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
-        use rte_col::*;
-        let Some(r) = v.cfg.routes.get(key) else {
-            return bgp_cell(v, key, col);
-        };
-        Some(match col {
-            IF_INDEX => Value::Integer(r.if_index as i32),
-            TYPE => Value::Integer(r.rtype as i32),
-            PROTO => Value::Integer(PROTO_NETMGMT),
-            AGE => Value::Gauge32(v.now.wrapping_sub(r.times.last_changed) / 100),
-            NEXT_HOP_AS => Value::Gauge32(r.next_hop_as),
-            METRIC1..=METRIC5 => Value::Integer(r.metrics[(col - METRIC1) as usize]),
-            XC_POINTER => Value::OctetString(r.xc_pointer.clone()),
-            STATUS => Value::Integer(RowStatus::of(r.state)),
-            _ => return None,
-        })
+    fn next_cell(&self, v: &View, from: Bound<&[u8]>, col: u32) -> Option<(Vec<u8>, Option<Value>)> {
+        let a = v.cfg.routes.range::<_, [u8]>((from, Bound::Unbounded)).next();
+        let b = v.bgp.index.range::<_, [u8]>((from, Bound::Unbounded)).next();
+        match (a, b) {
+            (Some((ka, _)), Some((kb, _))) if kb.as_bytes() < ka.as_bytes() => {
+                Some((kb.as_bytes().to_vec(), bgp_cell(v, kb.as_bytes(), col)))
+            }
+            (Some((ka, ra)), _) => Some((ka.as_bytes().to_vec(), static_cell(v, ra, col))),
+            (None, Some((kb, _))) => Some((kb.as_bytes().to_vec(), bgp_cell(v, kb.as_bytes(), col))),
+            (None, None) => None,
+        }
     }
+    fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
+        match v.cfg.routes.get(key) {
+            Some(r) => static_cell(v, r, col),
+            None => bgp_cell(v, key, col),
+        }
+    }
+}
+
+/// A static route as a route-table row.
+fn static_cell(v: &View, r: &vpn_core::routes::RteRow, col: u32) -> Option<Value> {
+    use rte_col::*;
+    Some(match col {
+        IF_INDEX => Value::Integer(r.if_index as i32),
+        TYPE => Value::Integer(r.rtype as i32),
+        PROTO => Value::Integer(PROTO_NETMGMT),
+        AGE => Value::Gauge32(v.now.wrapping_sub(r.times.last_changed) / 100),
+        NEXT_HOP_AS => Value::Gauge32(r.next_hop_as),
+        METRIC1..=METRIC5 => Value::Integer(r.metrics[(col - METRIC1) as usize]),
+        XC_POINTER => Value::OctetString(r.xc_pointer.clone()),
+        STATUS => Value::Integer(RowStatus::of(r.state)),
+        _ => return None,
+    })
 }
 
 /// IANAipRouteProtocol bgp(14).

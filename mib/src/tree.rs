@@ -55,6 +55,13 @@ pub trait Table: Send + Sync {
     fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>>;
     /// A cell; `None` when the row does not exist (or has no such column).
     fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value>;
+    /// The first row inside `from` and its cell in `col` (tables whose rows
+    /// come from one map override this to find both in one lookup).
+    fn next_cell(&self, v: &View, from: Bound<&[u8]>, col: u32) -> Option<(Vec<u8>, Option<Value>)> {
+        let key = self.next_key(v, from)?;
+        let val = self.cell(v, &key, col);
+        Some((key, val))
+    }
 }
 
 /// Serves a [`Table`] as a subtree: column by column, rows in key order.
@@ -108,10 +115,10 @@ impl<T: Table> Subtree for TableTree<T> {
             let col = *cols.get(ci)?;
             let mut b = bound.take();
             while let Some(from) = b {
-                let Some(key) = self.0.next_key(v, as_ref(&from)) else {
+                let Some((key, val)) = self.0.next_cell(v, as_ref(&from), col) else {
                     break;
                 };
-                if let Some(val) = self.0.cell(v, &key, col) {
+                if let Some(val) = val {
                     let mut o = Vec::with_capacity(entry.len() + 1 + key.len());
                     o.extend_from_slice(entry);
                     o.push(col);
