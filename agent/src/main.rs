@@ -165,7 +165,7 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     let caps = backend.capabilities();
     tracing::info!(backend = ?settings.fib, vrf_device = caps.vrf_device, mpls = caps.mpls, ipv6 = caps.ipv6, "FIB");
     let bgp_routes: Arc<ArcSwap<vpn_core::vpn::BgpRoutes>> = Arc::new(ArcSwap::from_pointee(Default::default()));
-    let (hints, fib_view, reconciler) = Reconciler::spawn(backend, settings.fib, store.clone(), bgp_routes.clone());
+    let (hints, fib_view, reconciler) = Reconciler::spawn(backend, settings.fib, store.clone(), bgp_routes.clone(), Some(ifs.clone()));
     {
         let hints = std::sync::Mutex::new(hints.clone());
         store.on_commit(Box::new(move |_cfg, eff| {

@@ -183,6 +183,10 @@ pub struct Reconciler {
     bgp: Arc<ArcSwap<crate::vpn::BgpRoutes>>,
     /// The BGP routes as of this round.
     bgp_now: Arc<crate::vpn::BgpRoutes>,
+    /// The host's interfaces: only existing ones are steered into a VRF
+    /// (a binding to a deleted link waits for it to come back). `None` in
+    /// tests that have no interface view: every binding counts.
+    ifs: Option<Arc<ArcSwap<crate::ifaces::Interfaces>>>,
     view: Arc<ArcSwap<FibView>>,
     applied: Applied,
     /// Operations that failed, by VRF (table), with the reason.
@@ -208,6 +212,7 @@ impl Reconciler {
         backend: Backend,
         store: Arc<Store>,
         bgp: Arc<ArcSwap<crate::vpn::BgpRoutes>>,
+        ifs: Option<Arc<ArcSwap<crate::ifaces::Interfaces>>>,
     ) -> (
         Sender<Hint>,
         Arc<ArcSwap<FibView>>,
@@ -223,6 +228,7 @@ impl Reconciler {
             store,
             bgp,
             bgp_now: Arc::new(crate::vpn::BgpRoutes::default()),
+            ifs,
             view: view.clone(),
             applied: Applied::default(),
             failures: BTreeMap::new(),
@@ -429,11 +435,14 @@ impl Reconciler {
         let want = VrfFib {
             name: format!("l3v{table}"),
             table,
-            interfaces: cfg
-                .ifconfs_of(vrf)
-                .filter(|(_, b)| b.state == RowState::Active)
-                .map(|(k, _)| k.if_index())
-                .collect(),
+interfaces: {
+                let ifs = self.ifs.as_ref().map(|i| i.load_full());
+                cfg.ifconfs_of(vrf)
+                    .filter(|(_, b)| b.state == RowState::Active)
+                    .map(|(k, _)| k.if_index())
+                    .filter(|i| ifs.as_ref().is_none_or(|x| x.get(*i).is_some()))
+                    .collect()
+            },
         };
         if self.applied.vrfs.get(&table) != Some(&want) {
             ops.push(FibOp::PutVrf(want));
@@ -777,7 +786,7 @@ mod tests {
         std::thread::JoinHandle<()>,
     ) {
         let (tx, view, h) =
-            Reconciler::spawn(Box::new(shadow.clone()), Backend::Shadow, store.clone(), Default::default());
+            Reconciler::spawn(Box::new(shadow.clone()), Backend::Shadow, store.clone(), Default::default(), None);
         let hooks = Mutex::new(tx.clone());
         store.on_commit(Box::new(move |_, eff| {
             for h in hints(eff) {
