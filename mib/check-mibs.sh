@@ -103,6 +103,23 @@ L3VPND-MIB::l3vpndVrfFibReason       |$P.1.1.2.1.5  |read-only     |OCTET STRING
 L3VPND-MIB::l3vpndVrfFibLastChange   |$P.1.1.2.1.6  |read-only     |TimeTicks
 L3VPND-MIB::l3vpndBgp                |$P.1.1.3      |-             |-
 L3VPND-MIB::l3vpndNotifyStats        |$P.1.1.4      |-             |-
+L3VPND-MIB::l3vpndNotifyTrapsSent               |$P.1.1.4.1     |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyInformsSent             |$P.1.1.4.2     |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyInformsAcked            |$P.1.1.4.3     |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyInformsRetried          |$P.1.1.4.4     |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyInformsLost             |$P.1.1.4.5     |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyDropped                 |$P.1.1.4.6     |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyTargetTable             |$P.1.1.4.7     |not-accessible|-
+L3VPND-MIB::l3vpndNotifyTargetEntry             |$P.1.1.4.7.1   |not-accessible|-
+L3VPND-MIB::l3vpndNotifyTargetTrapsSent         |$P.1.1.4.7.1.1 |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyTargetInformsSent       |$P.1.1.4.7.1.2 |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyTargetInformsAcked      |$P.1.1.4.7.1.3 |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyTargetInformsRetried    |$P.1.1.4.7.1.4 |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyTargetInformsLost       |$P.1.1.4.7.1.5 |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyTargetDropped           |$P.1.1.4.7.1.6 |read-only     |Counter32
+L3VPND-MIB::l3vpndNotifyTargetInformsPending    |$P.1.1.4.7.1.7 |read-only     |Gauge32
+L3VPND-MIB::l3vpndNotifyTargetDiscontinuityTime |$P.1.1.4.7.1.8 |read-only     |TimeTicks
+L3VPND-MIB::l3vpndNotifyGroup                   |$P.1.2.1.4     |-             |-
 L3VPND-MIB::l3vpndConformance        |$P.1.2        |-             |-
 L3VPND-MIB::l3vpndGroups             |$P.1.2.1      |-             |-
 L3VPND-MIB::l3vpndScalarGroup        |$P.1.2.1.1    |-             |-
@@ -156,6 +173,12 @@ while IFS='|' read -r name oid access syntax; do
     fi
 done <<<"$table"
 echo "checked $n names (OID both ways, MAX-ACCESS, SYNTAX)"
+
+# The notification statistics table augments snmpTargetAddrEntry.
+aug="$(st -m ALL -Td L3VPND-MIB::l3vpndNotifyTargetEntry 2>/dev/null | awk -F'\t' '/^  AUGMENTS/ {print $2}')"
+if [ "$(trim "$aug")" != "{ snmpTargetAddrEntry }" ]; then
+    bad "l3vpndNotifyTargetEntry: AUGMENTS '$aug', want '{ snmpTargetAddrEntry }'"
+fi
 
 # The extension table shares the index of mplsL3VpnVrfTable.
 aug="$(st -m ALL -Td L3VPND-MIB::l3vpndVrfEntry 2>/dev/null | awk -F'\t' '/^  AUGMENTS/ {print $2}')"

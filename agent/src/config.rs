@@ -147,6 +147,12 @@ struct FileConfig {
     vacm_access: Vec<crate::snmp::vacm::AccessConf>,
     #[serde(default)]
     vacm_view: Vec<crate::snmp::vacm::ViewConf>,
+    // Notifications (issue 5): targets (permanent SNMP-TARGET-MIB rows), the
+    // per-target inform queue, and the max-threshold re-issue interval.
+    #[serde(default)]
+    notify_target: Vec<crate::snmp::notify::NotifyTargetConf>,
+    notify_queue: Option<usize>,
+    rte_mx_thrsh_time: Option<u32>,
 }
 
 /// The effective settings.
@@ -167,6 +173,13 @@ pub struct Settings {
     /// SNMPv1/v2c answered (false: SNMPv3 only).
     pub communities: bool,
     pub security: crate::snmp::v3::SecurityConf,
+    /// Notification targets of the file (loaded as permanent rows).
+    pub notify_targets: Vec<crate::snmp::notify::NotifyTargetConf>,
+    /// Informs queued per target before new ones are dropped.
+    pub notify_queue: usize,
+    /// l3vpndVrfRteMxThrshTime from the file, seconds (None: keep what is
+    /// stored); applied at start.
+    pub rte_mx_thrsh_time: Option<u32>,
 }
 
 impl Settings {
@@ -217,6 +230,17 @@ impl Settings {
         for v in &file.vacm_view {
             v.row().map_err(anyhow::Error::msg)?;
         }
+        for t in &file.notify_target {
+            t.rows().map_err(anyhow::Error::msg)?;
+        }
+        if let Some(d) = file
+            .notify_target
+            .iter()
+            .enumerate()
+            .find(|(i, t)| file.notify_target[..*i].iter().any(|o| o.name == t.name))
+        {
+            bail!("notify_target {:?} is given twice", d.1.name);
+        }
         let security = crate::snmp::v3::SecurityConf {
             engine_id,
             users: file.usm_user,
@@ -258,6 +282,11 @@ impl Settings {
             security,
             label_space,
             bgp: file.bgp,
+            notify_targets: file.notify_target,
+            notify_queue: file
+                .notify_queue
+                .unwrap_or(crate::snmp::notify::QUEUE_LIMIT),
+            rte_mx_thrsh_time: file.rte_mx_thrsh_time,
         };
         s.check()?;
         Ok(s)

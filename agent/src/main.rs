@@ -17,6 +17,7 @@ use vpn_core::fibview::Backend;
 use vpn_core::ifaces::IfWatcher;
 use vpn_core::reconcile::{self, Hint, Reconciler};
 use vpn_core::thresholds::Tracker;
+use vpn_core::vpn::Vpn;
 use vpn_core::Store;
 
 /// Rows created with createAndWait and never made active live this long
@@ -105,6 +106,18 @@ fn run(settings: config::Settings) -> Result<()> {
     if let Some(b) = &settings.bgp {
         apply_bgp_file(&store, b)?;
     }
+    if let Some(t) = settings.rte_mx_thrsh_time {
+        // l3vpndVrfRteMxThrshTime from the configuration file.
+        store.commit_checked::<std::convert::Infallible>(vpn_core::clock::ticks(), |cfg| {
+            if cfg.settings.rte_mx_thrsh_time == t {
+                return Ok(vec![]);
+            }
+            let mut s = cfg.settings.clone();
+            s.rte_mx_thrsh_time = t;
+            Ok(vec![vpn_core::Change::PutSettings(s)])
+        })?
+        .unwrap_or_else(|e| match e {});
+    }
     let snap = store.snapshot();
     tracing::info!(
         data_dir = %settings.data_dir.display(),
@@ -142,6 +155,13 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         let sec = sec.clone();
         store.on_commit(Box::new(move |_cfg, eff| sec.committed(eff)));
     }
+    // Notification targets: SNMP-TARGET-MIB / SNMP-NOTIFICATION-MIB rows
+    // (store + configuration file).
+    let notify_state = snmp::notify::bootstrap(&store, &settings.notify_targets)?;
+    {
+        let n = notify_state.clone();
+        store.on_commit(Box::new(move |_cfg, eff| n.committed(eff)));
+    }
     let mib = Arc::new(
         Mib::new(
             AgentInfo {
@@ -151,9 +171,42 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
             stats,
             settings.default_storage,
         )
-        .with_security(sec.clone()),
+        .with_security(sec.clone())
+        .with_notify(notify_state.clone()),
     );
     let ifs: Arc<ArcSwap<_>> = watcher.view();
+    // The notification originator and the events that feed it.
+    let (originator, notify_task) = snmp::notify::spawn(snmp::notify::Setup {
+        sec: sec.clone(),
+        state: notify_state.clone(),
+        users: settings.security.users.clone(),
+        queue_limit: settings.notify_queue,
+        window: snmp::notify::WINDOW,
+    })
+    .await
+    .context("starting the notification originator")?;
+    let events = snmp::events::Events::new(originator, store.clone(), ifs.clone());
+    {
+        let e = events.clone();
+        store.on_commit(Box::new(move |_cfg, eff| e.committed(eff)));
+        let e = events.clone();
+        mib.illegal_labels
+            .set_on_illegal(Box::new(move |cfg, vrf, n| e.illegal_label(cfg, vrf, n)));
+    }
+    let mut notify_links = watcher.subscribe();
+    let notify_link_task = {
+        let e = events.clone();
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match notify_links.recv().await {
+                    Ok(ev) => e.link(&ev),
+                    Err(RecvError::Lagged(_)) => e.resync(),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        })
+    };
 
     // The FIB and the reconciler that drives it from committed rows.
     let backend: Box<dyn fib::Fib> = match settings.fib {
@@ -165,6 +218,7 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     let caps = backend.capabilities();
     tracing::info!(backend = ?settings.fib, vrf_device = caps.vrf_device, mpls = caps.mpls, ipv6 = caps.ipv6, "FIB");
     let bgp_routes: Arc<ArcSwap<vpn_core::vpn::BgpRoutes>> = Arc::new(ArcSwap::from_pointee(Default::default()));
+    let peer_states: Arc<ArcSwap<vpn_core::bgpcfg::PeerStates>> = Arc::new(ArcSwap::from_pointee(Default::default()));
     let (hints, fib_view, reconciler) = Reconciler::spawn(backend, settings.fib, store.clone(), bgp_routes.clone(), Some(ifs.clone()));
     {
         let hints = std::sync::Mutex::new(hints.clone());
@@ -175,22 +229,20 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
             }
         }));
     }
-    // Route-count thresholds: events for the notification originator (until
-    // it lands, they are logged).
+    // Route-count thresholds: events for the notification originator.
     let tracker = Arc::new(Tracker::default());
     {
         let t = tracker.clone();
+        let ev = events.clone();
         store.on_commit(Box::new(move |cfg, eff| {
-            for e in t.observe_commit(cfg, eff, uptime_secs()) {
-                tracing::info!(event = ?e, "route threshold");
-            }
+            ev.thresholds(cfg, &t.observe_commit(cfg, eff, uptime_secs()));
         }));
         let t = tracker.clone();
         let s = store.clone();
+        let ev = events.clone();
         mib.drops.set_on_drop(Box::new(move |vrf| {
-            for e in t.observe_attempt(&s.snapshot(), vrf, uptime_secs()) {
-                tracing::info!(event = ?e, "route threshold");
-            }
+            let cfg = s.snapshot();
+            ev.thresholds(&cfg, &t.observe_attempt(&cfg, vrf, uptime_secs()));
         }));
     }
     // Links that come or go change what the kernel holds: resync.
@@ -212,7 +264,57 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         }
     });
 
-    let peer_states: Arc<ArcSwap<vpn_core::bgpcfg::PeerStates>> = Arc::new(ArcSwap::from_pointee(Default::default()));
+    // The BGP speaker and the VPN glue between it, the store and the FIB.
+    let (bgp_tx, bgp_rx) = tokio::sync::mpsc::channel(4096);
+    let (mut bgp_events, bgp_status) = vpn_core::bgp::spawn(bgp_rx);
+    let (glue_tx, mut glue_rx) = tokio::sync::mpsc::unbounded_channel();
+    let bgp_forward = tokio::spawn(async move {
+        while let Some(c) = glue_rx.recv().await {
+            if bgp_tx.send(c).await.is_err() {
+                break;
+            }
+        }
+    });
+    let vpn = {
+        let hints = std::sync::Mutex::new(hints.clone());
+        Arc::new(Vpn::new(
+            glue_tx,
+            bgp_routes.clone(),
+            peer_states.clone(),
+            mib.illegal_labels.clone(),
+            mib.drops.clone(),
+            Box::new(move |vrf, prefixes| {
+                let tx = hints.lock().unwrap_or_else(|p| p.into_inner());
+                for p in prefixes {
+                    let _ = tx.send(Hint::Prefix(vrf.clone(), *p));
+                }
+            }),
+        ))
+    };
+    {
+        let v = vpn.clone();
+        store.on_commit(Box::new(move |cfg, eff| v.on_commit(cfg, eff)));
+    }
+    vpn.sync_all(&store.snapshot());
+    {
+        let (v, s) = (vpn.clone(), store.clone());
+        std::thread::Builder::new().name("bgp-events".into()).spawn(move || {
+            while let Some(ev) = bgp_events.blocking_recv() {
+                v.on_event(&s.snapshot(), ev);
+            }
+        })?;
+    }
+    let peer_refresh = {
+        let v = vpn.clone();
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                t.tick().await;
+                v.refresh_peers(bgp_status.snapshot());
+            }
+        })
+    };
+
     let responder = Arc::new(Responder {
         mib,
         store: store.clone(),
@@ -230,6 +332,7 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
             enabled: settings.communities,
         },
         v3: Arc::new(snmp::v3::V3::new(sec)),
+        events: Some(events.clone()),
     });
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let mut tasks = Vec::new();
@@ -244,8 +347,14 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     }
     drop(tx);
     let committer = tokio::spawn(engine.clone().commit_loop(rx));
+    // Serving: coldStart on a new store, warmStart later.
+    events.started(store.is_new());
+    tasks.push(notify_link_task);
+    tasks.push(notify_task);
     tasks.push(tokio::spawn(collect_stale_rows(store.clone())));
     tasks.push(link_task);
+    tasks.push(peer_refresh);
+    tasks.push(bgp_forward);
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -9,6 +9,29 @@
 //!     ^                          |
 //!     +------- BgpEvent ---------+         (peer state, best-path changes)
 //! ```
+//!
+//! Start it with [`spawn`]: send [`BgpCommand::SetSpeaker`] first (no
+//! session starts before the speaker has an AS and a router id), then
+//! [`BgpCommand::PutPeer`] per peer. Read peer counters at any time through
+//! the returned [`StatusHandle`].
+//!
+//! Modules: `packet/` the wire codec (RFC 4271, 4760, 4364, 4659, 8277,
+//! 6793, 4724, 8950, 7606), `session.rs` the FSM and TCP (with its task
+//! diagram), `core.rs` the RIBs and Adj-RIB-Out logic without I/O, `rib/`
+//! tables, attribute interning and best path, `speaker.rs` the task that
+//! ties them together.
+
+mod core;
+mod md5;
+pub mod packet;
+mod rib;
+mod session;
+mod speaker;
+mod status;
+
+pub use packet::nlri::FamilySet;
+pub use session::CONNECT_RETRY;
+pub use status::StatusHandle;
 
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -31,7 +54,7 @@ pub enum Family {
 pub type Rd = [u8; 8];
 
 /// The key of a route in a RIB.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum RouteKey {
     Unicast(IpNet),
     /// RD + prefix (the label is an attribute of the path, not the key).
@@ -149,8 +172,9 @@ pub struct PeerStatus {
     pub remote_addr: Option<SocketAddr>,
     pub remote_as: u32,
     pub negotiated_version: u8,
-    /// Prefixes received / accepted (in Adj-RIB-In after treat-as-withdraw)
-    /// per family.
+    /// Prefixes received (NLRI announced since the session came up) /
+    /// accepted (paths now in Adj-RIB-In, after treat-as-withdraw and loop
+    /// detection) per family.
     pub prefixes_received: Vec<(Family, u32)>,
     pub prefixes_accepted: Vec<(Family, u32)>,
 }
@@ -175,12 +199,35 @@ pub enum BgpCommand {
 pub enum BgpEvent {
     /// A peer's FSM moved (old -> new); `status` is the new status.
     PeerState { id: PeerId, old: FsmState, new: FsmState, status: PeerStatus },
-    /// The best path of a key in a RIB changed (None: no path left). Only
-    /// paths learned from peers are reported (local ones vpn-core knows).
+    /// The best path of a key in a RIB changed (None: no path left).
+    /// Reported whenever the old or the new best path was learned from a
+    /// peer; a change between two local paths (vpn-core's own) is not. A
+    /// local best after a learned one comes with `from: None`.
     Best { rib: Option<String>, key: RouteKey, best: Option<Path> },
     /// End-of-RIB received (RFC 4724) for a family from a peer.
     EndOfRib { id: PeerId, family: Family },
     /// A label received from a peer for a RIB that the caller may check
     /// against its label space (illegal-label accounting is vpn-core's).
+    /// One per labelled route announced (before the route's Best event).
     LabelReceived { id: PeerId, rib: Option<String>, key: RouteKey, label: u32 },
+}
+
+/// Starts the speaker on the current tokio runtime (call from inside one).
+///
+/// Returns the event stream and the status handle. Events go through an
+/// unbounded channel and are never dropped: vpn-core must keep reading
+/// (each route learned yields a `LabelReceived` for labelled routes and a
+/// `Best`). The speaker stops on [`BgpCommand::Shutdown`] or when `cmds`
+/// closes, after sending Cease NOTIFICATIONs.
+///
+/// Everything else about a peer's session (hold/keepalive negotiation,
+/// collision detection, TCP MD5, graceful restart helper, route refresh)
+/// happens inside; see [`PeerStatus`] for what is visible.
+pub fn spawn(
+    cmds: tokio::sync::mpsc::Receiver<BgpCommand>,
+) -> (tokio::sync::mpsc::UnboundedReceiver<BgpEvent>, StatusHandle) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let status = StatusHandle::default();
+    tokio::spawn(speaker::run(cmds, tx, status.clone()));
+    (rx, status)
 }

@@ -67,6 +67,17 @@ fn bound_u32(b: &[u8]) -> (Option<u32>, bool) {
     }
 }
 
+/// Whether linkUp/linkDown are sent for an interface: it is bound to a VRF
+/// by an active mplsL3VpnIfConfEntry.
+pub fn link_traps(v: &View, if_index: u32) -> bool {
+    v.cfg.if_owner(if_index).is_some_and(|vrf| {
+        v.cfg
+            .ifconfs
+            .get(&vpn_core::IfConfKey::new(vrf, if_index))
+            .is_some_and(|b| b.state == vpn_core::RowState::Active)
+    })
+}
+
 fn info<'a>(v: &'a View, key: &[u8]) -> Option<&'a IfInfo> {
     v.ifs.get(u32::from_be_bytes(key.try_into().ok()?))
 }
@@ -169,8 +180,8 @@ impl Table for IfXTable {
             11 => Value::Counter64(s.tx_packets),
             12 | 13 => Value::Counter64(0),
             // ifLinkUpDownTrapEnable: linkUp/linkDown are sent for the
-            // interfaces bound to a VRF (read-only here).
-            14 => Value::Integer(if v.cfg.if_owner(i.index).is_some() { 1 } else { 2 }),
+            // interfaces bound to a VRF by an active binding (read-only).
+            14 => Value::Integer(if link_traps(v, i.index) { 1 } else { 2 }),
             15 => Value::Gauge32((i.speed_bps / 1_000_000).min(u32::MAX as u64) as u32),
             16 => Value::Integer(if i.promiscuous { 1 } else { 2 }),
             17 => Value::Integer(if i.link_type == 1 && !i.mac.is_empty() {

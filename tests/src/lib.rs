@@ -1158,3 +1158,327 @@ impl Daemon {
 pub fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(|s| s.as_str()).collect()
 }
+
+// ===========================================================================
+// Issue 5 helpers (appended): snmptrapd as the notification receiver, the
+// notification OIDs, and SNMP-TARGET-MIB / SNMP-NOTIFICATION-MIB rows.
+// ===========================================================================
+
+/// snmpTrapOID values (numeric, with the leading dot snmptrapd prints).
+pub mod trap {
+    pub const COLD_START: &str = ".1.3.6.1.6.3.1.1.5.1";
+    pub const WARM_START: &str = ".1.3.6.1.6.3.1.1.5.2";
+    pub const LINK_DOWN: &str = ".1.3.6.1.6.3.1.1.5.3";
+    pub const LINK_UP: &str = ".1.3.6.1.6.3.1.1.5.4";
+    pub const AUTH_FAILURE: &str = ".1.3.6.1.6.3.1.1.5.5";
+    pub const VRF_UP: &str = ".1.3.6.1.2.1.10.166.11.0.1";
+    pub const VRF_DOWN: &str = ".1.3.6.1.2.1.10.166.11.0.2";
+    pub const MID_EXCEEDED: &str = ".1.3.6.1.2.1.10.166.11.0.3";
+    pub const MAX_EXCEEDED: &str = ".1.3.6.1.2.1.10.166.11.0.4";
+    pub const ILL_LBL: &str = ".1.3.6.1.2.1.10.166.11.0.5";
+    pub const MAX_CLEARED: &str = ".1.3.6.1.2.1.10.166.11.0.6";
+    pub const SYS_UP_TIME_0: &str = ".1.3.6.1.2.1.1.3.0";
+    pub const SNMP_TRAP_OID_0: &str = ".1.3.6.1.6.3.1.1.4.1.0";
+}
+
+pub const TARGET_ADDR_ENTRY: &str = "1.3.6.1.6.3.12.1.2.1";
+pub const TARGET_PARAMS_ENTRY: &str = "1.3.6.1.6.3.12.1.3.1";
+pub const NOTIFY_ENTRY: &str = "1.3.6.1.6.3.13.1.1.1";
+pub const NOTIFY_PROFILE_ENTRY: &str = "1.3.6.1.6.3.13.1.2.1";
+pub const NOTIFY_FILTER_ENTRY: &str = "1.3.6.1.6.3.13.1.3.1";
+pub const SNMP_ENABLE_AUTHEN_TRAPS: &str = "1.3.6.1.2.1.11.30.0";
+pub const SNMP_UDP_DOMAIN: &str = "1.3.6.1.6.1.1";
+pub const UDP_IPV6_DOMAIN: &str = "1.3.6.1.2.1.100.1.2";
+/// L3VPND-MIB l3vpndNotifyStats scalars (`.N.0`) and per-target table.
+pub const NOTIFY_STATS: &str = "1.3.6.1.4.1.32473.1.1.4";
+
+/// An IMPLIED SnmpAdminString index: one sub-identifier per octet.
+pub fn implied(name: &str) -> String {
+    name.bytes().map(|b| b.to_string()).collect::<Vec<_>>().join(".")
+}
+
+/// One notification as snmptrapd logged it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Received {
+    /// "TRAP" (SNMPv1), "TRAP2" or "INFORM".
+    pub pdu: String,
+    /// snmptrapd's %P: "TRAP2, SNMP v2c, community public", ...
+    pub security: String,
+    /// SNMPv1 only: enterprise, generic-trap, specific-trap.
+    pub enterprise: String,
+    pub generic: i64,
+    pub specific: i64,
+    /// (oid, value) in order.
+    pub varbinds: Vec<(String, String)>,
+}
+
+impl Received {
+    /// snmpTrapOID.0 of an SNMPv2 notification.
+    pub fn trap_oid(&self) -> Option<&str> {
+        self.varbinds
+            .iter()
+            .find(|(o, _)| o == trap::SNMP_TRAP_OID_0)
+            .map(|(_, v)| v.trim_start_matches("OID: "))
+    }
+    /// The varbinds after sysUpTime.0 and snmpTrapOID.0 (SNMPv2), or all of
+    /// them (SNMPv1).
+    pub fn objects(&self) -> &[(String, String)] {
+        if self.pdu == "TRAP" {
+            &self.varbinds
+        } else {
+            &self.varbinds[2.min(self.varbinds.len())..]
+        }
+    }
+}
+
+/// snmptrapd on 127.0.0.1 (or inside a network namespace), logging every
+/// notification to a file in a parseable format; authorization off;
+/// `extra_conf` lines (createUser ...) in its configuration.
+pub struct TrapReceiver {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    netns: Option<String>,
+    extra_conf: String,
+    child: Option<Child>,
+    runs: u32,
+}
+
+/// The snmptrapd output format: one line per notification.
+const TRAPD_FORMAT: &str = "NOTIFY %P|%N|%w|%q|%v\n";
+
+impl TrapReceiver {
+    pub fn start(extra_conf: &str) -> TrapReceiver {
+        Self::start_in(None, extra_conf)
+    }
+
+    pub fn start_in(netns: Option<&str>, extra_conf: &str) -> TrapReceiver {
+        let dir = tempfile::Builder::new()
+            .prefix("l3vpnd-trapd-")
+            .tempdir()
+            .expect("tempdir");
+        let mut r = TrapReceiver {
+            port: 0,
+            dir,
+            netns: netns.map(str::to_string),
+            extra_conf: extra_conf.to_string(),
+            child: None,
+            runs: 0,
+        };
+        r.port = free_udp_port();
+        r.launch();
+        r
+    }
+
+    fn log_path(&self, run: u32) -> PathBuf {
+        self.dir.path().join(format!("trapd-{run}.log"))
+    }
+
+    /// Start snmptrapd (again) on the same port; waits until it listens.
+    pub fn launch(&mut self) {
+        assert!(self.child.is_none(), "snmptrapd already running");
+        for _ in 0..3 {
+            self.runs += 1;
+            let conf = self.dir.path().join("snmptrapd.conf");
+            std::fs::write(
+                &conf,
+                format!("disableAuthorization yes\n{}\n", self.extra_conf),
+            )
+            .unwrap();
+            let persist = self.dir.path().join("persist");
+            std::fs::create_dir_all(&persist).unwrap();
+            let log = File::create(self.log_path(self.runs)).unwrap();
+            let mut cmd = match &self.netns {
+                Some(ns) => {
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", ns.as_str(), "snmptrapd"]);
+                    c
+                }
+                None => Command::new("snmptrapd"),
+            };
+            cmd.args(["-f", "-Lo", "-n", "-C", "-On", "-c"])
+                .arg(&conf)
+                .args(["-F", TRAPD_FORMAT])
+                .arg(format!("udp:127.0.0.1:{}", self.port))
+                .env("MIBS", "")
+                .env("SNMP_PERSISTENT_DIR", &persist)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log);
+            let child = match cmd.spawn() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing_tool("snmptrapd"),
+                Err(e) => panic!("cannot run snmptrapd: {e}"),
+            };
+            self.child = Some(child);
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(5) {
+                let text = read_file(&self.log_path(self.runs));
+                if text.contains("NET-SNMP version") {
+                    return;
+                }
+                if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                    if text.contains("bind") || text.contains("Address already in use") {
+                        break;
+                    }
+                    panic!("snmptrapd exited with {st}:\n{text}");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            self.stop();
+            self.port = free_udp_port();
+        }
+        panic!("snmptrapd did not start");
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Every notification logged so far (all runs), in order.
+    pub fn received(&self) -> Vec<Received> {
+        let mut out = Vec::new();
+        for run in 1..=self.runs {
+            for l in read_file(&self.log_path(run)).lines() {
+                let Some(rest) = l.strip_prefix("NOTIFY ") else {
+                    continue;
+                };
+                let f: Vec<&str> = rest.splitn(5, '|').collect();
+                if f.len() < 5 {
+                    continue;
+                }
+                let num = |s: &str| s.trim().trim_start_matches('.').parse().unwrap_or(-1);
+                let varbinds = f[4]
+                    .split('\t')
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| {
+                        let (o, val) = v.split_once(" = ").unwrap_or((v, ""));
+                        (o.trim().to_string(), val.trim().to_string())
+                    })
+                    .collect();
+                out.push(Received {
+                    pdu: f[0].split(',').next().unwrap_or("").trim().to_string(),
+                    security: f[0].to_string(),
+                    enterprise: f[1].to_string(),
+                    generic: num(f[2]),
+                    specific: num(f[3]),
+                    varbinds,
+                });
+            }
+        }
+        out
+    }
+
+    /// The snmpTrapOID of every SNMPv2 notification received, in order.
+    pub fn oids(&self) -> Vec<String> {
+        self.received()
+            .iter()
+            .filter_map(|r| r.trap_oid().map(str::to_string))
+            .collect()
+    }
+
+    /// Wait until at least `n` notifications have been received.
+    #[track_caller]
+    pub fn wait_count(&self, n: usize, max: Duration) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let r = self.received();
+            if r.len() >= n {
+                return r;
+            }
+            if start.elapsed() > max {
+                panic!(
+                    "snmptrapd got {} notifications, expected {n} within {max:?}: {:#?}",
+                    r.len(),
+                    r
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The logs of every run, for failure messages.
+    pub fn logs(&self) -> String {
+        (1..=self.runs)
+            .map(|r| read_file(&self.log_path(r)))
+            .collect::<Vec<_>>()
+            .join("----- restart -----\n")
+    }
+}
+
+impl Drop for TrapReceiver {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("===== snmptrapd log ({}) =====\n{}", self.dir.path().display(), self.logs());
+        }
+    }
+}
+
+/// A TOML `[[notify_target]]` entry for the configuration file.
+pub fn notify_target_toml(name: &str, port: u16, kind: &str, version: &str, extra: &str) -> String {
+    format!(
+        "[[notify_target]]\nname = \"{name}\"\naddress = \"127.0.0.1:{port}\"\ntype = \"{kind}\"\nversion = \"{version}\"\n{extra}\n"
+    )
+}
+
+impl Daemon {
+    /// Start a daemon with a configuration file holding `toml`.
+    pub fn with_config(toml: &str, extra: &[&str]) -> Daemon {
+        let tmp = tempfile::Builder::new()
+            .prefix("l3vpnd-test-")
+            .tempdir()
+            .expect("tempdir");
+        let conf = tmp.path().join("l3vpnd.toml");
+        std::fs::write(&conf, toml).unwrap();
+        let mut args = vec!["--config".to_string(), conf.display().to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut d = Daemon::prepare(tmp.path(), &[]);
+        d.extra_args = args;
+        d._tmp = Some(tmp);
+        d.launch();
+        d
+    }
+
+    /// Create (createAndGo) an snmpTargetParamsEntry, an
+    /// snmpTargetAddrEntry to 127.0.0.1:`port` tagged `name`, and an
+    /// snmpNotifyEntry selecting it, all named `name`: SNMPv2c with
+    /// community `public`, `inform` or trap, with `storage`.
+    #[track_caller]
+    pub fn add_target(&self, name: &str, port: u16, inform: bool, storage: &str) {
+        let i = implied(name);
+        let p = |c: u32| format!("{TARGET_PARAMS_ENTRY}.{c}.{i}");
+        let a = |c: u32| format!("{TARGET_ADDR_ENTRY}.{c}.{i}");
+        let n = |c: u32| format!("{NOTIFY_ENTRY}.{c}.{i}");
+        let addr = format!("7f000001{port:04x}");
+        let vbs = [
+            p(2), "i".into(), "1".into(),
+            p(3), "i".into(), "2".into(),
+            p(4), "s".into(), "public".into(),
+            p(5), "i".into(), "1".into(),
+            p(6), "i".into(), storage.into(),
+            p(7), "i".into(), "4".into(),
+            a(2), "o".into(), SNMP_UDP_DOMAIN.into(),
+            a(3), "x".into(), addr,
+            a(6), "s".into(), name.into(),
+            a(7), "s".into(), name.into(),
+            a(8), "i".into(), storage.into(),
+            a(4), "i".into(), "100".into(),
+            a(5), "i".into(), "3".into(),
+            a(9), "i".into(), "4".into(),
+            n(2), "s".into(), name.into(),
+            n(3), "i".into(), if inform { "2".into() } else { "1".into() },
+            n(4), "i".into(), storage.into(),
+            n(5), "i".into(), "4".into(),
+        ];
+        self.set_ok(&strs(&vbs));
+    }
+
+    /// l3vpndNotifyStats scalar `n` (1 traps, 2 informs, 3 acked, 4 retried,
+    /// 5 lost, 6 dropped).
+    pub fn notify_stat(&self, n: u32) -> i64 {
+        self.num(&format!("{NOTIFY_STATS}.{n}.0"))
+    }
+}

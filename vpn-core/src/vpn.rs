@@ -431,6 +431,19 @@ impl Vpn {
         }
     }
 
+    /// Refresh the peer view from the speaker's status (counters move
+    /// without events; called periodically, never per request).
+    pub fn refresh_peers(&self, statuses: Vec<bgp::PeerStatus>) {
+        let st = self.st.lock().unwrap_or_else(|p| p.into_inner());
+        let mut p = PeerStates::default();
+        for s in &statuses {
+            if let Some(k) = st.keys.get(&s.id) {
+                p.peers.insert(k.clone(), peer_state(s));
+            }
+        }
+        self.peers.store(Arc::new(p));
+    }
+
     /// Handle one event from the speaker. `cfg` is the current configuration.
     pub fn on_event(&self, cfg: &Config, ev: BgpEvent) {
         match ev {

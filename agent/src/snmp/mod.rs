@@ -6,6 +6,8 @@
 //! so they are serialized and each is answered only once durable; reads are
 //! answered on the spot from an immutable snapshot and never wait for a write.
 
+pub mod events;
+pub mod notify;
 pub mod responder;
 pub mod usm;
 pub mod v3;
@@ -96,11 +98,21 @@ pub struct Engine {
     pub responder: Arc<Responder>,
     pub communities: Communities,
     pub v3: Arc<v3::V3>,
+    /// Where authentication failures go (authenticationFailure).
+    pub events: Option<Arc<events::Events>>,
 }
 
 impl Engine {
     fn stats(&self) -> &SnmpStats {
         &self.responder.mib.stats
+    }
+
+    /// A message that failed authentication: a bad community, or a USM
+    /// wrong digest (RFC 3418 authenticationFailure).
+    fn auth_failure(&self) {
+        if let Some(e) = &self.events {
+            e.auth_failure();
+        }
     }
 
     /// VACM for a community (RFC 3584 section 5.2: the community's security
@@ -151,10 +163,14 @@ impl Engine {
                 }
                 Err(DecodeError::V3) => {
                     let limit = self.responder.limit(n);
-                    match self
-                        .v3
-                        .process(&buf[..n], limit, &self.stats().in_asn_parse_errs)
-                    {
+                    let digests = mib::snmpv3::V3Stats::read(&self.v3.sec.stats.wrong_digests);
+                    let outcome =
+                        self.v3
+                            .process(&buf[..n], limit, &self.stats().in_asn_parse_errs);
+                    if mib::snmpv3::V3Stats::read(&self.v3.sec.stats.wrong_digests) != digests {
+                        self.auth_failure();
+                    }
+                    match outcome {
                         v3::Outcome::Drop => {}
                         v3::Outcome::Reply(b) => Self::send(&sock, &b, src).await,
                         v3::Outcome::Request(r) => {
@@ -190,6 +206,9 @@ impl Engine {
             let Some(access) = self.communities.access(&req.community) else {
                 SnmpStats::inc(&self.stats().in_bad_community_names);
                 tracing::info!(%src, "unknown community: no response");
+                if self.communities.enabled {
+                    self.auth_failure();
+                }
                 continue;
             };
             let max_size = self.responder.limit(n);

@@ -15,10 +15,6 @@ impl<'a> Cursor<'a> {
         self.buf.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
     pub fn rest(&self) -> &'a [u8] {
         self.buf
     }

@@ -20,6 +20,8 @@ const LABEL_BITS: u8 = 24;
 const RD_BITS: u8 = 64;
 /// The label value sent in withdrawals (RFC 8277 section 2.4).
 pub const WITHDRAW_LABEL_FIELD: [u8; 3] = [0x80, 0x00, 0x00];
+/// The 20-bit value decoded from [`WITHDRAW_LABEL_FIELD`].
+pub const WITHDRAW_LABEL: u32 = 0x80000;
 
 impl Family {
     pub const ALL: [Family; 4] =
@@ -195,11 +197,16 @@ pub fn emit_nlri(nlri: &Nlri, withdraw: bool, out: &mut Vec<u8>) {
     let nbytes = (plen as usize).div_ceil(8);
     if let RouteKey::Vpn(rd, _) = &nlri.key {
         out.push(plen + LABEL_BITS + RD_BITS);
-        if withdraw {
-            out.extend_from_slice(&WITHDRAW_LABEL_FIELD);
-        } else {
-            let l = ((nlri.label.unwrap_or(0) & 0xf_ffff) << 4) | 1;
-            out.extend_from_slice(&l.to_be_bytes()[1..]);
+        match nlri.label {
+            // A withdrawal without a label, or with the compatibility value
+            // decoded from one.
+            None | Some(WITHDRAW_LABEL) if withdraw => {
+                out.extend_from_slice(&WITHDRAW_LABEL_FIELD)
+            }
+            label => {
+                let l = ((label.unwrap_or(0) & 0xf_ffff) << 4) | 1;
+                out.extend_from_slice(&l.to_be_bytes()[1..]);
+            }
         }
         out.extend_from_slice(rd);
     } else {
