@@ -376,7 +376,8 @@ fn table_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
                 FAMILIES => {
                     let b = octets(v, 255)?;
                     let first = b.first().copied().unwrap_or(0);
-                    if b.iter().skip(1).any(|&x| x != 0) || first & !vpn_core::bgpcfg::FAM_ALL != 0 {
+                    if b.iter().skip(1).any(|&x| x != 0) || first & !vpn_core::bgpcfg::FAM_ALL != 0
+                    {
                         return Err(WrongValue);
                     }
                     PeerCol::Families(first)
@@ -461,6 +462,27 @@ struct RowEdit<K, C> {
     key: K,
     /// (1-based varbind index, column write)
     cols: Vec<(usize, C)>,
+}
+
+impl<K, C> RowEdit<K, C> {
+    /// Where errors about the whole row are reported: its RowStatus
+    /// varbind, else its first.
+    fn status_idx<T: RowKind<Col = C>>(&self) -> usize {
+        self.cols
+            .iter()
+            .find_map(|(i, c)| T::status(c).map(|_| *i))
+            .unwrap_or(self.cols[0].0)
+    }
+
+    /// Whether the PDU creates the row (createAndGo or createAndWait).
+    fn creating<T: RowKind<Col = C>>(&self) -> bool {
+        self.cols.iter().any(|(_, c)| {
+            matches!(
+                T::status(c),
+                Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)
+            )
+        })
+    }
 }
 
 fn group<K: PartialEq + Clone, C>(edits: &mut Vec<RowEdit<K, C>>, key: K, idx: usize, c: C) {
@@ -723,7 +745,10 @@ impl RowKind for PeerKind {
     /// A live session's parameters change only out of service; admin status
     /// and storage any time.
     fn writable_when_active(c: &PeerCol) -> bool {
-        matches!(c, PeerCol::Admin(_) | PeerCol::Status(_) | PeerCol::Storage(_))
+        matches!(
+            c,
+            PeerCol::Admin(_) | PeerCol::Status(_) | PeerCol::Storage(_)
+        )
     }
     fn state(r: &Self::Row) -> RowState {
         r.state
@@ -834,16 +859,10 @@ pub fn build_changes(
                             matches!(c, VrfCol::Mid(_) | VrfCol::High(_) | VrfCol::Max(_))
                         }),
                     };
-                    let at = at
-                        .or_else(|| blame(|c| matches!(c, VrfCol::Status(_))))
-                        .unwrap_or(e.cols[0].0);
+                    let at = at.unwrap_or_else(|| e.status_idx::<VrfKind>());
                     return Err(SetError::new(InconsistentValue, at));
                 }
-                let at = e
-                    .cols
-                    .iter()
-                    .find_map(|(i, c)| VrfKind::status(c).map(|_| *i))
-                    .unwrap_or(e.cols[0].0);
+                let at = e.status_idx::<VrfKind>();
                 push(
                     &mut work,
                     &mut changes,
@@ -855,18 +874,9 @@ pub fn build_changes(
     }
     for e in &ifcs {
         let existing = work.ifconfs.get(&e.key).cloned();
-        let status_idx = e
-            .cols
-            .iter()
-            .find_map(|(i, c)| IfConfKind::status(c).map(|_| *i))
-            .unwrap_or(e.cols[0].0);
+        let status_idx = e.status_idx::<IfConfKind>();
         if existing.is_none() {
-            let creating = e.cols.iter().any(|(_, c)| {
-                matches!(
-                    IfConfKind::status(c),
-                    Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)
-                )
-            });
+            let creating = e.creating::<IfConfKind>();
             if creating {
                 if !work.vrfs.contains_key(&e.key.vrf()) || ifs.get(e.key.if_index()).is_none() {
                     return Err(SetError::new(InconsistentName, status_idx));
@@ -898,18 +908,9 @@ pub fn build_changes(
     }
     for e in &rts {
         let existing = work.rts.get(&e.key).cloned();
-        let status_idx = e
-            .cols
-            .iter()
-            .find_map(|(i, c)| RtKind::status(c).map(|_| *i))
-            .unwrap_or(e.cols[0].0);
+        let status_idx = e.status_idx::<RtKind>();
         if existing.is_none() && work.check_rt(&e.key).is_err() {
-            let creating = e.cols.iter().any(|(_, c)| {
-                matches!(
-                    RtKind::status(c),
-                    Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)
-                )
-            });
+            let creating = e.creating::<RtKind>();
             if creating {
                 return Err(SetError::new(InconsistentName, status_idx));
             }
@@ -932,19 +933,10 @@ pub fn build_changes(
     }
     for e in &rtes {
         let existing = work.routes.get(&e.key).cloned();
-        let status_idx = e
-            .cols
-            .iter()
-            .find_map(|(i, c)| RteKind::status(c).map(|_| *i))
-            .unwrap_or(e.cols[0].0);
+        let status_idx = e.status_idx::<RteKind>();
         let vrf = e.key.vrf();
         if existing.is_none() && !work.vrfs.contains_key(&vrf) {
-            let creating = e.cols.iter().any(|(_, c)| {
-                matches!(
-                    RteKind::status(c),
-                    Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)
-                )
-            });
+            let creating = e.creating::<RteKind>();
             if creating {
                 return Err(SetError::new(InconsistentName, status_idx));
             }
@@ -987,28 +979,37 @@ pub fn build_changes(
     }
     for e in &peers {
         let existing = work.peers.get(&e.key).cloned();
-        let status_idx = e.cols.iter().find_map(|(i, c)| PeerKind::status(c).map(|_| *i)).unwrap_or(e.cols[0].0);
+        let status_idx = e.status_idx::<PeerKind>();
         if existing.is_none() && e.key.vrf().is_some_and(|v| !work.vrfs.contains_key(&v)) {
-            let creating = e
-                .cols
-                .iter()
-                .any(|(_, c)| matches!(PeerKind::status(c), Some(RowStatus::CreateAndGo | RowStatus::CreateAndWait)));
+            let creating = e.creating::<PeerKind>();
             if creating {
                 return Err(SetError::new(InconsistentName, status_idx));
             }
         }
         // A peer needs its remote AS and families before it can be active
         // (RFC 2579: createAndWait leaves it notReady until then).
-        let mut probe = existing.clone().unwrap_or_else(|| vpn_core::bgpcfg::PeerRow::new(default_storage));
+        let mut probe = existing
+            .clone()
+            .unwrap_or_else(|| vpn_core::bgpcfg::PeerRow::new(default_storage));
         for (_, c) in &e.cols {
             PeerKind::apply(&mut probe, c);
         }
         let complete = probe.complete();
         let fresh = || vpn_core::bgpcfg::PeerRow::new(default_storage);
         match edit_row_with::<PeerKind>(existing.as_ref(), fresh, &e.cols, complete)? {
-            None if existing.is_some() => push(&mut work, &mut changes, Change::DelPeer(e.key.clone()), status_idx)?,
+            None if existing.is_some() => push(
+                &mut work,
+                &mut changes,
+                Change::DelPeer(e.key.clone()),
+                status_idx,
+            )?,
             None => {}
-            Some(row) => push(&mut work, &mut changes, Change::PutPeer(e.key.clone(), row), status_idx)?,
+            Some(row) => push(
+                &mut work,
+                &mut changes,
+                Change::PutPeer(e.key.clone(), row),
+                status_idx,
+            )?,
         }
     }
     if !settings.is_empty() {
@@ -1031,7 +1032,14 @@ pub fn build_changes(
         let mut listen: (Option<u32>, Option<Vec<u8>>, Option<u32>) = (None, None, None);
         let listen_at = settings
             .iter()
-            .find(|(_, st)| matches!(st, Setting::BgpListenType(_) | Setting::BgpListenAddr(_) | Setting::BgpListenPort(_)))
+            .find(|(_, st)| {
+                matches!(
+                    st,
+                    Setting::BgpListenType(_)
+                        | Setting::BgpListenAddr(_)
+                        | Setting::BgpListenPort(_)
+                )
+            })
             .map(|(i, _)| *i);
         let mut sr = s.label_space.static_range;
         let mut dr = s.label_space.dynamic;
@@ -1070,16 +1078,22 @@ pub fn build_changes(
             let p = listen.2.unwrap_or(cur.map_or(0, |c| c.port() as u32));
             s.bgp.listen = match (t, a.len(), p) {
                 (_, _, 0) | (0, 0, _) => vec![],
-                (1, 4, p) => vec![std::net::SocketAddr::new(<[u8; 4]>::try_from(a.as_slice()).unwrap().into(), p as u16)],
-                (2, 16, p) => vec![std::net::SocketAddr::new(<[u8; 16]>::try_from(a.as_slice()).unwrap().into(), p as u16)],
+                (1, 4, p) => vec![std::net::SocketAddr::new(
+                    <[u8; 4]>::try_from(a.as_slice()).unwrap().into(),
+                    p as u16,
+                )],
+                (2, 16, p) => vec![std::net::SocketAddr::new(
+                    <[u8; 16]>::try_from(a.as_slice()).unwrap().into(),
+                    p as u16,
+                )],
                 // An address and port of different families, or half given:
                 // wait for the rest only if the port is not set yet.
                 _ => return Err(SetError::new(InconsistentValue, at)),
             };
         }
         if let Some(at) = label_at {
-            s.label_space =
-                vpn_core::mpls::LabelSpace::new(sr, dr).map_err(|_| SetError::new(InconsistentValue, at))?;
+            s.label_space = vpn_core::mpls::LabelSpace::new(sr, dr)
+                .map_err(|_| SetError::new(InconsistentValue, at))?;
         }
         if s != work.settings {
             push(
