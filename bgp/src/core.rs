@@ -135,18 +135,19 @@ impl Core {
         }
     }
 
-    pub fn rib_len(&self, rib: &Option<String>) -> usize {
-        self.ribs.get(rib).map_or(0, |r| r.len())
-    }
-
-    /// Octets held by the tables of a RIB and by the attribute store entries
-    /// (not counting the attribute values themselves).
-    pub fn rib_heap_bytes(&self, rib: &Option<String>) -> usize {
-        self.ribs.get(rib).map_or(0, |r| r.heap_bytes())
-    }
-
-    pub fn attr_sets(&self) -> usize {
-        self.attrs.len()
+    pub fn rib_stats(&self) -> Vec<crate::status::RibStats> {
+        let mut v: Vec<_> = self
+            .ribs
+            .iter()
+            .map(|(name, r)| crate::status::RibStats {
+                rib: name.clone(),
+                routes: r.len(),
+                table_bytes: r.heap_bytes(),
+                attr_sets: self.attrs.len(),
+            })
+            .collect();
+        v.sort_by(|a, b| a.rib.cmp(&b.rib));
+        v
     }
 
     /// All paths of a key in a RIB, best first (the Adj-RIBs-In's view).

@@ -31,7 +31,7 @@ mod status;
 
 pub use packet::nlri::FamilySet;
 pub use session::CONNECT_RETRY;
-pub use status::StatusHandle;
+pub use status::{RibStats, StatusHandle};
 
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -214,19 +214,23 @@ pub enum BgpEvent {
 
 /// Starts the speaker on the current tokio runtime (call from inside one).
 ///
-/// Returns the event stream and the status handle. Events go through an
-/// unbounded channel and are never dropped: vpn-core must keep reading
-/// (each route learned yields a `LabelReceived` for labelled routes and a
-/// `Best`). The speaker stops on [`BgpCommand::Shutdown`] or when `cmds`
-/// closes, after sending Cease NOTIFICATIONs.
+/// Returns the event stream and the status handle. Events are never
+/// dropped: the channel is bounded (4096) and when vpn-core falls behind
+/// the speaker waits, stops reading its sessions' UPDATEs, and TCP flow
+/// control holds the peers back (keepalives go on). Commands sent meanwhile
+/// are still taken, so a task that both sends commands and reads events
+/// cannot deadlock with the speaker. Each route learned yields a
+/// `LabelReceived` (labelled routes) and a `Best`. The speaker stops on
+/// [`BgpCommand::Shutdown`] or when `cmds` closes, after sending Cease
+/// NOTIFICATIONs.
 ///
 /// Everything else about a peer's session (hold/keepalive negotiation,
 /// collision detection, TCP MD5, graceful restart helper, route refresh)
 /// happens inside; see [`PeerStatus`] for what is visible.
 pub fn spawn(
     cmds: tokio::sync::mpsc::Receiver<BgpCommand>,
-) -> (tokio::sync::mpsc::UnboundedReceiver<BgpEvent>, StatusHandle) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+) -> (tokio::sync::mpsc::Receiver<BgpEvent>, StatusHandle) {
+    let (tx, rx) = tokio::sync::mpsc::channel(speaker::EVENT_QUEUE);
     let status = StatusHandle::default();
     tokio::spawn(speaker::run(cmds, tx, status.clone()));
     (rx, status)

@@ -47,7 +47,7 @@ pub(crate) enum ToSpeaker {
     State { id: PeerId, old: FsmState, new: FsmState },
     Up { id: PeerId, info: SessionInfo, writer: Writer },
     Down { id: PeerId, gen: u64, graceful: bool },
-    Update { id: PeerId, gen: u64, update: Box<Update> },
+    Updates { id: PeerId, gen: u64, updates: Vec<Update> },
     RouteRefresh { id: PeerId, gen: u64, family: Family },
     Accepted { stream: TcpStream, remote: SocketAddr },
 }
@@ -469,6 +469,19 @@ enum ReadErr {
 }
 
 impl Reader {
+    /// The next whole message already in the buffer, without reading.
+    fn buffered(&mut self, shared: &PeerShared) -> Option<std::ops::Range<usize>> {
+        match packet::frame(&self.buf[self.start..]) {
+            Ok(Some(len)) => {
+                let r = self.start..self.start + len;
+                self.start += len;
+                shared.in_messages.fetch_add(1, Relaxed);
+                Some(r)
+            }
+            _ => None,
+        }
+    }
+
     /// The next whole message's octets (as a range of `buf`).
     async fn next(&mut self, shared: &PeerShared) -> Result<std::ops::Range<usize>, ReadErr> {
         loop {
@@ -712,9 +725,22 @@ async fn run_conn(
                     Ok(Err(ReadErr::Bad(n))) => return fail(n),
                     Ok(Ok(range)) => {
                         deadline = tokio::time::Instant::now() + hold_d;
-                        if let Some(end) = established_msg(&r.buf[range], id, gen, &ctx, &p.shared, to_speaker, &writer).await {
-                            return end;
+                        // Decode what is already buffered too, and hand the
+                        // UPDATEs over in one batch.
+                        let mut batch = Vec::new();
+                        let mut next = Some(range);
+                        while let Some(range) = next {
+                            match established_msg(&r.buf[range], id, gen, &ctx, &p.shared, to_speaker, &writer).await {
+                                Handled::Update(u) => batch.push(u),
+                                Handled::Done => {}
+                                Handled::End(end) => {
+                                    send_batch(to_speaker, id, gen, &mut batch).await;
+                                    return end;
+                                }
+                            }
+                            next = if batch.len() < 16 { r.buffered(&p.shared) } else { None };
                         }
+                        send_batch(to_speaker, id, gen, &mut batch).await;
                     }
                 }
             }
@@ -739,7 +765,20 @@ async fn run_conn(
     }
 }
 
-/// Handles one message in Established; `Some` ends the connection.
+enum Handled {
+    Done,
+    Update(Update),
+    End((Option<(u8, u8)>, bool)),
+}
+
+async fn send_batch(to_speaker: &mpsc::Sender<ToSpeaker>, id: PeerId, gen: u64, batch: &mut Vec<Update>) {
+    if !batch.is_empty() {
+        let updates = std::mem::take(batch);
+        let _ = to_speaker.send(ToSpeaker::Updates { id, gen, updates }).await;
+    }
+}
+
+/// Handles one message in Established.
 async fn established_msg(
     msg: &[u8],
     id: PeerId,
@@ -748,28 +787,27 @@ async fn established_msg(
     shared: &PeerShared,
     to_speaker: &mpsc::Sender<ToSpeaker>,
     writer: &Writer,
-) -> Option<(Option<(u8, u8)>, bool)> {
+) -> Handled {
     let fail = |n: Notification| {
         tracing::warn!(peer = id, notification = %n, "closing session");
         notify(writer, &n);
-        Some((Some((n.code, n.subcode)), false))
+        Handled::End((Some((n.code, n.subcode)), false))
     };
     match Message::parse(msg, ctx) {
         Ok(Message::Update(u)) => {
             shared.in_updates.fetch_add(1, Relaxed);
-            let _ = to_speaker.send(ToSpeaker::Update { id, gen, update: Box::new(u) }).await;
-            None
+            Handled::Update(u)
         }
-        Ok(Message::Keepalive) => None,
+        Ok(Message::Keepalive) => Handled::Done,
         Ok(Message::RouteRefresh(rr)) => {
             if let Some(family) = Family::from_afi_safi(rr.afi, rr.safi).filter(|f| ctx.families.contains(*f)) {
                 let _ = to_speaker.send(ToSpeaker::RouteRefresh { id, gen, family }).await;
             }
-            None
+            Handled::Done
         }
         Ok(Message::Notification(n)) => {
             tracing::warn!(peer = id, notification = %n, message = ?n.shutdown_message(), "NOTIFICATION received");
-            Some((Some((n.code, n.subcode)), false))
+            Handled::End((Some((n.code, n.subcode)), false))
         }
         // RFC 6608: Receive Unexpected Message in Established State.
         Ok(Message::Open(_)) => fail(Notification::new(code::FSM, 3, Vec::new())),

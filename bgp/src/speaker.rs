@@ -10,7 +10,7 @@ use crate::packet::Notification;
 use crate::session::{self, ToPeer, ToSpeaker, Writer, WriterMsg};
 use crate::status::{PeerShared, StatusHandle};
 use crate::{BgpCommand, BgpEvent, PeerConfig, PeerId, SpeakerConfig};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,47 +40,74 @@ pub(crate) struct Speaker {
     peers: HashMap<PeerId, PeerHandle>,
     listeners: Vec<Listener>,
     to_speaker: mpsc::Sender<ToSpeaker>,
-    events: mpsc::UnboundedSender<BgpEvent>,
+    events: mpsc::Sender<BgpEvent>,
+    /// Commands received while waiting for room in `events`.
+    backlog: VecDeque<BgpCommand>,
+    cmds_open: bool,
     status: StatusHandle,
+    stats_at: Option<Instant>,
 }
+
+/// Capacity of the event channel: the speaker waits (and stops reading from
+/// its sessions, so TCP pushes back on the peers) while vpn-core is behind.
+pub(crate) const EVENT_QUEUE: usize = 4096;
+/// Decoded UPDATEs queued from the sessions to the speaker.
+const SESSION_QUEUE: usize = 64;
 
 pub(crate) async fn run(
     mut cmds: mpsc::Receiver<BgpCommand>,
-    events: mpsc::UnboundedSender<BgpEvent>,
+    events: mpsc::Sender<BgpEvent>,
     status: StatusHandle,
 ) {
-    let (to_speaker, mut from_sessions) = mpsc::channel(1024);
+    let (to_speaker, mut from_sessions) = mpsc::channel(SESSION_QUEUE);
     let mut s = Speaker {
         core: Core::new(SpeakerConfig { asn: 0, router_id: Ipv4Addr::UNSPECIFIED, listen: Vec::new() }),
         peers: HashMap::new(),
         listeners: Vec::new(),
         to_speaker,
         events,
+        backlog: VecDeque::new(),
+        cmds_open: true,
         status,
+        stats_at: None,
     };
     loop {
+        if let Some(c) = s.backlog.pop_front() {
+            if matches!(c, BgpCommand::Shutdown) {
+                s.shutdown(&mut cmds).await;
+                break;
+            }
+            s.on_command(c).await;
+            s.flush(&mut cmds).await;
+            continue;
+        }
         let deadline = s.peers.values().filter_map(|p| p.restart_deadline).min();
         tokio::select! {
             biased;
             m = from_sessions.recv() => {
                 let Some(m) = m else { break };
                 s.on_session(m);
-                // Take what else is queued before encoding output.
+                // Take what else is queued before encoding output, as long
+                // as the events it makes stay few.
                 for _ in 0..256 {
+                    if s.core.events.len() >= max_batch() {
+                        break;
+                    }
                     match from_sessions.try_recv() {
                         Ok(m) => s.on_session(m),
                         Err(_) => break,
                     }
                 }
             }
-            c = cmds.recv() => match c {
+            c = cmds.recv(), if s.cmds_open => match c {
                 None | Some(BgpCommand::Shutdown) => {
-                    s.shutdown().await;
+                    s.shutdown(&mut cmds).await;
                     break;
                 }
                 Some(c) => s.on_command(c).await,
             },
-            _ = tokio::time::sleep_until(deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400))), if deadline.is_some() => {
+            _ = tokio::time::sleep_until(s.stats_at.unwrap_or_else(far)), if s.stats_at.is_some() => {}
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(far)), if deadline.is_some() => {
                 let now = Instant::now();
                 let due: Vec<PeerId> = s.peers.iter().filter(|(_, p)| p.restart_deadline.is_some_and(|d| d <= now)).map(|(id, _)| *id).collect();
                 for id in due {
@@ -89,19 +116,59 @@ pub(crate) async fn run(
                 }
             }
         }
-        s.flush();
+        s.flush(&mut cmds).await;
     }
 }
 
 impl Speaker {
-    fn emit(&mut self) {
-        for e in self.core.events.drain(..) {
-            // Unbounded: events are never dropped while vpn-core listens.
-            let _ = self.events.send(e);
+    /// Sends the core's events, waiting for room (never dropping one) while
+    /// still taking commands, so that a vpn-core blocked on sending a
+    /// command cannot deadlock with us.
+    async fn emit(&mut self, cmds: &mut mpsc::Receiver<BgpCommand>) {
+        // Reuse the core's event buffer (no regrowth per batch).
+        let mut buf = std::mem::take(&mut self.core.events);
+        let mut evs = buf.drain(..).peekable();
+        while let Some(e) = evs.next() {
+            let e = match self.events.try_send(e) {
+                Ok(()) => continue,
+                Err(mpsc::error::TrySendError::Closed(_)) => break,
+                Err(mpsc::error::TrySendError::Full(e)) => e,
+            };
+            // Full: wait for room for a batch (one wake-up per batch, not
+            // per event).
+            let want = (evs.len() + 1).min(EVENT_QUEUE / 4);
+            loop {
+                tokio::select! {
+                    permits = self.events.reserve_many(want) => {
+                        let Ok(mut permits) = permits else { break };
+                        if let Some(p) = permits.next() {
+                            p.send(e);
+                        }
+                        for p in permits {
+                            match evs.next() {
+                                Some(x) => p.send(x),
+                                None => break,
+                            }
+                        }
+                        break;
+                    }
+                    c = cmds.recv(), if self.cmds_open => match c {
+                        Some(c) => self.backlog.push_back(c),
+                        None => {
+                            self.cmds_open = false;
+                            self.backlog.push_back(BgpCommand::Shutdown);
+                        }
+                    },
+                }
+            }
+        }
+        drop(evs);
+        if self.core.events.is_empty() {
+            self.core.events = buf;
         }
     }
 
-    fn flush(&mut self) {
+    async fn flush(&mut self, cmds: &mut mpsc::Receiver<BgpCommand>) {
         for id in self.core.peers_with_output() {
             let Some((gen, bytes)) = self.core.flush(id) else { continue };
             if let Some(p) = self.peers.get(&id) {
@@ -112,12 +179,27 @@ impl Speaker {
                 }
             }
         }
-        self.emit();
+        self.emit(cmds).await;
+        // RIB sizes for the status handle, at most every 100 ms (and once
+        // more 100 ms after the last change).
+        let now = Instant::now();
+        match self.stats_at {
+            Some(t) if t > now => {}
+            Some(_) => {
+                self.status.set_ribs(self.core.rib_stats());
+                self.stats_at = None;
+            }
+            None => self.stats_at = Some(now + Duration::from_millis(100)),
+        }
     }
 
     fn on_session(&mut self, m: ToSpeaker) {
         match m {
-            ToSpeaker::Update { id, gen, update } => self.core.apply_update(id, gen, *update),
+            ToSpeaker::Updates { id, gen, updates } => {
+                for u in updates {
+                    self.core.apply_update(id, gen, u);
+                }
+            }
             ToSpeaker::State { id, old, new } => {
                 if let Some(p) = self.peers.get(&id) {
                     let status = p.shared.snapshot();
@@ -279,7 +361,7 @@ impl Speaker {
         }
     }
 
-    async fn shutdown(&mut self) {
+    async fn shutdown(&mut self, cmds: &mut mpsc::Receiver<BgpCommand>) {
         for p in self.peers.values() {
             let _ = p.tx.send(ToPeer::Stop(Notification::new(code::CEASE, cease::ADMIN_SHUTDOWN, Vec::new())));
         }
@@ -288,8 +370,13 @@ impl Speaker {
         }
         // Give the writers a moment to send the NOTIFICATIONs.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        self.emit();
+        self.cmds_open = false;
+        self.emit(cmds).await;
     }
+}
+
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(86400)
 }
 
 fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -297,4 +384,9 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     sock.set_reuseaddr(true)?;
     sock.bind(addr)?;
     sock.listen(1024)
+}
+
+fn max_batch() -> usize {
+    static V: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *V.get_or_init(|| std::env::var("BGP_MAX_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(16384))
 }

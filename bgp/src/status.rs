@@ -114,6 +114,21 @@ impl PeerShared {
 #[derive(Clone, Default)]
 pub struct StatusHandle {
     pub(crate) peers: Arc<RwLock<BTreeMap<PeerId, Arc<PeerShared>>>>,
+    pub(crate) ribs: Arc<RwLock<Vec<RibStats>>>,
+}
+
+/// Size of one RIB (refreshed by the speaker at most every 100 ms).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct RibStats {
+    /// None = the VPN RIB, Some(vrf) = a VRF's RIB.
+    pub rib: Option<String>,
+    /// Keys (prefixes, RD + prefix for VPN routes) with at least one path.
+    pub routes: usize,
+    /// Octets held by the RIB's tables (keys, best paths, other paths,
+    /// index), not counting the shared attribute sets.
+    pub table_bytes: usize,
+    /// Distinct attribute sets held by the whole speaker.
+    pub attr_sets: usize,
 }
 
 impl StatusHandle {
@@ -127,6 +142,15 @@ impl StatusHandle {
     pub fn get(&self, id: PeerId) -> Option<PeerStatus> {
         let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
         peers.get(&id).map(|p| p.snapshot())
+    }
+
+    /// Route counts and table sizes of every RIB.
+    pub fn ribs(&self) -> Vec<RibStats> {
+        self.ribs.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_ribs(&self, r: Vec<RibStats>) {
+        *self.ribs.write().unwrap_or_else(|e| e.into_inner()) = r;
     }
 
     pub(crate) fn insert(&self, p: Arc<PeerShared>) {

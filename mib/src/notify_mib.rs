@@ -296,9 +296,8 @@ impl Idx {
     }
 
     fn to_key(self, sub: &[u32]) -> Option<Vec<u8>> {
-        let octets = |s: &[u32]| -> Option<Vec<u8>> {
-            s.iter().map(|&c| u8::try_from(c).ok()).collect()
-        };
+        let octets =
+            |s: &[u32]| -> Option<Vec<u8>> { s.iter().map(|&c| u8::try_from(c).ok()).collect() };
         match self {
             Idx::Name => {
                 if sub.is_empty() || sub.len() > 32 {
@@ -380,10 +379,7 @@ struct NTable {
     which: Which,
 }
 
-fn next_in<V: Clone>(
-    map: &imbl::OrdMap<Vec<u8>, V>,
-    from: &Bound<Vec<u8>>,
-) -> Option<Vec<u8>> {
+fn next_in<V: Clone>(map: &imbl::OrdMap<Vec<u8>, V>, from: &Bound<Vec<u8>>) -> Option<Vec<u8>> {
     let b: Bound<&[u8]> = match from {
         Bound::Included(k) => Bound::Included(k.as_slice()),
         Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
@@ -561,21 +557,20 @@ impl NTable {
     fn next_oid(&self, oid: &[u32]) -> Option<(Oid, Value)> {
         let entry = self.entry();
         let cols = self.columns();
-        let (mut ci, mut bound): (usize, Option<Bound<Vec<u8>>>) =
-            if oid.len() > entry.len() && oid.starts_with(entry) {
-                let col = oid[entry.len()];
-                match cols.iter().position(|&c| c >= col) {
-                    None => return None,
-                    Some(i) if cols[i] == col => {
-                        (i, self.idx().next_bound(&oid[entry.len() + 1..]))
-                    }
-                    Some(i) => (i, Some(Bound::Unbounded)),
-                }
-            } else if oid <= entry {
-                (0, Some(Bound::Unbounded))
-            } else {
-                return None;
-            };
+        let (mut ci, mut bound): (usize, Option<Bound<Vec<u8>>>) = if oid.len() > entry.len()
+            && oid.starts_with(entry)
+        {
+            let col = oid[entry.len()];
+            match cols.iter().position(|&c| c >= col) {
+                None => return None,
+                Some(i) if cols[i] == col => (i, self.idx().next_bound(&oid[entry.len() + 1..])),
+                Some(i) => (i, Some(Bound::Unbounded)),
+            }
+        } else if oid <= entry {
+            (0, Some(Bound::Unbounded))
+        } else {
+            return None;
+        };
         let t = self.st.tables.load();
         loop {
             let col = *cols.get(ci)?;
@@ -649,11 +644,15 @@ pub fn subtrees(st: &Arc<NotifyState>) -> Vec<Box<dyn Subtree>> {
         table(Which::Notify),
         table(Which::Profile),
         table(Which::Filter),
-        scalar(STATS_TRAPS, |s| Value::Counter32(read(&s.stats.total.traps))),
+        scalar(STATS_TRAPS, |s| {
+            Value::Counter32(read(&s.stats.total.traps))
+        }),
         scalar(STATS_INFORMS, |s| {
             Value::Counter32(read(&s.stats.total.informs))
         }),
-        scalar(STATS_ACKED, |s| Value::Counter32(read(&s.stats.total.acked))),
+        scalar(STATS_ACKED, |s| {
+            Value::Counter32(read(&s.stats.total.acked))
+        }),
         scalar(STATS_RETRIED, |s| {
             Value::Counter32(read(&s.stats.total.retried))
         }),
@@ -778,7 +777,8 @@ fn tag_list(v: &Value) -> Result<Vec<u8>, ErrorStatus> {
     let t = octets(v, 0, 255)?;
     let bad = t.first().is_some_and(|&c| is_delimiter(c))
         || t.last().is_some_and(|&c| is_delimiter(c))
-        || t.windows(2).any(|w| is_delimiter(w[0]) && is_delimiter(w[1]));
+        || t.windows(2)
+            .any(|w| is_delimiter(w[0]) && is_delimiter(w[1]));
     if bad {
         return Err(WrongValue);
     }
@@ -1257,7 +1257,10 @@ mod tests {
                 name_oid(TARGET_ADDR_ENTRY, TDOMAIN, name),
                 Value::ObjectId(SNMP_UDP_DOMAIN.to_vec()),
             ),
-            (name_oid(TARGET_ADDR_ENTRY, TADDRESS, name), Value::OctetString(a)),
+            (
+                name_oid(TARGET_ADDR_ENTRY, TADDRESS, name),
+                Value::OctetString(a),
+            ),
             (
                 name_oid(TARGET_ADDR_ENTRY, PARAMS, name),
                 Value::OctetString(b"p".to_vec()),
@@ -1266,7 +1269,10 @@ mod tests {
                 name_oid(TARGET_ADDR_ENTRY, TAG_LIST, name),
                 Value::OctetString(b"nms lab".to_vec()),
             ),
-            (name_oid(TARGET_ADDR_ENTRY, ROW_STATUS, name), Value::Integer(4)),
+            (
+                name_oid(TARGET_ADDR_ENTRY, ROW_STATUS, name),
+                Value::Integer(4),
+            ),
         ]
     }
 
@@ -1287,8 +1293,11 @@ mod tests {
         assert_eq!(r.socket_addr(), Some("127.0.0.1:162".parse().unwrap()));
         // TAddress is frozen while active...
         let ta = name_oid(TARGET_ADDR_ENTRY, addr_col::TADDRESS, "t1");
-        let e = set(&s, &[(ta.clone(), Value::OctetString(vec![127, 0, 0, 1, 0, 9]))])
-            .unwrap_err();
+        let e = set(
+            &s,
+            &[(ta.clone(), Value::OctetString(vec![127, 0, 0, 1, 0, 9]))],
+        )
+        .unwrap_err();
         assert_eq!(e, SetError::new(InconsistentValue, 1));
         // ...unless the same SET takes the row out of service.
         let rs = name_oid(TARGET_ADDR_ENTRY, addr_col::ROW_STATUS, "t1");
@@ -1302,7 +1311,11 @@ mod tests {
         .unwrap();
         // An IPv6 domain with a 6-octet address cannot be activated.
         let td = name_oid(TARGET_ADDR_ENTRY, addr_col::TDOMAIN, "t1");
-        let e = set(&s, &[(td.clone(), Value::ObjectId(UDP_IPV6_DOMAIN.to_vec()))]).unwrap_err();
+        let e = set(
+            &s,
+            &[(td.clone(), Value::ObjectId(UDP_IPV6_DOMAIN.to_vec()))],
+        )
+        .unwrap_err();
         assert_eq!(e.status, InconsistentValue);
         let mut a6 = vec![0; 15];
         a6.extend([1, 0, 162]);
@@ -1316,16 +1329,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.snapshot().addrs.get(b"t1".as_slice()).unwrap().socket_addr(),
+            s.snapshot()
+                .addrs
+                .get(b"t1".as_slice())
+                .unwrap()
+                .socket_addr(),
             Some("[::1]:162".parse().unwrap())
         );
         // Bad values per column.
         let bad = [
-            (addr_col::TDOMAIN, Value::ObjectId(vec![1, 3, 6, 1, 6, 1, 4]), WrongValue),
+            (
+                addr_col::TDOMAIN,
+                Value::ObjectId(vec![1, 3, 6, 1, 6, 1, 4]),
+                WrongValue,
+            ),
             (addr_col::TIMEOUT, Value::Integer(-1), WrongValue),
             (addr_col::RETRY_COUNT, Value::Integer(256), WrongValue),
-            (addr_col::TAG_LIST, Value::OctetString(b" a".to_vec()), WrongValue),
-            (addr_col::TAG_LIST, Value::OctetString(b"a  b".to_vec()), WrongValue),
+            (
+                addr_col::TAG_LIST,
+                Value::OctetString(b" a".to_vec()),
+                WrongValue,
+            ),
+            (
+                addr_col::TAG_LIST,
+                Value::OctetString(b"a  b".to_vec()),
+                WrongValue,
+            ),
             (addr_col::PARAMS, Value::OctetString(vec![]), WrongLength),
             (addr_col::STORAGE_TYPE, Value::Integer(4), WrongValue),
             (addr_col::TADDRESS, Value::Integer(4), WrongType),
@@ -1336,7 +1365,11 @@ mod tests {
         }
         // A name longer than 32 octets: noCreation.
         let long = "x".repeat(33);
-        let e = set(&s, &[(name_oid(TARGET_ADDR_ENTRY, 9, &long), Value::Integer(5))]).unwrap_err();
+        let e = set(
+            &s,
+            &[(name_oid(TARGET_ADDR_ENTRY, 9, &long), Value::Integer(5))],
+        )
+        .unwrap_err();
         assert_eq!(e.status, NoCreation);
         // Destroy.
         set(&s, &[(rs, Value::Integer(6))]).unwrap();
@@ -1357,8 +1390,14 @@ mod tests {
                 (o(ROW_STATUS), Value::Integer(4)),
             ]
         };
-        assert_eq!(set(&s, &vbs(1, 2, 2)).unwrap_err().status, InconsistentValue);
-        assert_eq!(set(&s, &vbs(3, 2, 1)).unwrap_err().status, InconsistentValue);
+        assert_eq!(
+            set(&s, &vbs(1, 2, 2)).unwrap_err().status,
+            InconsistentValue
+        );
+        assert_eq!(
+            set(&s, &vbs(3, 2, 1)).unwrap_err().status,
+            InconsistentValue
+        );
         assert_eq!(set(&s, &vbs(1, 0, 1)).unwrap_err().status, WrongValue);
         assert_eq!(set(&s, &vbs(1, 2, 4)).unwrap_err().status, WrongValue);
         set(&s, &vbs(1, 2, 1)).unwrap();
@@ -1366,7 +1405,11 @@ mod tests {
         let e = set(&s, &[(o(SECURITY_NAME), Value::OctetString(b"x".to_vec()))]).unwrap_err();
         assert_eq!(e, SetError::new(InconsistentValue, 1));
         // The same value is not a change.
-        set(&s, &[(o(SECURITY_NAME), Value::OctetString(b"public".to_vec()))]).unwrap();
+        set(
+            &s,
+            &[(o(SECURITY_NAME), Value::OctetString(b"public".to_vec()))],
+        )
+        .unwrap();
     }
 
     #[test]
@@ -1385,10 +1428,15 @@ mod tests {
         let r = s.snapshot().notifies.get(b"n".as_slice()).cloned().unwrap();
         assert!(r.inform && r.tag == b"nms" && r.state == RowState::Active);
         assert_eq!(
-            set(&s, &[(n(2), Value::OctetString(b"a b".to_vec()))]).unwrap_err().status,
+            set(&s, &[(n(2), Value::OctetString(b"a b".to_vec()))])
+                .unwrap_err()
+                .status,
             WrongValue
         );
-        assert_eq!(set(&s, &[(n(3), Value::Integer(3))]).unwrap_err().status, WrongValue);
+        assert_eq!(
+            set(&s, &[(n(3), Value::Integer(3))]).unwrap_err().status,
+            WrongValue
+        );
         // Profile: needs its name.
         let p = |c| name_oid(PROFILE_ENTRY, c, "p");
         assert_eq!(
@@ -1431,7 +1479,10 @@ mod tests {
         assert_eq!(i.to_key(&[97, 98]), Some(b"ab".to_vec()));
         assert_eq!(i.to_key(&[97, 256]), None);
         assert_eq!(i.next_bound(&[97]), Some(Bound::Excluded(b"a".to_vec())));
-        assert_eq!(i.next_bound(&[97, 300]), Some(Bound::Included(b"b".to_vec())));
+        assert_eq!(
+            i.next_bound(&[97, 300]),
+            Some(Bound::Included(b"b".to_vec()))
+        );
         assert_eq!(i.next_bound(&[300]), None);
         assert_eq!(i.next_bound(&[]), Some(Bound::Unbounded));
         let mut o = Vec::new();
@@ -1444,7 +1495,9 @@ mod tests {
         let s = NotifyState::new(Notify::default());
         let o = crate::oid::join(TARGET_SPIN_LOCK, &[0]);
         assert_eq!(
-            set(&s, &[(o.clone(), Value::Integer(3))]).unwrap_err().status,
+            set(&s, &[(o.clone(), Value::Integer(3))])
+                .unwrap_err()
+                .status,
             InconsistentValue
         );
         set(&s, &[(o, Value::Integer(0))]).unwrap();

@@ -1241,6 +1241,8 @@ pub struct TrapReceiver {
     extra_conf: String,
     child: Option<Child>,
     runs: u32,
+    /// Listening on [::1] rather than 127.0.0.1.
+    pub v6: bool,
 }
 
 /// The snmptrapd output format: one line per notification.
@@ -1263,10 +1265,46 @@ impl TrapReceiver {
             extra_conf: extra_conf.to_string(),
             child: None,
             runs: 0,
+            v6: false,
         };
         r.port = free_udp_port();
         r.launch();
         r
+    }
+
+    /// snmptrapd on [::1] (None when the host has no IPv6 loopback).
+    pub fn start_v6(extra_conf: &str) -> Option<TrapReceiver> {
+        let dir = tempfile::Builder::new()
+            .prefix("l3vpnd-trapd-")
+            .tempdir()
+            .expect("tempdir");
+        let mut r = TrapReceiver {
+            port: free_udp6_port()?,
+            dir,
+            netns: None,
+            extra_conf: extra_conf.to_string(),
+            child: None,
+            runs: 0,
+            v6: true,
+        };
+        r.launch();
+        Some(r)
+    }
+
+    fn listen_addr(&self) -> String {
+        if self.v6 {
+            format!("udp6:[::1]:{}", self.port)
+        } else {
+            format!("udp:127.0.0.1:{}", self.port)
+        }
+    }
+
+    fn new_port(&self) -> u16 {
+        if self.v6 {
+            free_udp6_port().unwrap_or(0)
+        } else {
+            free_udp_port()
+        }
     }
 
     fn log_path(&self, run: u32) -> PathBuf {
@@ -1298,7 +1336,7 @@ impl TrapReceiver {
             cmd.args(["-f", "-Lo", "-n", "-C", "-On", "-c"])
                 .arg(&conf)
                 .args(["-F", TRAPD_FORMAT])
-                .arg(format!("udp:127.0.0.1:{}", self.port))
+                .arg(self.listen_addr())
                 .env("MIBS", "")
                 .env("SNMP_PERSISTENT_DIR", &persist)
                 .stdin(Stdio::null())
@@ -1325,7 +1363,7 @@ impl TrapReceiver {
                 std::thread::sleep(Duration::from_millis(20));
             }
             self.stop();
-            self.port = free_udp_port();
+            self.port = self.new_port();
         }
         panic!("snmptrapd did not start");
     }
@@ -1480,5 +1518,903 @@ impl Daemon {
     /// 5 lost, 6 dropped).
     pub fn notify_stat(&self, n: u32) -> i64 {
         self.num(&format!("{NOTIFY_STATS}.{n}.0"))
+    }
+}
+
+// ===========================================================================
+// Issue 4 helpers (appended): BGP objects of L3VPND-MIB and BGP4-MIB, a set
+// of network namespaces joined by veth pairs, l3vpnd started in one of them
+// with a configuration file, the peers (GoBGP, FRR bgpd) as guarded
+// processes, and a small JSON reader for their CLIs' output.
+// ===========================================================================
+
+/// L3VPND-MIB l3vpndBgp: speaker scalars (`bgp::scalar_oid`) and the peer
+/// table (`bgp::peer_oid`); BGP4-MIB objects.
+pub mod bgp {
+    pub const SPEAKER: &str = "1.3.6.1.4.1.32473.1.1.3";
+    pub const PEER_ENTRY: &str = "1.3.6.1.4.1.32473.1.1.3.10.1";
+    pub const BGP4_LOCAL_AS: &str = "1.3.6.1.2.1.15.2.0";
+    pub const BGP4_IDENTIFIER: &str = "1.3.6.1.2.1.15.4.0";
+    pub const BGP4_PEER_ENTRY: &str = "1.3.6.1.2.1.15.3.1";
+
+    pub const LOCAL_AS: u32 = 1;
+    pub const ROUTER_ID: u32 = 2;
+    pub const LISTEN_ADDRESS_TYPE: u32 = 3;
+    pub const LISTEN_ADDRESS: u32 = 4;
+    pub const LISTEN_PORT: u32 = 5;
+
+    pub const REMOTE_AS: u32 = 4;
+    pub const FAMILIES: u32 = 5;
+    pub const HOLD_TIME: u32 = 6;
+    pub const KEEPALIVE: u32 = 7;
+    pub const MD5_PASSWORD: u32 = 8;
+    pub const RR_CLIENT: u32 = 9;
+    pub const ADMIN_STATUS: u32 = 10;
+    pub const REMOTE_PORT: u32 = 11;
+    pub const ROW_STATUS: u32 = 12;
+    pub const STORAGE_TYPE: u32 = 13;
+    pub const FSM_STATE: u32 = 14;
+    pub const ESTABLISHED_TIME: u32 = 15;
+    pub const LAST_ERROR_CODE: u32 = 16;
+    pub const LAST_ERROR_SUBCODE: u32 = 17;
+    pub const IN_MESSAGES: u32 = 18;
+    pub const OUT_MESSAGES: u32 = 19;
+    pub const RCVD_IPV4_UNICAST: u32 = 20;
+    pub const RCVD_IPV6_UNICAST: u32 = 21;
+    pub const RCVD_VPNV4: u32 = 22;
+    pub const RCVD_VPNV6: u32 = 23;
+    pub const ACC_IPV4_UNICAST: u32 = 24;
+    pub const ACC_IPV6_UNICAST: u32 = 25;
+    pub const ACC_VPNV4: u32 = 26;
+    pub const ACC_VPNV6: u32 = 27;
+
+    /// l3vpndBgpPeerFamilies bits as one octet for `snmpset ... x`.
+    pub const FAM_IPV4_UNICAST: u8 = 0x80;
+    pub const FAM_IPV6_UNICAST: u8 = 0x40;
+    pub const FAM_VPNV4: u8 = 0x20;
+    pub const FAM_VPNV6: u8 = 0x10;
+
+    /// FSM states (l3vpndBgpPeerFsmState, bgpPeerState).
+    pub const IDLE: i64 = 1;
+    pub const ESTABLISHED: i64 = 6;
+
+    /// IANAipRouteProtocol bgp(14) and the route-table policy of BGP routes.
+    pub const PROTO_BGP: i64 = 14;
+    pub const POLICY_BGP: &str = "7.1.3.6.1.2.1.15";
+
+    pub fn scalar_oid(n: u32) -> String {
+        format!("{SPEAKER}.{n}.0")
+    }
+
+    /// The l3vpndBgpPeerTable index: VRF name ("" for a PE peer), address
+    /// type, length-prefixed address.
+    pub fn peer_index(vrf: &str, addr: &str) -> String {
+        let (t, a) = super::inet_index(addr);
+        format!("{}.{t}.{a}", super::name_index(vrf))
+    }
+
+    pub fn peer_oid(col: u32, vrf: &str, addr: &str) -> String {
+        format!("{PEER_ENTRY}.{col}.{}", peer_index(vrf, addr))
+    }
+
+    /// bgpPeerTable column `col` of IPv4 peer `addr`.
+    pub fn bgp4_peer_oid(col: u32, addr: &str) -> String {
+        format!("{BGP4_PEER_ENTRY}.{col}.{addr}")
+    }
+}
+
+/// The mplsL3VpnVrfRteTable index of a route learned by BGP: policy
+/// {1.3.6.1.2.1.15} (bgp), next hop `nh` (`None`: unknown, zero-length).
+pub fn bgp_rte_index(vrf: &str, dest: &str, pfx: u32, nh: Option<&str>) -> String {
+    let (dt, d) = inet_index(dest);
+    let (nt, n) = match nh {
+        Some(a) => inet_index(a),
+        None => (0, "0".to_string()),
+    };
+    format!(
+        "{}.{dt}.{d}.{pfx}.{}.{nt}.{n}",
+        name_index(vrf),
+        bgp::POLICY_BGP
+    )
+}
+
+pub fn bgp_rte_oid(col: u32, vrf: &str, dest: &str, pfx: u32, nh: Option<&str>) -> String {
+    format!("{RTE_ENTRY}.{col}.{}", bgp_rte_index(vrf, dest, pfx, nh))
+}
+
+/// Poll `f` every 100 ms until it gives `Ok`; after `max`, panic with
+/// `what` and the last `Err` (what was seen instead).
+#[track_caller]
+pub fn poll<T>(what: &str, max: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let start = Instant::now();
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(last) => {
+                if start.elapsed() > max {
+                    panic!("not within {max:?}: {what}\nlast seen:\n{last}");
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+// ----- network namespaces ---------------------------------------------------
+
+/// Named network namespaces (`<prefix>-<pid>-<n>-<tag>`) joined by veth
+/// pairs; every namespace is deleted on drop (after the processes in them
+/// have been stopped by their own guards, declared later).
+pub struct Netns {
+    prefix: String,
+    names: Vec<String>,
+}
+
+/// Run `argv`; (success, stdout, stderr).
+pub fn run_cmd(argv: &[&str]) -> (bool, String, String) {
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run `argv`, assert success, return stdout.
+#[track_caller]
+pub fn run_ok(argv: &[&str]) -> String {
+    let (ok, out, err) = run_cmd(argv);
+    assert!(ok, "{argv:?} failed:\n{out}{err}");
+    out
+}
+
+impl Netns {
+    pub fn new(prefix: &str) -> Netns {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        Netns {
+            prefix: format!(
+                "{prefix}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            ),
+            names: Vec::new(),
+        }
+    }
+
+    /// The full name of namespace `tag`.
+    pub fn name(&self, tag: &str) -> String {
+        format!("{}-{tag}", self.prefix)
+    }
+
+    /// Create namespace `tag` with `lo` up; returns its full name.
+    pub fn add(&mut self, tag: &str) -> String {
+        let name = self.name(tag);
+        let _ = run_cmd(&["ip", "netns", "del", &name]);
+        run_ok(&["ip", "netns", "add", &name]);
+        self.names.push(name.clone());
+        run_ok(&["ip", "-n", &name, "link", "set", "lo", "up"]);
+        // No duplicate address detection: addresses (link-local ones too)
+        // are usable at once.
+        run_ok(&[
+            "ip",
+            "netns",
+            "exec",
+            &name,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+        ]);
+        name
+    }
+
+    /// A veth pair between namespaces `a` and `b` (tags), interface names
+    /// `ia`/`ib`, addresses (with prefix length) `aa`/`ab`, both up.
+    pub fn link(&self, a: &str, ia: &str, aa: &str, b: &str, ib: &str, ab: &str) {
+        let (na, nb) = (self.name(a), self.name(b));
+        run_ok(&[
+            "ip", "-n", &na, "link", "add", ia, "type", "veth", "peer", "name", ib, "netns", &nb,
+        ]);
+        for (n, i, addr) in [(&na, ia, aa), (&nb, ib, ab)] {
+            let mut argv = vec!["ip", "-n", n.as_str(), "addr", "add", addr, "dev", i];
+            if addr.contains(':') {
+                argv.push("nodad");
+            }
+            run_ok(&argv);
+            run_ok(&["ip", "-n", n, "link", "set", i, "up"]);
+        }
+    }
+
+    /// Run `argv` in namespace `tag`; (success, stdout, stderr).
+    pub fn try_exec(&self, tag: &str, argv: &[&str]) -> (bool, String, String) {
+        let name = self.name(tag);
+        let mut full = vec!["ip", "netns", "exec", name.as_str()];
+        full.extend_from_slice(argv);
+        run_cmd(&full)
+    }
+
+    /// Run `argv` in namespace `tag`, assert success, return stdout.
+    #[track_caller]
+    pub fn exec(&self, tag: &str, argv: &[&str]) -> String {
+        let (ok, out, err) = self.try_exec(tag, argv);
+        assert!(ok, "in {tag}: {argv:?} failed:\n{out}{err}");
+        out
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for n in self.names.drain(..).rev() {
+            let _ = run_cmd(&["ip", "netns", "del", &n]);
+        }
+    }
+}
+
+impl Daemon {
+    /// Start l3vpnd in the existing namespace `ns` (full name; deleted when
+    /// the daemon is dropped) with a configuration file holding `toml` and
+    /// `extra` arguments.
+    pub fn in_existing_netns(ns: &str, toml: &str, extra: &[&str]) -> Daemon {
+        let tmp = tempfile::Builder::new()
+            .prefix("l3vpnd-test-")
+            .tempdir()
+            .expect("tempdir");
+        let mut args: Vec<String> = Vec::new();
+        if !toml.is_empty() {
+            let conf = tmp.path().join("l3vpnd.toml");
+            std::fs::write(&conf, toml).unwrap();
+            args.extend(["--config".to_string(), conf.display().to_string()]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut d = Daemon::prepare(tmp.path(), &[]);
+        d.extra_args = args;
+        d._tmp = Some(tmp);
+        d.netns = Some(ns.to_string());
+        d.launch();
+        d
+    }
+}
+
+// ----- processes ------------------------------------------------------------
+
+/// A process started by a test (directly, or a daemon that forks and
+/// writes a pid file): killed by its own pid on drop; its log is printed
+/// when the test is failing.
+pub struct Proc {
+    pub what: String,
+    child: Option<Child>,
+    pidfile: Option<PathBuf>,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    /// Spawn `argv` in namespace `ns` (full name), stdout and stderr to `log`.
+    pub fn spawn(what: &str, ns: &str, argv: &[&str], log: &Path) -> Proc {
+        let f = File::create(log).expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(argv)
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {argv:?}: {e}"));
+        Proc {
+            what: what.to_string(),
+            child: Some(child),
+            pidfile: None,
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// A daemon that forked itself; `pidfile` names it.
+    pub fn forked(what: &str, pidfile: &Path, log: &Path) -> Proc {
+        Proc {
+            what: what.to_string(),
+            child: None,
+            pidfile: Some(pidfile.to_path_buf()),
+            log: log.to_path_buf(),
+        }
+    }
+
+    fn pid_from_file(&self) -> Option<i32> {
+        let p = self.pidfile.as_ref()?;
+        read_file(p).trim().parse().ok()
+    }
+
+    /// SIGTERM (then SIGKILL after 5 s) and wait until it is gone.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let start = Instant::now();
+            while c.try_wait().ok().flatten().is_none() {
+                if start.elapsed() > Duration::from_secs(5) {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        if let Some(pid) = self.pid_from_file() {
+            let alive = |pid: i32| Path::new(&format!("/proc/{pid}")).exists();
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            let start = Instant::now();
+            while alive(pid) {
+                if start.elapsed() > Duration::from_secs(5) {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", &pid.to_string()])
+                        .status();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if let Some(p) = &self.pidfile {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            let text = read_file(&self.log);
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!(
+                "===== {} log tail ({}) =====\n{}",
+                self.what,
+                self.log.display(),
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            );
+        }
+    }
+}
+
+// ----- GoBGP ------------------------------------------------------------------
+
+pub const GOBGPD: &str = "/usr/bin/gobgpd";
+pub const FRR_BGPD: &str = "/usr/lib/frr/bgpd";
+
+/// gobgpd in a namespace, with its gRPC API on 127.0.0.1:50051 there.
+pub struct GoBgp {
+    pub ns: String,
+    pub dir: tempfile::TempDir,
+    pub proc: Option<Proc>,
+    runs: u32,
+}
+
+impl GoBgp {
+    /// Start gobgpd in namespace `ns` (full name) with configuration `toml`;
+    /// waits until its API answers.
+    pub fn start(ns: &str, toml: &str) -> GoBgp {
+        let dir = tempfile::Builder::new()
+            .prefix("l3vpnd-gobgp-")
+            .tempdir()
+            .expect("tempdir");
+        std::fs::write(dir.path().join("gobgpd.toml"), toml).unwrap();
+        let mut g = GoBgp {
+            ns: ns.to_string(),
+            dir,
+            proc: None,
+            runs: 0,
+        };
+        g.launch();
+        g
+    }
+
+    /// Start (again) with the same configuration.
+    pub fn launch(&mut self) {
+        assert!(self.proc.is_none(), "gobgpd already running");
+        self.runs += 1;
+        let conf = self.dir.path().join("gobgpd.toml");
+        let log = self.dir.path().join(format!("gobgpd-{}.log", self.runs));
+        self.proc = Some(Proc::spawn(
+            "gobgpd",
+            &self.ns,
+            &[
+                GOBGPD,
+                "-f",
+                conf.to_str().unwrap(),
+                "--api-hosts",
+                "127.0.0.1:50051",
+                "--pprof-disable",
+            ],
+            &log,
+        ));
+        poll("gobgpd API up", Duration::from_secs(10), || {
+            let (ok, out, err) = self.try_cli(&["global"]);
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("{out}{err}"))
+            }
+        });
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.stop();
+        }
+    }
+
+    pub fn try_cli(&self, args: &[&str]) -> (bool, String, String) {
+        let mut argv = vec![
+            "ip", "netns", "exec", &self.ns, "gobgp", "-u", "127.0.0.1", "-p", "50051",
+        ];
+        argv.extend_from_slice(args);
+        run_cmd(&argv)
+    }
+
+    /// `gobgp ARGS` (whitespace-split), asserting success.
+    #[track_caller]
+    pub fn cli(&self, args: &str) -> String {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        let (ok, out, err) = self.try_cli(&argv);
+        assert!(ok, "gobgp {args} failed:\n{out}{err}");
+        out
+    }
+
+    /// `gobgp global rib -a FAMILY -j` as JSON (an object keyed by prefix).
+    pub fn rib(&self, family: &str) -> Json {
+        let (ok, out, err) = self.try_cli(&["global", "rib", "-a", family, "-j"]);
+        if !ok {
+            return Json::Null;
+        }
+        Json::parse(out.trim()).unwrap_or_else(|e| panic!("gobgp JSON: {e}:\n{out}{err}"))
+    }
+
+    /// The best path of `key` ("RD:prefix" for VPN families, "prefix" for
+    /// unicast) in the global RIB.
+    pub fn route(&self, family: &str, key: &str) -> Option<Json> {
+        let rib = self.rib(family);
+        let paths = rib.get(key)?.as_array()?;
+        paths
+            .iter()
+            .find(|p| p.get("best").and_then(Json::as_bool) == Some(true))
+            .or(paths.first())
+            .cloned()
+    }
+
+    /// Whether the session with `addr` is ESTABLISHED.
+    pub fn established(&self, addr: &str) -> bool {
+        let (ok, out, _) = self.try_cli(&["neighbor", addr]);
+        ok && out.contains("BGP state = ESTABLISHED")
+    }
+
+    /// The `gobgp neighbor ADDR` text, for messages.
+    pub fn neighbor(&self, addr: &str) -> String {
+        let (_, out, err) = self.try_cli(&["neighbor", addr]);
+        format!("{out}{err}")
+    }
+}
+
+/// One path attribute of a GoBGP JSON path, by type code.
+pub fn gobgp_attr(path: &Json, t: i64) -> Option<&Json> {
+    path.get("attrs")?
+        .as_array()?
+        .iter()
+        .find(|a| a.get("type").and_then(Json::as_i64) == Some(t))
+}
+
+/// The route targets of a GoBGP JSON path ("AS:n" strings).
+pub fn gobgp_rts(path: &Json) -> Vec<String> {
+    gobgp_attr(path, 16)
+        .and_then(|a| a.get("value"))
+        .and_then(Json::as_array)
+        .map(|v| {
+            v.iter()
+                .filter(|c| c.get("subtype").and_then(Json::as_i64) == Some(2))
+                .filter_map(|c| c.get("value").and_then(Json::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The AS numbers of a GoBGP JSON path's AS_PATH, in order.
+pub fn gobgp_as_path(path: &Json) -> Vec<i64> {
+    let mut v = Vec::new();
+    if let Some(segs) = gobgp_attr(path, 2)
+        .and_then(|a| a.get("as_paths"))
+        .and_then(Json::as_array)
+    {
+        for s in segs {
+            if let Some(asns) = s.get("asns").and_then(Json::as_array) {
+                v.extend(asns.iter().filter_map(Json::as_i64));
+            }
+        }
+    }
+    v
+}
+
+/// The next hop of a GoBGP JSON path (MP_REACH's, else NEXT_HOP's).
+pub fn gobgp_next_hop(path: &Json) -> Option<String> {
+    gobgp_attr(path, 14)
+        .or_else(|| gobgp_attr(path, 3))
+        .and_then(|a| a.get("nexthop"))
+        .and_then(Json::as_str)
+        .map(str::to_string)
+}
+
+// ----- FRR bgpd ---------------------------------------------------------------
+
+/// FRR bgpd (`-Z`, without zebra) in a namespace, as user frr, with its
+/// own run directory (vty socket, pid file, log).
+pub struct Frr {
+    pub ns: String,
+    pub dir: tempfile::TempDir,
+    pub proc: Option<Proc>,
+}
+
+impl Frr {
+    /// Start bgpd with `conf` (the text `RUNDIR` in it is replaced by the
+    /// run directory); waits until vtysh answers.
+    pub fn start(ns: &str, conf: &str) -> Frr {
+        let dir = tempfile::Builder::new()
+            .prefix("l3vpnd-frr-")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        let d = dir.path().to_str().unwrap().to_string();
+        std::fs::write(
+            dir.path().join("bgpd.conf"),
+            conf.replace("RUNDIR", &d),
+        )
+        .unwrap();
+        run_ok(&["chown", "-R", "frr:frr", &d]);
+        run_ok(&["chmod", "0755", &d]);
+        let mut f = Frr {
+            ns: ns.to_string(),
+            dir,
+            proc: None,
+        };
+        f.launch();
+        f
+    }
+
+    pub fn launch(&mut self) {
+        assert!(self.proc.is_none(), "bgpd already running");
+        let d = self.dir.path().to_str().unwrap().to_string();
+        let pid = format!("{d}/bgpd.pid");
+        let conf = format!("{d}/bgpd.conf");
+        let log = self.dir.path().join("bgpd.log");
+        let out = run_cmd(&[
+            "ip", "netns", "exec", &self.ns, FRR_BGPD, "-d", "-Z", "-f", &conf, "-i", &pid,
+            "--vty_socket", &d, "-u", "frr", "-g", "frr",
+        ]);
+        self.proc = Some(Proc::forked("FRR bgpd", Path::new(&pid), &log));
+        assert!(out.0, "bgpd failed to start:\n{}{}", out.1, out.2);
+        poll("FRR bgpd vty up", Duration::from_secs(10), || {
+            let (ok, out, err) = self.try_vtysh(&["show bgp router-id"]);
+            if ok && Path::new(&pid).exists() {
+                Ok(())
+            } else {
+                Err(format!("{out}{err}"))
+            }
+        });
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.stop();
+        }
+    }
+
+    pub fn try_vtysh(&self, cmds: &[&str]) -> (bool, String, String) {
+        let d = self.dir.path().to_str().unwrap();
+        let mut argv = vec!["vtysh", "--vty_socket", d];
+        for c in cmds {
+            argv.extend(["-c", c]);
+        }
+        run_cmd(&argv)
+    }
+
+    /// vtysh with one `-c` per command; returns stdout.
+    pub fn vtysh(&self, cmds: &[&str]) -> String {
+        let (_, out, err) = self.try_vtysh(cmds);
+        format!("{out}{err}")
+    }
+
+    /// Configuration commands (after `configure terminal`).
+    #[track_caller]
+    pub fn configure(&self, cmds: &[&str]) {
+        let mut all = vec!["configure terminal"];
+        all.extend_from_slice(cmds);
+        let (ok, out, err) = self.try_vtysh(&all);
+        assert!(
+            ok && !out.contains("% ") && !err.contains("% "),
+            "vtysh {all:?} failed:\n{out}{err}"
+        );
+    }
+
+    /// A `show ... json` command's output, parsed (Null if it is not JSON).
+    pub fn json(&self, cmd: &str) -> Json {
+        let (_, out, _) = self.try_vtysh(&[cmd]);
+        Json::parse(out.trim()).unwrap_or(Json::Null)
+    }
+
+    /// The best path of VPN route `rd` `prefix` (`afi` "ipv4" or "ipv6"):
+    /// `show bgp AFI vpn rd RD PREFIX json`.
+    pub fn vpn_path(&self, afi: &str, rd: &str, prefix: &str) -> Option<Json> {
+        let v = self.json(&format!("show bgp {afi} vpn rd {rd} {prefix} json"));
+        let paths = v.get(rd)?.get("paths")?.as_array()?;
+        paths
+            .iter()
+            .find(|p| {
+                p.get("bestpath")
+                    .and_then(|b| b.get("overall"))
+                    .and_then(Json::as_bool)
+                    == Some(true)
+            })
+            .or(paths.first())
+            .cloned()
+    }
+
+    /// `bgpState` of neighbor `addr` ("Established", "Idle", ...).
+    pub fn neighbor_state(&self, addr: &str) -> String {
+        let v = self.json(&format!("show bgp neighbors {addr} json"));
+        v.get(addr)
+            .and_then(|n| n.get("bgpState"))
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+impl Drop for Frr {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+// ----- JSON -------------------------------------------------------------------
+
+/// A JSON value (enough for the peers' CLI output).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    pub fn parse(s: &str) -> Result<Json, String> {
+        let b = s.as_bytes();
+        let mut i = 0;
+        let v = json_value(b, &mut i)?;
+        json_ws(b, &mut i);
+        if i != b.len() {
+            return Err(format!("trailing text at {i}"));
+        }
+        Ok(v)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Obj(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn at(&self, i: usize) -> Option<&Json> {
+        self.as_array()?.get(i)
+    }
+
+    /// Follow a path of keys and array indexes ("paths/0/nexthops").
+    pub fn path(&self, p: &str) -> Option<&Json> {
+        let mut v = self;
+        for part in p.split('/').filter(|s| !s.is_empty()) {
+            v = match part.parse::<usize>() {
+                Ok(n) if matches!(v, Json::Arr(_)) => v.at(n)?,
+                _ => v.get(part)?,
+            };
+        }
+        Some(v)
+    }
+
+    pub fn as_array(&self) -> Option<&Vec<Json>> {
+        match self {
+            Json::Arr(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Vec<(String, Json)>> {
+        match self {
+            Json::Obj(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Json::Num(n) if n.fract() == 0.0 => Some(*n as i64),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.as_object()
+            .map(|m| m.iter().map(|(k, _)| k.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Json::Null => write!(f, "null"),
+            Json::Bool(b) => write!(f, "{b}"),
+            Json::Num(n) => write!(f, "{n}"),
+            Json::Str(s) => write!(f, "{s:?}"),
+            Json::Arr(a) => {
+                write!(f, "[")?;
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ",")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                write!(f, "]")
+            }
+            Json::Obj(m) => {
+                write!(f, "{{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ",")?;
+                    }
+                    write!(f, "{k:?}:{v}")?;
+                }
+                write!(f, "}}")
+            }
+        }
+    }
+}
+
+fn json_ws(b: &[u8], i: &mut usize) {
+    while *i < b.len() && b[*i].is_ascii_whitespace() {
+        *i += 1;
+    }
+}
+
+fn json_value(b: &[u8], i: &mut usize) -> Result<Json, String> {
+    json_ws(b, i);
+    let c = *b.get(*i).ok_or("unexpected end")?;
+    match c {
+        b'{' => {
+            *i += 1;
+            let mut m = Vec::new();
+            json_ws(b, i);
+            if b.get(*i) == Some(&b'}') {
+                *i += 1;
+                return Ok(Json::Obj(m));
+            }
+            loop {
+                json_ws(b, i);
+                let k = match json_value(b, i)? {
+                    Json::Str(s) => s,
+                    other => return Err(format!("object key {other} at {i}")),
+                };
+                json_ws(b, i);
+                if b.get(*i) != Some(&b':') {
+                    return Err(format!("':' expected at {i}"));
+                }
+                *i += 1;
+                let v = json_value(b, i)?;
+                m.push((k, v));
+                json_ws(b, i);
+                match b.get(*i) {
+                    Some(b',') => *i += 1,
+                    Some(b'}') => {
+                        *i += 1;
+                        return Ok(Json::Obj(m));
+                    }
+                    _ => return Err(format!("',' or '}}' expected at {i}")),
+                }
+            }
+        }
+        b'[' => {
+            *i += 1;
+            let mut a = Vec::new();
+            json_ws(b, i);
+            if b.get(*i) == Some(&b']') {
+                *i += 1;
+                return Ok(Json::Arr(a));
+            }
+            loop {
+                a.push(json_value(b, i)?);
+                json_ws(b, i);
+                match b.get(*i) {
+                    Some(b',') => *i += 1,
+                    Some(b']') => {
+                        *i += 1;
+                        return Ok(Json::Arr(a));
+                    }
+                    _ => return Err(format!("',' or ']' expected at {i}")),
+                }
+            }
+        }
+        b'"' => {
+            *i += 1;
+            let mut s: Vec<u8> = Vec::new();
+            loop {
+                let c = *b.get(*i).ok_or("unterminated string")?;
+                *i += 1;
+                match c {
+                    b'"' => break,
+                    b'\\' => {
+                        let e = *b.get(*i).ok_or("bad escape")?;
+                        *i += 1;
+                        match e {
+                            b'n' => s.push(b'\n'),
+                            b't' => s.push(b'\t'),
+                            b'r' => s.push(b'\r'),
+                            b'b' => s.push(8),
+                            b'f' => s.push(12),
+                            b'u' => {
+                                let h = std::str::from_utf8(b.get(*i..*i + 4).ok_or("bad \\u")?)
+                                    .map_err(|e| e.to_string())?;
+                                let cp = u32::from_str_radix(h, 16).map_err(|e| e.to_string())?;
+                                *i += 4;
+                                let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
+                                let mut buf = [0u8; 4];
+                                s.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                            }
+                            other => s.push(other),
+                        }
+                    }
+                    other => s.push(other),
+                }
+            }
+            Ok(Json::Str(String::from_utf8_lossy(&s).into_owned()))
+        }
+        b't' if b[*i..].starts_with(b"true") => {
+            *i += 4;
+            Ok(Json::Bool(true))
+        }
+        b'f' if b[*i..].starts_with(b"false") => {
+            *i += 5;
+            Ok(Json::Bool(false))
+        }
+        b'n' if b[*i..].starts_with(b"null") => {
+            *i += 4;
+            Ok(Json::Null)
+        }
+        b'-' | b'0'..=b'9' => {
+            let st = *i;
+            while *i < b.len() && matches!(b[*i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                *i += 1;
+            }
+            let t = std::str::from_utf8(&b[st..*i]).unwrap();
+            t.parse()
+                .map(Json::Num)
+                .map_err(|_| format!("bad number {t:?}"))
+        }
+        other => Err(format!("unexpected {:?} at {i}", other as char)),
     }
 }

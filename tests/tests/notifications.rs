@@ -14,7 +14,10 @@ fn vrf_idx(name: &str) -> String {
 
 /// `.oid = value` pairs as snmptrapd prints them (numeric, leading dot).
 fn vb(oid: &str, value: &str) -> (String, String) {
-    (format!(".{}", oid.trim_start_matches('.')), value.to_string())
+    (
+        format!(".{}", oid.trim_start_matches('.')),
+        value.to_string(),
+    )
 }
 
 fn ifconf_rs(vrf: &str, if_index: u32) -> String {
@@ -32,7 +35,11 @@ fn exactly(r: &TrapReceiver, n: usize) -> Vec<Received> {
     let got = r.wait_count(n, W);
     std::thread::sleep(Duration::from_millis(400));
     let again = r.received();
-    assert_eq!(again.len(), n, "more notifications than expected: {again:#?}");
+    assert_eq!(
+        again.len(),
+        n,
+        "more notifications than expected: {again:#?}"
+    );
     got
 }
 
@@ -70,7 +77,7 @@ fn vrf_up_and_down_carry_the_interface_and_the_oper_status() {
     let r = TrapReceiver::start("");
     let d = Daemon::with_config(&notify_target_toml("nms", r.port, "trap", "v2c", ""), &[]);
     exactly(&r, 1); // coldStart
-    // mplsL3VpnNotificationEnable is false by default: nothing for VRFs.
+                    // mplsL3VpnNotificationEnable is false by default: nothing for VRFs.
     d.expect(&scalar_oid(scalar::NOTIFICATION_ENABLE), &integer(2));
     d.create_vrf("quiet", &[]);
     d.set_ok(&[&ifconf_rs("quiet", 1), "i", rs::CREATE_AND_GO]);
@@ -117,6 +124,7 @@ fn vrf_up_and_down_carry_the_interface_and_the_oper_status() {
     d.set_ok(&[&ifconf_rs("red", 1), "i", rs::ACTIVE]);
     d.destroy_vrf("red");
     let got = exactly(&r, 7);
+    #[allow(clippy::type_complexity)]
     let tail: Vec<(Option<&str>, Vec<(String, String)>)> = got[3..]
         .iter()
         .map(|g| (g.trap_oid(), g.objects().to_vec()))
@@ -126,19 +134,31 @@ fn vrf_up_and_down_carry_the_interface_and_the_oper_status() {
         vec![
             (
                 Some(trap::VRF_UP),
-                vec![vb(&ifconf_rs("red", 1), "INTEGER: 1"), vb(&oper("red"), "INTEGER: 1")]
+                vec![
+                    vb(&ifconf_rs("red", 1), "INTEGER: 1"),
+                    vb(&oper("red"), "INTEGER: 1")
+                ]
             ),
             (
                 Some(trap::VRF_DOWN),
-                vec![vb(&ifconf_rs("red", 1), "INTEGER: 2"), vb(&oper("red"), "INTEGER: 2")]
+                vec![
+                    vb(&ifconf_rs("red", 1), "INTEGER: 2"),
+                    vb(&oper("red"), "INTEGER: 2")
+                ]
             ),
             (
                 Some(trap::VRF_UP),
-                vec![vb(&ifconf_rs("red", 1), "INTEGER: 1"), vb(&oper("red"), "INTEGER: 1")]
+                vec![
+                    vb(&ifconf_rs("red", 1), "INTEGER: 1"),
+                    vb(&oper("red"), "INTEGER: 1")
+                ]
             ),
             (
                 Some(trap::VRF_DOWN),
-                vec![vb(&ifconf_rs("red", 1), "INTEGER: 1"), vb(&oper("red"), "INTEGER: 2")]
+                vec![
+                    vb(&ifconf_rs("red", 1), "INTEGER: 1"),
+                    vb(&oper("red"), "INTEGER: 2")
+                ]
             ),
         ]
     );
@@ -162,7 +182,13 @@ fn vrf_up_and_down_carry_the_interface_and_the_oper_status() {
 /// Add (createAndGo) or destroy route `n` (10.0.0.n/32 via 192.0.2.1) of `vrf`.
 fn route(d: &Daemon, vrf: &str, n: u32, status: &str) -> Out {
     d.set(&[
-        &rte_oid(rte::STATUS, vrf, &format!("10.0.{}.{}", n / 256, n % 256), 32, Some("192.0.2.1")),
+        &rte_oid(
+            rte::STATUS,
+            vrf,
+            &format!("10.0.{}.{}", n / 256, n % 256),
+            32,
+            Some("192.0.2.1"),
+        ),
         "i",
         status,
     ])
@@ -200,9 +226,15 @@ fn thresholds_with_t0_latch_and_clear_every_cycle() {
     d.create_vrf(
         "t",
         &[
-            &vrf_oid(vrf::MID_RTE_THRESH, "t"), "u", "2",
-            &vrf_oid(vrf::HIGH_RTE_THRESH, "t"), "u", "4",
-            &vrf_oid(vrf::MAX_ROUTES, "t"), "u", "5",
+            &vrf_oid(vrf::MID_RTE_THRESH, "t"),
+            "u",
+            "2",
+            &vrf_oid(vrf::HIGH_RTE_THRESH, "t"),
+            "u",
+            "4",
+            &vrf_oid(vrf::MAX_ROUTES, "t"),
+            "u",
+            "5",
         ],
     );
     let add = |n| assert!(route(&d, "t", n, rs::CREATE_AND_GO).ok());
@@ -212,7 +244,12 @@ fn thresholds_with_t0_latch_and_clear_every_cycle() {
     }
     // The 6th is refused at MaxRoutes: an attempt to exceed, already latched.
     let out = route(&d, "t", 6, rs::CREATE_AND_GO);
-    assert_eq!(out.reason().as_deref(), Some("resourceUnavailable"), "{}", out.describe());
+    assert_eq!(
+        out.reason().as_deref(),
+        Some("resourceUnavailable"),
+        "{}",
+        out.describe()
+    );
     del(5); // 4: not below high
     del(4); // 3: cleared
     del(3); // 2: equal to mid, mid not re-armed
@@ -233,8 +270,12 @@ fn thresholds_with_t0_latch_and_clear_every_cycle() {
     d.create_vrf(
         "e",
         &[
-            &vrf_oid(vrf::HIGH_RTE_THRESH, "e"), "u", "3",
-            &vrf_oid(vrf::MAX_ROUTES, "e"), "u", "3",
+            &vrf_oid(vrf::HIGH_RTE_THRESH, "e"),
+            "u",
+            "3",
+            &vrf_oid(vrf::MAX_ROUTES, "e"),
+            "u",
+            "3",
         ],
     );
     for n in 1..=3 {
@@ -276,7 +317,10 @@ fn thresholds_with_t_rate_limit_the_max_notifications() {
     add(3); // exceeded again within the window: suppressed
     del(3);
     del(2); // cleared again within the window: suppressed
-    assert!(t0.elapsed() < Duration::from_secs(2), "the window steps took too long");
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "the window steps took too long"
+    );
     std::thread::sleep(Duration::from_secs(4));
     add(2);
     add(3); // window over: sent
@@ -297,7 +341,13 @@ fn thresholds_with_t_rate_limit_the_max_notifications() {
 fn informs_survive_a_receiver_outage_and_arrive_once() {
     let mut r = TrapReceiver::start("");
     let d = Daemon::with_config(
-        &notify_target_toml("nms", r.port, "inform", "v2c", "timeout = 50\nretries = 30\n"),
+        &notify_target_toml(
+            "nms",
+            r.port,
+            "inform",
+            "v2c",
+            "timeout = 50\nretries = 30\n",
+        ),
         &[],
     );
     let got = exactly(&r, 1);
@@ -306,7 +356,10 @@ fn informs_survive_a_receiver_outage_and_arrive_once() {
     assert_eq!(got[0].trap_oid(), Some(trap::COLD_START));
     wait_for("coldStart acknowledged", W, || d.notify_stat(3) == 1);
     enable_notifications(&d);
-    d.create_vrf("red", &[&vrf_oid(vrf::STORAGE_TYPE, "red"), "i", st::NON_VOLATILE]);
+    d.create_vrf(
+        "red",
+        &[&vrf_oid(vrf::STORAGE_TYPE, "red"), "i", st::NON_VOLATILE],
+    );
     d.set_ok(&[&ifconf_rs("red", 1), "i", rs::CREATE_AND_GO]);
     exactly(&r, 2);
     wait_for("VrfUp acknowledged", W, || d.notify_stat(3) == 2);
@@ -320,7 +373,11 @@ fn informs_survive_a_receiver_outage_and_arrive_once() {
     wait_for("informs retried while the receiver is away", W, || {
         d.notify_stat(4) >= 3
     });
-    assert_eq!(d.num(&format!("{NOTIFY_STATS}.7.1.7.{i}")), 3, "3 informs pending");
+    assert_eq!(
+        d.num(&format!("{NOTIFY_STATS}.7.1.7.{i}")),
+        3,
+        "3 informs pending"
+    );
     std::thread::sleep(Duration::from_secs(1));
     r.launch();
     let got = r.wait_count(5, W);
@@ -331,10 +388,22 @@ fn informs_survive_a_receiver_outage_and_arrive_once() {
     assert_eq!(r.received().len(), 5, "{:#?}", r.received());
     assert_eq!(d.notify_stat(4), retried);
     let oids: Vec<Option<&str>> = got[2..].iter().map(|g| g.trap_oid()).collect();
-    assert_eq!(oids, [Some(trap::VRF_DOWN), Some(trap::VRF_UP), Some(trap::VRF_DOWN)]);
+    assert_eq!(
+        oids,
+        [
+            Some(trap::VRF_DOWN),
+            Some(trap::VRF_UP),
+            Some(trap::VRF_DOWN)
+        ]
+    );
     assert!(got[2..].iter().all(|g| g.pdu == "INFORM"));
     assert_eq!(
-        (d.notify_stat(2), d.notify_stat(3), d.notify_stat(5), d.notify_stat(6)),
+        (
+            d.notify_stat(2),
+            d.notify_stat(3),
+            d.notify_stat(5),
+            d.notify_stat(6)
+        ),
         (5, 5, 0, 0),
         "sent, acked, lost, dropped"
     );
@@ -353,7 +422,10 @@ fn informs_not_acknowledged_are_lost_after_their_retries() {
     );
     // coldStart: sent once, retried twice, then lost.
     wait_for("coldStart lost", W, || d.notify_stat(5) == 1);
-    assert_eq!((d.notify_stat(2), d.notify_stat(4), d.notify_stat(3)), (1, 2, 0));
+    assert_eq!(
+        (d.notify_stat(2), d.notify_stat(4), d.notify_stat(3)),
+        (1, 2, 0)
+    );
     let i = implied("gone");
     d.expect(&format!("{NOTIFY_STATS}.7.1.5.{i}"), &counter(1));
     d.expect(&format!("{NOTIFY_STATS}.7.1.7.{i}"), &gauge(0));
@@ -366,20 +438,36 @@ fn targets_created_changed_destroyed_over_snmp_live_and_across_restart() {
     let mut d = Daemon::new();
     // Nothing configured: the target table is empty.
     let rows = d.walk("1.3.6.1.6.3.12.1.2");
-    assert!(!rows.iter().any(|(o, _)| o.starts_with(".1.3.6.1.6.3.12.1.2.1.")), "{rows:?}");
+    assert!(
+        !rows
+            .iter()
+            .any(|(o, _)| o.starts_with(".1.3.6.1.6.3.12.1.2.1.")),
+        "{rows:?}"
+    );
     d.add_target("t1", r1.port, false, st::NON_VOLATILE);
     let i = implied("t1");
-    d.expect(&format!("{TARGET_ADDR_ENTRY}.2.{i}"), &format!("OID: .{SNMP_UDP_DOMAIN}"));
+    d.expect(
+        &format!("{TARGET_ADDR_ENTRY}.2.{i}"),
+        &format!("OID: .{SNMP_UDP_DOMAIN}"),
+    );
     d.expect(
         &format!("{TARGET_ADDR_ENTRY}.3.{i}"),
-        &format!("Hex-STRING: 7F 00 00 01 {:02X} {:02X}", r1.port >> 8, r1.port & 0xff),
+        &format!(
+            "Hex-STRING: 7F 00 00 01 {:02X} {:02X}",
+            r1.port >> 8,
+            r1.port & 0xff
+        ),
     );
     d.expect(&format!("{TARGET_ADDR_ENTRY}.4.{i}"), &integer(100));
     d.expect(&format!("{TARGET_PARAMS_ENTRY}.4.{i}"), &string("public"));
     d.expect(&format!("{NOTIFY_ENTRY}.2.{i}"), &string("t1"));
     // authenticationFailure is gated by snmpEnableAuthenTraps.
     let bad = |d: &Daemon| {
-        let out = d.snmp("snmpget", &["-v2c", "-c", "wrong", "-t", "0.2"], &[SYS_UPTIME]);
+        let out = d.snmp(
+            "snmpget",
+            &["-v2c", "-c", "wrong", "-t", "0.2"],
+            &[SYS_UPTIME],
+        );
         assert!(out.timed_out());
     };
     bad(&d);
@@ -434,7 +522,10 @@ fn targets_created_changed_destroyed_over_snmp_live_and_across_restart() {
     let prof = format!("{NOTIFY_PROFILE_ENTRY}.1.{i}");
     let prof_rs = format!("{NOTIFY_PROFILE_ENTRY}.3.{i}");
     d.set_ok(&[&prof, "s", "traps", &prof_rs, "i", rs::CREATE_AND_GO]);
-    let filt = format!("{NOTIFY_FILTER_ENTRY}.5.{}.1.3.6.1.6.3.1.1.5", name_index("traps"));
+    let filt = format!(
+        "{NOTIFY_FILTER_ENTRY}.5.{}.1.3.6.1.6.3.1.1.5",
+        name_index("traps")
+    );
     d.set_ok(&[&filt, "i", rs::CREATE_AND_GO]);
     enable_notifications(&d);
     d.create_vrf("f", &[]);
@@ -463,27 +554,59 @@ fn target_table_errors() {
     let a = |c: u32| format!("{TARGET_ADDR_ENTRY}.{c}.{i}");
     let p = |c: u32| format!("{TARGET_PARAMS_ENTRY}.{c}.{i}");
     // createAndGo without TAddress / Params: inconsistentValue at RowStatus.
-    d.set_err(&[&a(2), "o", SNMP_UDP_DOMAIN, &a(9), "i", rs::CREATE_AND_GO], "inconsistentValue", 2);
+    d.set_err(
+        &[&a(2), "o", SNMP_UDP_DOMAIN, &a(9), "i", rs::CREATE_AND_GO],
+        "inconsistentValue",
+        2,
+    );
     // Unknown domain, bad retry count, tag list with a leading space.
-    d.set_err(&[&a(2), "o", "1.3.6.1.6.1.4", &a(9), "i", rs::CREATE_AND_WAIT], "wrongValue", 1);
-    d.set_err(&[&a(5), "i", "256", &a(9), "i", rs::CREATE_AND_WAIT], "wrongValue", 1);
-    d.set_err(&[&a(6), "s", " x", &a(9), "i", rs::CREATE_AND_WAIT], "wrongValue", 1);
+    d.set_err(
+        &[&a(2), "o", "1.3.6.1.6.1.4", &a(9), "i", rs::CREATE_AND_WAIT],
+        "wrongValue",
+        1,
+    );
+    d.set_err(
+        &[&a(5), "i", "256", &a(9), "i", rs::CREATE_AND_WAIT],
+        "wrongValue",
+        1,
+    );
+    d.set_err(
+        &[&a(6), "s", " x", &a(9), "i", rs::CREATE_AND_WAIT],
+        "wrongValue",
+        1,
+    );
     // An IPv6 domain needs 18 octets.
     d.set_err(
         &[
-            &a(2), "o", UDP_IPV6_DOMAIN,
-            &a(3), "x", "7f0000010a0a",
-            &a(7), "s", "x",
-            &a(9), "i", rs::CREATE_AND_GO,
+            &a(2),
+            "o",
+            UDP_IPV6_DOMAIN,
+            &a(3),
+            "x",
+            "7f0000010a0a",
+            &a(7),
+            "s",
+            "x",
+            &a(9),
+            "i",
+            rs::CREATE_AND_GO,
         ],
         "inconsistentValue",
         4,
     );
     d.set_ok(&[
-        &a(2), "o", UDP_IPV6_DOMAIN,
-        &a(3), "x", "000000000000000000000000000000010a0a",
-        &a(7), "s", "x",
-        &a(9), "i", rs::CREATE_AND_GO,
+        &a(2),
+        "o",
+        UDP_IPV6_DOMAIN,
+        &a(3),
+        "x",
+        "000000000000000000000000000000010a0a",
+        &a(7),
+        "s",
+        "x",
+        &a(9),
+        "i",
+        rs::CREATE_AND_GO,
     ]);
     d.expect(&a(2), &format!("OID: .{UDP_IPV6_DOMAIN}"));
     // StorageType permanent cannot be set.
@@ -491,11 +614,21 @@ fn target_table_errors() {
     // Params: v2c needs noAuthNoPriv.
     d.set_err(
         &[
-            &p(2), "i", "1",
-            &p(3), "i", "2",
-            &p(4), "s", "public",
-            &p(5), "i", "2",
-            &p(7), "i", rs::CREATE_AND_GO,
+            &p(2),
+            "i",
+            "1",
+            &p(3),
+            "i",
+            "2",
+            &p(4),
+            "s",
+            "public",
+            &p(5),
+            "i",
+            "2",
+            &p(7),
+            "i",
+            rs::CREATE_AND_GO,
         ],
         "inconsistentValue",
         5,
@@ -504,12 +637,16 @@ fn target_table_errors() {
     d.set_ok(&[&p(7), "i", rs::CREATE_AND_WAIT]);
     d.expect(&p(7), &integer(3));
     d.expect(&p(6), &integer(3)); // DEFVAL nonVolatile
-    // The target spin lock is TestAndIncr.
+                                  // The target spin lock is TestAndIncr.
     d.set_err(&["1.3.6.1.6.3.12.1.1.0", "i", "7"], "inconsistentValue", 1);
     d.set_ok(&["1.3.6.1.6.3.12.1.1.0", "i", "0"]);
     d.expect("1.3.6.1.6.3.12.1.1.0", &integer(1));
     // Statistics are read-only.
-    d.set_err(&[&format!("{NOTIFY_STATS}.1.0"), "u", "1"], "notWritable", 1);
+    d.set_err(
+        &[&format!("{NOTIFY_STATS}.1.0"), "u", "1"],
+        "notWritable",
+        1,
+    );
 }
 
 #[test]
@@ -537,11 +674,18 @@ fn snmpv1_traps_are_translated_per_rfc3584() {
     );
     assert_eq!(
         got[1].varbinds,
-        vec![vb(&ifconf_rs("red", 1), "INTEGER: 1"), vb(&oper("red"), "INTEGER: 1")]
+        vec![
+            vb(&ifconf_rs("red", 1), "INTEGER: 1"),
+            vb(&oper("red"), "INTEGER: 1")
+        ]
     );
     // authenticationFailure: generic 4.
     d.set_ok(&[SNMP_ENABLE_AUTHEN_TRAPS, "i", "1"]);
-    let out = d.snmp("snmpget", &["-v1", "-c", "nope", "-t", "0.2"], &[SYS_UPTIME]);
+    let out = d.snmp(
+        "snmpget",
+        &["-v1", "-c", "nope", "-t", "0.2"],
+        &[SYS_UPTIME],
+    );
     assert!(out.timed_out());
     let got = exactly(&r, 3);
     assert_eq!((got[2].generic, got[2].specific), (4, 0));
@@ -555,7 +699,13 @@ fn v3_config(port: u16) -> String {
          [[usm_user]]\nname = \"nmsuser\"\nauth = \"SHA-256\"\nauth_password = \"authpass123\"\n\
          priv = \"AES\"\npriv_password = \"privpass123\"\n\
          {}{}",
-        notify_target_toml("v3trap", port, "trap", "v3", "user = \"nmsuser\"\nlevel = \"authPriv\""),
+        notify_target_toml(
+            "v3trap",
+            port,
+            "trap",
+            "v3",
+            "user = \"nmsuser\"\nlevel = \"authPriv\""
+        ),
         notify_target_toml(
             "v3inform",
             port,
@@ -577,14 +727,22 @@ fn snmpv3_traps_and_informs_through_usm() {
     let mut r = TrapReceiver::start(&conf);
     let d = Daemon::with_config(&v3_config(r.port), &[]);
     let got = exactly(&r, 2);
-    let mut kinds: Vec<(&str, Option<&str>)> =
-        got.iter().map(|g| (g.security.as_str(), g.trap_oid())).collect();
+    let mut kinds: Vec<(&str, Option<&str>)> = got
+        .iter()
+        .map(|g| (g.security.as_str(), g.trap_oid()))
+        .collect();
     kinds.sort();
     assert_eq!(
         kinds,
         vec![
-            ("INFORM, SNMP v3, user nmsuser, context ", Some(trap::COLD_START)),
-            ("TRAP2, SNMP v3, user nmsuser, context ", Some(trap::COLD_START)),
+            (
+                "INFORM, SNMP v3, user nmsuser, context ",
+                Some(trap::COLD_START)
+            ),
+            (
+                "TRAP2, SNMP v3, user nmsuser, context ",
+                Some(trap::COLD_START)
+            ),
         ]
     );
     wait_for("the v3 inform acknowledged", W, || d.notify_stat(3) == 1);
@@ -600,7 +758,10 @@ fn snmpv3_traps_and_informs_through_usm() {
         assert_eq!(g.trap_oid(), Some(trap::VRF_UP));
         assert_eq!(
             g.objects(),
-            &[vb(&ifconf_rs("red", 1), "INTEGER: 1"), vb(&oper("red"), "INTEGER: 1")]
+            &[
+                vb(&ifconf_rs("red", 1), "INTEGER: 1"),
+                vb(&oper("red"), "INTEGER: 1")
+            ]
         );
     }
     wait_for("both informs acknowledged", W, || d.notify_stat(3) == 2);
@@ -615,7 +776,9 @@ fn veth_down_and_up_send_link_and_vrf_notifications() {
     let d = Daemon::in_netns_with(
         &[],
         &[
-            &["ip", "link", "add", "va", "type", "veth", "peer", "name", "vb"],
+            &[
+                "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb",
+            ],
             &["ip", "link", "set", "va", "up"],
             &["ip", "link", "set", "vb", "up"],
         ],
@@ -630,7 +793,9 @@ fn veth_down_and_up_send_link_and_vrf_notifications() {
     enable_notifications(&d);
     d.create_vrf("cust", &[]);
     d.set_ok(&[&ifconf_rs("cust", va), "i", rs::CREATE_AND_GO]);
-    wait_for("va up and the VRF up", W, || d.val(&oper("cust")) == integer(1));
+    wait_for("va up and the VRF up", W, || {
+        d.val(&oper("cust")) == integer(1)
+    });
     let got = exactly(&r, 1);
     assert_eq!(got[0].trap_oid(), Some(trap::VRF_UP));
     d.expect(&format!("1.3.6.1.2.1.31.1.1.1.14.{va}"), &integer(1));
@@ -650,7 +815,10 @@ fn veth_down_and_up_send_link_and_vrf_notifications() {
     assert_eq!(got[2].trap_oid(), Some(trap::VRF_DOWN));
     assert_eq!(
         got[2].objects(),
-        &[vb(&ifconf_rs("cust", va), "INTEGER: 1"), vb(&oper("cust"), "INTEGER: 2")]
+        &[
+            vb(&ifconf_rs("cust", va), "INTEGER: 1"),
+            vb(&oper("cust"), "INTEGER: 2")
+        ]
     );
 
     d.ns_exec(&["ip", "link", "set", "va", "up"]);
@@ -667,7 +835,10 @@ fn veth_down_and_up_send_link_and_vrf_notifications() {
     assert_eq!(got[4].trap_oid(), Some(trap::VRF_UP));
     assert_eq!(
         got[4].objects(),
-        &[vb(&ifconf_rs("cust", va), "INTEGER: 1"), vb(&oper("cust"), "INTEGER: 1")]
+        &[
+            vb(&ifconf_rs("cust", va), "INTEGER: 1"),
+            vb(&oper("cust"), "INTEGER: 1")
+        ]
     );
     // The unbound peer vb changed state too (lowerLayerDown and back):
     // nothing was sent for it.
@@ -677,4 +848,123 @@ fn veth_down_and_up_send_link_and_vrf_notifications() {
         .parse()
         .unwrap();
     d.expect(&format!("1.3.6.1.2.1.31.1.1.1.14.{vb_index}"), &integer(2));
+}
+
+#[test]
+fn inform_queue_is_bounded_and_drops_are_counted() {
+    let mut r = TrapReceiver::start("");
+    let port = r.port;
+    r.stop();
+    let d = Daemon::with_config(
+        &format!(
+            "notify_queue = 3\n{}",
+            notify_target_toml(
+                "slow",
+                port,
+                "inform",
+                "v2c",
+                "timeout = 3000\nretries = 1\n"
+            )
+        ),
+        &[],
+    );
+    wait_for("coldStart sent", W, || d.notify_stat(2) == 1);
+    d.set_ok(&[SNMP_ENABLE_AUTHEN_TRAPS, "i", "1"]);
+    for _ in 0..5 {
+        let out = d.snmp(
+            "snmpget",
+            &["-v2c", "-c", "wrong", "-t", "0.1"],
+            &[SYS_UPTIME],
+        );
+        assert!(out.timed_out());
+    }
+    let i = implied("slow");
+    // coldStart and two authenticationFailures wait; three are dropped.
+    wait_for("three dropped", W, || d.notify_stat(6) == 3);
+    d.expect(&format!("{NOTIFY_STATS}.7.1.7.{i}"), &gauge(3));
+    d.expect(&format!("{NOTIFY_STATS}.7.1.6.{i}"), &counter(3));
+    // The originator still answers: a GET right away.
+    d.expect(&format!("{TARGET_ADDR_ENTRY}.9.{i}"), &integer(1));
+}
+
+#[test]
+fn ipv6_targets_rfc3419_domain() {
+    let Some(r) = TrapReceiver::start_v6("") else {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    };
+    let d = Daemon::new();
+    let i = implied("six");
+    let a = |c: u32| format!("{TARGET_ADDR_ENTRY}.{c}.{i}");
+    let p = |c: u32| format!("{TARGET_PARAMS_ENTRY}.{c}.{i}");
+    let n = |c: u32| format!("{NOTIFY_ENTRY}.{c}.{i}");
+    let addr = format!("000000000000000000000000000000{:02x}{:04x}", 1, r.port);
+    let vbs: Vec<String> = [
+        [p(2), "i".into(), "1".into()],
+        [p(3), "i".into(), "2".into()],
+        [p(4), "s".into(), "public".into()],
+        [p(5), "i".into(), "1".into()],
+        [p(7), "i".into(), rs::CREATE_AND_GO.into()],
+        [a(2), "o".into(), UDP_IPV6_DOMAIN.into()],
+        [a(3), "x".into(), addr],
+        [a(6), "s".into(), "six".into()],
+        [a(7), "s".into(), "six".into()],
+        [a(9), "i".into(), rs::CREATE_AND_GO.into()],
+        [n(2), "s".into(), "six".into()],
+        [n(5), "i".into(), rs::CREATE_AND_GO.into()],
+    ]
+    .concat();
+    d.set_ok(&strs(&vbs));
+    d.set_ok(&[SNMP_ENABLE_AUTHEN_TRAPS, "i", "1"]);
+    let out = d.snmp(
+        "snmpget",
+        &["-v2c", "-c", "wrong", "-t", "0.2"],
+        &[SYS_UPTIME],
+    );
+    assert!(out.timed_out());
+    let got = exactly(&r, 1);
+    assert_eq!(got[0].trap_oid(), Some(trap::AUTH_FAILURE));
+}
+
+#[test]
+fn usm_wrong_digest_is_an_authentication_failure() {
+    let conf = format!("createUser -e 0x{ENGINE} nmsuser SHA-256 authpass123 AES privpass123\n");
+    let r = TrapReceiver::start(&conf);
+    let toml = format!(
+        "engine_id = \"{ENGINE}\"\n\
+         [[usm_user]]\nname = \"nmsuser\"\nauth = \"SHA-256\"\nauth_password = \"authpass123\"\n\
+         priv = \"AES\"\npriv_password = \"privpass123\"\n\
+         {}",
+        notify_target_toml(
+            "v3trap",
+            r.port,
+            "trap",
+            "v3",
+            "user = \"nmsuser\"\nlevel = \"authNoPriv\""
+        ),
+    );
+    let d = Daemon::with_config(&toml, &[]);
+    exactly(&r, 1); // coldStart
+    d.set_ok(&[SNMP_ENABLE_AUTHEN_TRAPS, "i", "1"]);
+    let out = d.snmp(
+        "snmpget",
+        &[
+            "-v3",
+            "-u",
+            "nmsuser",
+            "-l",
+            "authNoPriv",
+            "-a",
+            "SHA-256",
+            "-A",
+            "wrongpassword",
+            "-t",
+            "0.5",
+        ],
+        &[SYS_UPTIME],
+    );
+    assert!(!out.ok(), "{}", out.describe());
+    let got = exactly(&r, 2);
+    assert_eq!(got[1].security, "TRAP2, SNMP v3, user nmsuser, context ");
+    assert_eq!(got[1].trap_oid(), Some(trap::AUTH_FAILURE));
 }

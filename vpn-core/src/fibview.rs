@@ -109,8 +109,11 @@ pub struct IllegalLabels {
     inner: Mutex<HashMap<VrfKey, (u32, u32)>>,
     /// Told of every illegal label with the VRF's new count (the
     /// mplsL3VpnIllLblRcvThrsh crossing is the notification originator's).
-    on_illegal: std::sync::OnceLock<Box<dyn Fn(&crate::Config, &VrfKey, u32) + Send + Sync>>,
+    on_illegal: std::sync::OnceLock<OnIllegal>,
 }
+
+/// What [`IllegalLabels::set_on_illegal`] calls: (configuration, VRF, new count).
+pub type OnIllegal = Box<dyn Fn(&crate::Config, &VrfKey, u32) + Send + Sync>;
 
 impl std::fmt::Debug for IllegalLabels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,7 +124,7 @@ impl std::fmt::Debug for IllegalLabels {
 impl IllegalLabels {
     /// Call `f` with the configuration, the VRF and its new count after
     /// every illegal label (set once).
-    pub fn set_on_illegal(&self, f: Box<dyn Fn(&crate::Config, &VrfKey, u32) + Send + Sync>) {
+    pub fn set_on_illegal(&self, f: OnIllegal) {
         let _ = self.on_illegal.set(f);
     }
 

@@ -393,10 +393,7 @@ impl Notify {
         let mut s = Notify::default();
         for kv in meta.scan_prefix(META_PREFIX) {
             let (k, v) = kv?;
-            let key = k[META_PREFIX.len()..]
-                .get(1..)
-                .unwrap_or_default()
-                .to_vec();
+            let key = k[META_PREFIX.len()..].get(1..).unwrap_or_default().to_vec();
             let row: NtfRow = bincode::deserialize(&v).map_err(|e| StoreError::Decode {
                 tree: "meta",
                 key: k.to_vec(),
@@ -416,7 +413,10 @@ mod tests {
     fn domains_and_addresses() {
         let a: std::net::SocketAddr = "192.0.2.1:162".parse().unwrap();
         let (d, t) = Domain::of_socket_addr(a);
-        assert_eq!((d, t.as_slice()), (Domain::Udp, &[192, 0, 2, 1, 0, 162][..]));
+        assert_eq!(
+            (d, t.as_slice()),
+            (Domain::Udp, &[192, 0, 2, 1, 0, 162][..])
+        );
         assert_eq!(d.socket_addr(&t), Some(a));
         let a6: std::net::SocketAddr = "[2001:db8::1]:1162".parse().unwrap();
         let (d, t) = Domain::of_socket_addr(a6);

@@ -153,6 +153,47 @@ pub fn link(up: bool, if_index: u32, admin_up: bool, oper: OperState) -> Notific
     )
 }
 
+/// BGP4-MIB (RFC 4273) bgpNotification = bgp.0: bgpEstablishedNotification
+/// .1, bgpBackwardTransNotification .2.
+pub const BGP_NOTIFICATION: &[u32] = &[1, 3, 6, 1, 2, 1, 15, 0];
+const BGP_PEER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 15, 3, 1];
+
+/// bgpEstablishedNotification (the FSM enters established(6)) or
+/// bgpBackwardTransNotification (it moves to a lower-numbered state) of an
+/// IPv4 peer, with bgpPeerRemoteAddr, bgpPeerLastError and bgpPeerState
+/// (instance: the peer's address); `None` for other transitions.
+pub fn bgp_transition(
+    peer: std::net::Ipv4Addr,
+    old: u32,
+    new: u32,
+    last_error: (u8, u8),
+) -> Option<Notification> {
+    let n = if new == 6 && old != 6 {
+        1
+    } else if new < old {
+        2
+    } else {
+        return None;
+    };
+    let idx: Vec<u32> = peer.octets().iter().map(|&b| b as u32).collect();
+    let col = |c: u32| {
+        let mut o = mib::oid::join(BGP_PEER_ENTRY, &[c]);
+        o.extend_from_slice(&idx);
+        o
+    };
+    Some(Notification::new(
+        &mib::oid::join(BGP_NOTIFICATION, &[n]),
+        vec![
+            (col(7), Value::IpAddress(peer.octets())),
+            (
+                col(14),
+                Value::OctetString(vec![last_error.0, last_error.1]),
+            ),
+            (col(2), Value::Integer(new as i32)),
+        ],
+    ))
+}
+
 /// Whether the interface of binding `k` is up.
 fn binding_up(cfg: &Config, ifs: &Interfaces, k: &IfConfKey) -> bool {
     cfg.ifconfs
@@ -199,7 +240,12 @@ impl Events {
         let up = cfg
             .vrfs
             .keys()
-            .map(|k| (k.clone(), vrf_status(&cfg, &now, k).is_some_and(|s| s.oper_up)))
+            .map(|k| {
+                (
+                    k.clone(),
+                    vrf_status(&cfg, &now, k).is_some_and(|s| s.oper_up),
+                )
+            })
             .collect();
         Arc::new(Events {
             orig,
@@ -222,8 +268,10 @@ impl Events {
     /// authenticationFailure, if snmpEnableAuthenTraps is enabled(1).
     pub fn auth_failure(&self) {
         if self.store.snapshot().settings.enable_authen_traps {
-            self.orig
-                .send(Notification::new(&std_oid(AUTHENTICATION_FAILURE), Vec::new()));
+            self.orig.send(Notification::new(
+                &std_oid(AUTHENTICATION_FAILURE),
+                Vec::new(),
+            ));
         }
     }
 
@@ -238,6 +286,15 @@ impl Events {
         for e in evs {
             tracing::info!(event = ?e, "route threshold");
             self.l3vpn(cfg, threshold(e));
+        }
+    }
+
+    /// A BGP peer's FSM moved from `old` to `new` (BGP4-MIB values):
+    /// bgpEstablishedNotification / bgpBackwardTransNotification (not gated
+    /// by mplsL3VpnNotificationEnable, which covers RFC 4382's only).
+    pub fn bgp_peer(&self, peer: std::net::Ipv4Addr, old: u32, new: u32, last_error: (u8, u8)) {
+        if let Some(n) = bgp_transition(peer, old, new, last_error) {
+            self.orig.send(n);
         }
     }
 
@@ -296,7 +353,9 @@ impl Events {
             } else {
                 bindings
                     .iter()
-                    .filter(|(i, active)| !*active && binding_up(&old, &ifs, &IfConfKey::new(&vrf, *i)))
+                    .filter(|(i, active)| {
+                        !*active && binding_up(&old, &ifs, &IfConfKey::new(&vrf, *i))
+                    })
                     .map(|(i, _)| *i)
                     .min()
                     .or_else(|| lowest_up(&old, &ifs, &vrf))
@@ -444,6 +503,28 @@ mod tests {
                 Value::Counter32(6)
             )]
         );
+        let n = bgp_transition([192, 0, 2, 7].into(), 5, 6, (0, 0)).unwrap();
+        assert_eq!(n.trap_oid, vec![1, 3, 6, 1, 2, 1, 15, 0, 1]);
+        assert_eq!(
+            n.objects,
+            vec![
+                (
+                    vec![1, 3, 6, 1, 2, 1, 15, 3, 1, 7, 192, 0, 2, 7],
+                    Value::IpAddress([192, 0, 2, 7])
+                ),
+                (
+                    vec![1, 3, 6, 1, 2, 1, 15, 3, 1, 14, 192, 0, 2, 7],
+                    Value::OctetString(vec![0, 0])
+                ),
+                (
+                    vec![1, 3, 6, 1, 2, 1, 15, 3, 1, 2, 192, 0, 2, 7],
+                    Value::Integer(6)
+                ),
+            ]
+        );
+        let n = bgp_transition([192, 0, 2, 7].into(), 6, 1, (6, 2)).unwrap();
+        assert_eq!(n.trap_oid, vec![1, 3, 6, 1, 2, 1, 15, 0, 2]);
+        assert!(bgp_transition([192, 0, 2, 7].into(), 1, 2, (0, 0)).is_none());
         let n = link(false, 3, true, OperState::Down);
         assert_eq!(n.trap_oid, vec![1, 3, 6, 1, 6, 3, 1, 1, 5, 3]);
         assert_eq!(
@@ -516,7 +597,13 @@ mod commit_tests {
         let mut s = store.snapshot().settings.clone();
         s.notification_enable = true;
         store
-            .commit(1, vec![Change::PutSettings(s), Change::PutVrf(v.clone(), row.clone())])
+            .commit(
+                1,
+                vec![
+                    Change::PutSettings(s),
+                    Change::PutVrf(v.clone(), row.clone()),
+                ],
+            )
             .unwrap();
         assert!(names(&mut rx).is_empty(), "a VRF with no interface is down");
         let mut b = IfConfRow::new(Storage::Volatile);
@@ -536,10 +623,14 @@ mod commit_tests {
         assert!(names(&mut rx).is_empty(), "already up");
         // Admin down: VrfDown naming the lowest up binding, active(1).
         row.admin = AdminStatus::Down;
-        store.commit(5, vec![Change::PutVrf(v.clone(), row.clone())]).unwrap();
+        store
+            .commit(5, vec![Change::PutVrf(v.clone(), row.clone())])
+            .unwrap();
         assert_eq!(names(&mut rx), vec!["2:1:1"]);
         row.admin = AdminStatus::Up;
-        store.commit(6, vec![Change::PutVrf(v.clone(), row.clone())]).unwrap();
+        store
+            .commit(6, vec![Change::PutVrf(v.clone(), row.clone())])
+            .unwrap();
         assert_eq!(names(&mut rx), vec!["1:1:1"]);
         // Link 1 down: linkDown and nothing else (2 is still up); link 2
         // down: linkDown then VrfDown naming 2.
@@ -591,7 +682,13 @@ mod commit_tests {
         let mut s = store.snapshot().settings.clone();
         s.notification_enable = false;
         store
-            .commit(8, vec![Change::PutSettings(s), Change::PutVrf(v.clone(), row.clone())])
+            .commit(
+                8,
+                vec![
+                    Change::PutSettings(s),
+                    Change::PutVrf(v.clone(), row.clone()),
+                ],
+            )
             .unwrap();
         store
             .commit(9, vec![Change::PutIfConf(IfConfKey::new(&v, 2), b.clone())])

@@ -127,7 +127,12 @@ impl Originator {
     pub fn send(&self, n: Notification) {
         if let Err(e) = self.tx.try_send(n) {
             self.state.stats.bump_total(|c| &c.dropped);
-            tracing::warn!(error = %e, "notification dropped: the originator is behind");
+            // At most one warning a second.
+            static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let now = vpn_core::clock::start().elapsed().as_secs() + 1;
+            if LAST.swap(now, std::sync::atomic::Ordering::Relaxed) != now {
+                tracing::warn!(error = %e, "notification dropped: the originator is behind");
+            }
         }
     }
 }
@@ -178,11 +183,17 @@ impl NotifyTargetConf {
     pub fn rows(&self) -> Result<(AddrRow, ParamsRow, NotifyRow), String> {
         let who = &self.name;
         if self.name.is_empty() || self.name.len() > 32 {
-            return Err(format!("notify_target {who:?}: the name must be 1..32 octets"));
+            return Err(format!(
+                "notify_target {who:?}: the name must be 1..32 octets"
+            ));
         }
-        let bad_tag = |t: &str| t.is_empty() || t.len() > 255 || t.bytes().any(vpn_core::notify_cfg::is_delimiter);
+        let bad_tag = |t: &str| {
+            t.is_empty() || t.len() > 255 || t.bytes().any(vpn_core::notify_cfg::is_delimiter)
+        };
         if bad_tag(&self.name) {
-            return Err(format!("notify_target {who:?}: the name is used as a tag: no spaces"));
+            return Err(format!(
+                "notify_target {who:?}: the name is used as a tag: no spaces"
+            ));
         }
         if let Some(t) = self.tags.iter().find(|t| bad_tag(t)) {
             return Err(format!("notify_target {who:?}: bad tag {t:?}"));
@@ -192,7 +203,11 @@ impl NotifyTargetConf {
         let inform = match self.kind.as_deref().unwrap_or("trap") {
             "trap" => false,
             "inform" => true,
-            k => return Err(format!("notify_target {who:?}: type must be trap or inform, not {k:?}")),
+            k => {
+                return Err(format!(
+                    "notify_target {who:?}: type must be trap or inform, not {k:?}"
+                ))
+            }
         };
         let (mp, model, name, level) = match self.version.as_deref().unwrap_or("v2c") {
             v @ ("v1" | "v2c") => {
@@ -222,7 +237,11 @@ impl NotifyTargetConf {
                 };
                 (MP_V3, MODEL_USM, u, l)
             }
-            v => return Err(format!("notify_target {who:?}: version must be v1, v2c or v3, not {v:?}")),
+            v => {
+                return Err(format!(
+                    "notify_target {who:?}: version must be v1, v2c or v3, not {v:?}"
+                ))
+            }
         };
         if name.len() > 255 {
             return Err(format!("notify_target {who:?}: community/user too long"));
@@ -414,7 +433,13 @@ pub fn filter_passes(t: &Notify, params_name: &[u8], n: &Notification) -> bool {
 /// RFC 3413 section 3.3 / RFC 3415 isAccessAllowed with the notify view for
 /// the params' principal, context "". `None`: the principal is in no group
 /// (no check is made; see the module documentation).
-pub fn vacm_allows(sec: &Security, model: u32, name: &[u8], level: u32, n: &Notification) -> Option<bool> {
+pub fn vacm_allows(
+    sec: &Security,
+    model: u32,
+    name: &[u8],
+    level: u32,
+    n: &Notification,
+) -> Option<bool> {
     let group = sec
         .groups
         .get(&group_key(model, name))
@@ -761,7 +786,11 @@ pub fn parse_v3(b: &[u8]) -> Option<V3In<'_>> {
         return None;
     }
     let (gs, ge) = c.next(0x30)?;
-    let mut g = Cursor { b, pos: gs, end: ge };
+    let mut g = Cursor {
+        b,
+        pos: gs,
+        end: ge,
+    };
     let msg_id = g.uint()?;
     let _max = g.uint()?;
     let (fs, fe) = g.octets()?;
@@ -775,8 +804,17 @@ pub fn parse_v3(b: &[u8]) -> Option<V3In<'_>> {
         (0x04, ds, de) => (true, ds, de),
         _ => return None,
     };
-    let (us, ue) = Cursor { b, pos: ps, end: pe }.next(0x30)?;
-    let mut u = Cursor { b, pos: us, end: ue };
+    let (us, ue) = Cursor {
+        b,
+        pos: ps,
+        end: pe,
+    }
+    .next(0x30)?;
+    let mut u = Cursor {
+        b,
+        pos: us,
+        end: ue,
+    };
     let (es, ee) = u.octets()?;
     let boots = u.uint()?;
     let time = u.uint()?;
@@ -1098,9 +1136,15 @@ impl Runner {
 
     /// The target's address row and params row, if both are active and usable.
     fn resolve(&self, t: &Notify, target: &[u8]) -> Option<Resolved> {
-        let a = t.addrs.get(target).filter(|a| a.state == RowState::Active)?;
+        let a = t
+            .addrs
+            .get(target)
+            .filter(|a| a.state == RowState::Active)?;
         let to = a.socket_addr()?;
-        let p = t.params.get(&a.params).filter(|p| p.state == RowState::Active)?;
+        let p = t
+            .params
+            .get(&a.params)
+            .filter(|p| p.state == RowState::Active)?;
         let (mp, model, level) = (p.mp_model?, p.security_model?, p.security_level?);
         if !notify_mib::usable_params(mp, model, level) {
             return None;
@@ -1151,6 +1195,7 @@ impl Runner {
     /// One new notification: select targets, filter, send or queue.
     async fn notify(&mut self, n: Notification) {
         let t = self.state.snapshot();
+        self.prune(&t);
         let sec = self.sec.snapshot();
         let n = Arc::new(n);
         for (target, inform) in select_targets(&t) {
@@ -1195,6 +1240,35 @@ impl Runner {
         }
     }
 
+    /// Informs queued for targets that no longer exist (or are not active)
+    /// are dropped; informs awaiting a Response end at their timer.
+    fn prune(&mut self, t: &Notify) {
+        let gone: Vec<Vec<u8>> = self
+            .targets
+            .iter()
+            .filter(|(name, q)| {
+                !q.queue.is_empty()
+                    && !t
+                        .addrs
+                        .get(*name)
+                        .is_some_and(|a| a.state == RowState::Active)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            let n = self
+                .targets
+                .get_mut(&name)
+                .map_or(0, |q| std::mem::take(&mut q.queue).len());
+            for _ in 0..n {
+                self.bump(&name, |c| &c.dropped);
+            }
+            self.update_pending(&name);
+        }
+        self.targets
+            .retain(|_, q| !q.queue.is_empty() || q.inflight > 0);
+    }
+
     async fn send_trap(&mut self, target: &[u8], r: &Resolved, n: &Notification) {
         let b = match r.mp {
             MP_V1 => {
@@ -1203,7 +1277,10 @@ impl Runner {
             }
             MP_V2C => {
                 let id = self.id();
-                Some(encode_v2c(&r.name, Pdus::Trap(v2::Trap(pdu(id, n.varbinds())))))
+                Some(encode_v2c(
+                    &r.name,
+                    Pdus::Trap(v2::Trap(pdu(id, n.varbinds()))),
+                ))
             }
             _ => {
                 // SNMPv3 trap: this engine is authoritative.
@@ -1223,7 +1300,11 @@ impl Runner {
                             context_engine_id: &self.sec.engine_id,
                             salt: self.salt,
                         };
-                        Some(encode_v3(&o, &k, &Pdus::Trap(v2::Trap(pdu(id, n.varbinds())))))
+                        Some(encode_v3(
+                            &o,
+                            &k,
+                            &Pdus::Trap(v2::Trap(pdu(id, n.varbinds()))),
+                        ))
                     }
                     None => None,
                 }
@@ -1242,7 +1323,11 @@ impl Runner {
             .users
             .get(&user_key(&self.sec.engine_id, name))
             .filter(|u| u.state == RowState::Active);
-        self.keys_of(name, level, u.map(|u| (u.auth, u.auth_key.clone(), u.privp, u.priv_key.clone())))
+        self.keys_of(
+            name,
+            level,
+            u.map(|u| (u.auth, u.auth_key.clone(), u.privp, u.priv_key.clone())),
+        )
     }
 
     fn keys_of(
@@ -1468,7 +1553,11 @@ impl Runner {
             context_engine_id: b"",
             salt: 0,
         };
-        let b = encode_v3(&o, &k, &Pdus::GetRequest(v2::GetRequest(pdu(id, Vec::new()))));
+        let b = encode_v3(
+            &o,
+            &k,
+            &Pdus::GetRequest(v2::GetRequest(pdu(id, Vec::new()))),
+        );
         self.send_to(&b, to).await;
     }
 
@@ -1476,7 +1565,8 @@ impl Runner {
     fn land(&mut self, id: i32) -> Option<Flight> {
         let f = self.flights.remove(&id)?;
         self.timers.remove(&f.timer);
-        self.msg_ids.retain(|_, r| !matches!(r, MsgRef::Inform(i) if *i == id));
+        self.msg_ids
+            .retain(|_, r| !matches!(r, MsgRef::Inform(i) if *i == id));
         if let Some(q) = self.targets.get_mut(&f.job.target) {
             q.inflight = q.inflight.saturating_sub(1);
         }
@@ -1506,7 +1596,11 @@ impl Runner {
             Some(n) if f.job.tries <= n => {
                 let _ = self.transmit(f.job).await.map_err(|j| {
                     if let Some(j) = j {
-                        self.targets.entry(target.clone()).or_default().queue.push_front(j);
+                        self.targets
+                            .entry(target.clone())
+                            .or_default()
+                            .queue
+                            .push_front(j);
                     }
                 });
             }
@@ -1640,7 +1734,9 @@ impl Runner {
                 }
             }
             Some(MsgRef::Inform(id)) => {
-                let Some(f) = self.flights.get(&id) else { return };
+                let Some(f) = self.flights.get(&id) else {
+                    return;
+                };
                 if f.to != from {
                     return;
                 }
@@ -1663,9 +1759,25 @@ impl Runner {
     async fn report(&mut self, id: i32, from: SocketAddr, m: &V3In<'_>, p: &Pdu, authentic: bool) {
         let Some(f) = self.land(id) else { return };
         let target = f.job.target.clone();
-        match report_counter(p) {
+        // A report answers one transmission: sending again is one of the
+        // inform's retries.
+        let t = self.state.snapshot();
+        let retries = self.resolve(&t, &target).map_or(0, |r| r.retries);
+        let counter = report_counter(p);
+        if matches!(counter, Some(2 | 4)) && f.job.tries > retries {
+            self.bump(&target, |c| &c.lost);
+            self.pump(&target).await;
+            self.update_pending(&target);
+            return;
+        }
+        match counter {
             // usmStatsNotInTimeWindows: resynchronize, send again.
-            Some(2) if authentic || f.keys.as_ref().is_some_and(|k| k.level == Level::NoAuthNoPriv) => {
+            Some(2)
+                if authentic
+                    || f.keys
+                        .as_ref()
+                        .is_some_and(|k| k.level == Level::NoAuthNoPriv) =>
+            {
                 self.engines.insert(
                     from,
                     Remote {
@@ -1677,7 +1789,11 @@ impl Runner {
                 );
                 let _ = self.transmit(f.job).await.map_err(|j| {
                     if let Some(j) = j {
-                        self.targets.entry(target.clone()).or_default().queue.push_front(j);
+                        self.targets
+                            .entry(target.clone())
+                            .or_default()
+                            .queue
+                            .push_front(j);
                     }
                 });
             }
@@ -1706,9 +1822,7 @@ fn hex(b: &[u8]) -> String {
 
 /// An originator whose notifications land in a channel (unit tests).
 #[cfg(test)]
-pub fn test_originator(
-    state: Arc<NotifyState>,
-) -> (Originator, mpsc::Receiver<Notification>) {
+pub fn test_originator(state: Arc<NotifyState>) -> (Originator, mpsc::Receiver<Notification>) {
     let (tx, rx) = mpsc::channel(1024);
     (Originator { tx, state }, rx)
 }
@@ -1753,7 +1867,10 @@ mod tests {
             v1_fields(&[1, 3, 6, 1, 6, 3, 1, 1, 5, 4], &[]),
             (SNMP_TRAPS.to_vec(), 3, 0)
         );
-        assert_eq!(v1_fields(&[1, 3, 6, 1, 4, 1, 9, 7], &[]), (vec![1, 3, 6, 1, 4, 1, 9], 6, 7));
+        assert_eq!(
+            v1_fields(&[1, 3, 6, 1, 4, 1, 9, 7], &[]),
+            (vec![1, 3, 6, 1, 4, 1, 9], 6, 7)
+        );
         let b = encode_v1_trap(b"public", Ipv4Addr::LOCALHOST, &note());
         let m: rasn_snmp::v1::Message<rasn_snmp::v1::Pdus> = rasn::ber::decode(&b).unwrap();
         let rasn_snmp::v1::Pdus::Trap(t) = m.data else {
@@ -1862,7 +1979,10 @@ mod tests {
         assert!(bad.rows().is_err());
         let mut six = c.clone();
         six.address = "::1".into();
-        assert_eq!(six.rows().unwrap().0.socket_addr(), Some("[::1]:162".parse().unwrap()));
+        assert_eq!(
+            six.rows().unwrap().0.socket_addr(),
+            Some("[::1]:162".parse().unwrap())
+        );
     }
 
     #[test]
@@ -1886,7 +2006,11 @@ mod tests {
             context_engine_id: b"\x80\x00\x7e\xd9\x05local",
             salt: 9,
         };
-        let b = encode_v3(&o, &k, &Pdus::Response(v2::Response(pdu(5, note().varbinds()))));
+        let b = encode_v3(
+            &o,
+            &k,
+            &Pdus::Response(v2::Response(pdu(5, note().varbinds()))),
+        );
         let m = parse_v3(&b).unwrap();
         assert_eq!((m.msg_id, m.boots, m.time, m.flags), (77, 3, 1000, 7));
         assert_eq!(m.engine_id, eid.as_slice());

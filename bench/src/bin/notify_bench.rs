@@ -52,16 +52,24 @@ fn oid(o: &[u32]) -> ObjectIdentifier {
     ObjectIdentifier::new_unchecked(std::borrow::Cow::Owned(o.to_vec()))
 }
 
+/// A value from its BER TLV (rasn-smi is not a dependency of this crate).
+fn tlv(tag: u8, v: u32) -> VarBindValue {
+    let be = (v as u64).to_be_bytes();
+    let mut i = 0;
+    while i < 7 && be[i] == 0 && be[i + 1] & 0x80 == 0 {
+        i += 1;
+    }
+    let mut b = vec![tag, (8 - i) as u8];
+    b.extend_from_slice(&be[i..]);
+    VarBindValue::Value(rasn::ber::decode::<ObjectSyntax>(&b).expect("a valid TLV"))
+}
+
 fn int(i: i32) -> VarBindValue {
-    VarBindValue::Value(ObjectSyntax::Simple(rasn_smi::v2::SimpleSyntax::Integer(
-        Integer::from(i),
-    )))
+    tlv(0x02, i as u32)
 }
 
 fn unsigned(u: u32) -> VarBindValue {
-    VarBindValue::Value(ObjectSyntax::ApplicationWide(
-        rasn_smi::v2::ApplicationSyntax::Unsigned(rasn_smi::v1::Gauge(u)),
-    ))
+    tlv(0x42, u)
 }
 
 fn vb(name: Vec<u32>, value: VarBindValue) -> VarBind {
@@ -115,7 +123,10 @@ impl Client {
         self.sock.send(&b).map_err(|e| e.to_string())?;
         let mut buf = vec![0u8; 65536];
         loop {
-            let n = self.sock.recv(&mut buf).map_err(|e| format!("no response: {e}"))?;
+            let n = self
+                .sock
+                .recv(&mut buf)
+                .map_err(|e| format!("no response: {e}"))?;
             if let Ok(m) = rasn::ber::decode::<Message<Pdus>>(&buf[..n]) {
                 if let Pdus::Response(r) = m.data {
                     if r.0.request_id == self.id {
@@ -163,15 +174,15 @@ impl Client {
             })),
         )?;
         let v = p.variable_bindings.first().ok_or("empty response")?;
-        use rasn_smi::v2::{ApplicationSyntax as A, SimpleSyntax as S};
-        match &v.value {
-            VarBindValue::Value(ObjectSyntax::ApplicationWide(A::Counter(c))) => Ok(c.0 as u64),
-            VarBindValue::Value(ObjectSyntax::ApplicationWide(A::Unsigned(g))) => Ok(g.0 as u64),
-            VarBindValue::Value(ObjectSyntax::Simple(S::Integer(i))) => {
-                Ok(i64::try_from(i).unwrap_or(-1) as u64)
-            }
-            other => Err(format!("unexpected value {other:?}")),
+        // INTEGER, Counter32 or Gauge32: the content octets of the TLV.
+        let VarBindValue::Value(val) = &v.value else {
+            return Err(format!("unexpected value {:?}", v.value));
+        };
+        let b = rasn::ber::encode(val).map_err(|e| e.to_string())?;
+        if b.len() < 2 || !matches!(b[0], 0x02 | 0x41 | 0x42) {
+            return Err(format!("unexpected value {val:?}"));
         }
+        Ok(b[2..].iter().fold(0u64, |a, &x| (a << 8) | x as u64))
     }
 }
 
@@ -193,7 +204,16 @@ fn run(o: &Opts) -> Result<(), String> {
             return Err("the agent does not answer".into());
         }
     }
+    // Whatever was sent before (coldStart) is acknowledged first.
+    let t = Instant::now();
+    while c.get(SENT)? == 0 || c.get(ACKED)? < c.get(SENT)? {
+        if t.elapsed() > Duration::from_secs(10) {
+            return Err("earlier informs (coldStart) are not acknowledged".into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let base_acked = c.get(ACKED)?;
+    let base_sent = c.get(SENT)?;
     // 1. VRFs with Mid 1 / High 2.
     let t = Instant::now();
     for i in 1..=o.vrfs {
@@ -205,7 +225,11 @@ fn run(o: &Opts) -> Result<(), String> {
         ])?;
     }
     c.set(vec![vb(NOTIFICATION_ENABLE.to_vec(), int(1))])?;
-    eprintln!("setup: {} VRFs in {:.2} s", o.vrfs, t.elapsed().as_secs_f64());
+    eprintln!(
+        "setup: {} VRFs in {:.2} s",
+        o.vrfs,
+        t.elapsed().as_secs_f64()
+    );
     // 2. Idle GET latency.
     let mut idle = Vec::with_capacity(o.gets as usize);
     for _ in 0..o.gets {
@@ -242,7 +266,9 @@ fn run(o: &Opts) -> Result<(), String> {
                     return Ok((t0.elapsed(), n));
                 }
                 if t0.elapsed() > max {
-                    return Err(format!("only {n} of {expect} informs acknowledged in {max:?}"));
+                    return Err(format!(
+                        "only {n} of {expect} informs acknowledged in {max:?}"
+                    ));
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -265,7 +291,7 @@ fn run(o: &Opts) -> Result<(), String> {
     stop.store(true, Ordering::Relaxed);
     let mut during = getter.join().map_err(|_| "getter panicked")??;
     let (acked_at, acked) = res?;
-    let sent = c.get(SENT)?;
+    let sent = c.get(SENT)? - base_sent;
     let retried = c.get(RETRIED)?;
     let lost = c.get(LOST)?;
     let dropped = c.get(DROPPED)?;

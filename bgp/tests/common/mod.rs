@@ -158,7 +158,7 @@ where
 
 pub struct Speaker {
     pub tx: mpsc::Sender<BgpCommand>,
-    pub events: mpsc::UnboundedReceiver<BgpEvent>,
+    pub events: mpsc::Receiver<BgpEvent>,
     pub status: StatusHandle,
     pub seen: Vec<BgpEvent>,
 }
