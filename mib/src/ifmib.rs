@@ -171,7 +171,7 @@ impl Table for IfXTable {
         Some(match col {
             1 => Value::OctetString(i.name.as_bytes().to_vec()),
             2 => c32(s.rx_multicast),
-            3 | 4 | 5 => c32(0),
+            3..=5 => c32(0),
             6 => Value::Counter64(s.rx_bytes),
             7 => Value::Counter64(ucast_in),
             8 => Value::Counter64(s.rx_multicast),

@@ -222,7 +222,7 @@ fn scalar_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
                 _ => return Err(WrongType),
             },
             o if o == crate::bgp::LISTEN_ADDR_TYPE => match integer(v)? {
-                t @ (0 | 1 | 2) => Setting::BgpListenType(t as u32),
+                t @ 0..=2 => Setting::BgpListenType(t as u32),
                 _ => return Err(WrongValue),
             },
             o if o == crate::bgp::LISTEN_ADDR => {
@@ -282,7 +282,7 @@ fn table_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
             let c = match col {
                 VPN_ID => {
                     let b = octets(v, 255)?;
-                    if b.len() != 0 && b.len() != 7 {
+                    if !b.is_empty() && b.len() != 7 {
                         return Err(WrongLength);
                     }
                     VrfCol::VpnId(b)

@@ -250,7 +250,7 @@ impl IfConfRow {
 }
 
 /// Agent-wide settings that persist.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub sys_contact: Vec<u8>,
     pub sys_name: Vec<u8>,
@@ -270,21 +270,6 @@ pub struct Settings {
     pub bgp: crate::bgpcfg::BgpSettings,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            sys_contact: Vec::new(),
-            sys_name: Vec::new(),
-            sys_location: Vec::new(),
-            notification_enable: false,
-            ill_lbl_thresh: 0,
-            enable_authen_traps: false,
-            label_space: LabelSpace::default(),
-            rte_mx_thrsh_time: 0,
-            bgp: Default::default(),
-        }
-    }
-}
 
 /// One change to the configuration. A commit is a list of these, applied in
 /// order as one transaction.

@@ -62,11 +62,14 @@ impl FibView {
 /// Routes refused because a VRF was at its maximum
 /// (mplsL3VpnVrfPerfRoutesDropped), per VRF incarnation (its creation tick),
 /// so a re-created VRF starts again at 0.
+/// Told of every add refused at a VRF's maximum.
+pub type OnDrop = Box<dyn Fn(&VrfKey) + Send + Sync>;
+
 #[derive(Default)]
 pub struct RouteDrops {
     inner: Mutex<HashMap<VrfKey, (u32, u32)>>,
     /// Told of every refused add (threshold tracking).
-    on_drop: std::sync::OnceLock<Box<dyn Fn(&VrfKey) + Send + Sync>>,
+    on_drop: std::sync::OnceLock<OnDrop>,
 }
 
 impl std::fmt::Debug for RouteDrops {
@@ -77,7 +80,7 @@ impl std::fmt::Debug for RouteDrops {
 
 impl RouteDrops {
     /// Call `f` for every refused add (set once).
-    pub fn set_on_drop(&self, f: Box<dyn Fn(&VrfKey) + Send + Sync>) {
+    pub fn set_on_drop(&self, f: OnDrop) {
         let _ = self.on_drop.set(f);
     }
 

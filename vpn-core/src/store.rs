@@ -40,6 +40,10 @@ pub enum StoreError {
     Aborted(String),
 }
 
+/// Called after each durable commit with the new configuration and the
+/// effective changes.
+pub type CommitHook = Box<dyn Fn(&Config, &[Change]) + Send>;
+
 /// The configuration store: the current [`Config`] in memory, mirrored in sled.
 pub struct Store {
     db: sled::Db,
@@ -53,7 +57,7 @@ pub struct Store {
     current: ArcSwap<Config>,
     commit_lock: Mutex<()>,
     /// Called after each durable commit with its effective changes.
-    on_commit: Mutex<Vec<Box<dyn Fn(&Config, &[Change]) + Send>>>,
+    on_commit: Mutex<Vec<CommitHook>>,
     boots: u32,
     new_store: bool,
 }
@@ -202,7 +206,7 @@ impl Store {
     /// Call `hook` after every durable commit (under the commit lock, so
     /// hooks see commits in order) with the new configuration and the
     /// effective changes.
-    pub fn on_commit(&self, hook: Box<dyn Fn(&Config, &[Change]) + Send>) {
+    pub fn on_commit(&self, hook: CommitHook) {
         self.on_commit
             .lock()
             .unwrap_or_else(|p| p.into_inner())

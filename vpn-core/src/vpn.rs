@@ -164,6 +164,9 @@ struct State {
     vpn: BTreeMap<(bgp::Rd, IpNet), Path>,
 }
 
+/// Told which prefixes of a VRF got other BGP routes.
+pub type OnChange = Box<dyn Fn(&VrfKey, &[IpNet]) + Send + Sync>;
+
 /// The glue between configuration, the speaker and the VRF routes.
 pub struct Vpn {
     cmd: tokio::sync::mpsc::UnboundedSender<BgpCommand>,
@@ -172,7 +175,7 @@ pub struct Vpn {
     pub peers: Arc<ArcSwap<PeerStates>>,
     /// Called with the VRF and prefixes whose BGP routes changed (the
     /// reconciler's hints).
-    on_change: Box<dyn Fn(&VrfKey, &[IpNet]) + Send + Sync>,
+    on_change: OnChange,
     /// Labels received from peers are checked here (illegal-label counts).
     pub illegal: Arc<crate::fibview::IllegalLabels>,
     /// Route limits for imported routes.
@@ -188,7 +191,7 @@ impl Vpn {
         peers: Arc<ArcSwap<PeerStates>>,
         illegal: Arc<crate::fibview::IllegalLabels>,
         drops: Arc<crate::fibview::RouteDrops>,
-        on_change: Box<dyn Fn(&VrfKey, &[IpNet]) + Send + Sync>,
+        on_change: OnChange,
     ) -> Vpn {
         Vpn { cmd, st: Mutex::new(State { next_id: 1, ..State::default() }), routes, peers, on_change, illegal, drops }
     }
@@ -358,10 +361,10 @@ impl Vpn {
         let withdraw: Vec<RouteKey> = had
             .iter()
             .filter(|(p, (k, _))| vpn_want.get(*p).is_none_or(|(wk, _)| wk != k))
-            .map(|(_, (k, _))| k.clone())
+            .map(|(_, (k, _))| *k)
             .collect();
         let originate: Vec<(RouteKey, Path)> =
-            vpn_want.iter().filter(|(p, w)| had.get(*p) != Some(*w)).map(|(_, (k, path))| (k.clone(), path.clone())).collect();
+            vpn_want.iter().filter(|(p, w)| had.get(*p) != Some(*w)).map(|(_, (k, path))| (*k, path.clone())).collect();
         if !withdraw.is_empty() {
             self.send(BgpCommand::Withdraw { rib: None, keys: withdraw });
         }
