@@ -24,7 +24,10 @@ fn proc_status(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0)))
+        .find_map(|l| {
+            l.strip_prefix(key)
+                .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
+        })
         .unwrap_or(0)
 }
 
@@ -49,7 +52,9 @@ unsafe fn libc_sysconf_clk_tck() -> i64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let listen: SocketAddr = arg(&args, "--listen", "10.99.0.1:179").parse().expect("--listen");
+    let listen: SocketAddr = arg(&args, "--listen", "10.99.0.1:179")
+        .parse()
+        .expect("--listen");
     let peer: IpAddr = arg(&args, "--peer", "10.99.0.2").parse().expect("--peer");
     let asn: u32 = arg(&args, "--asn", "65000").parse().expect("--asn");
     let routes: usize = arg(&args, "--routes", "1000000").parse().expect("--routes");

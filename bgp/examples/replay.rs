@@ -22,7 +22,10 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn now_ns() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 fn arg(args: &[String], name: &str, default: &str) -> String {
@@ -53,7 +56,10 @@ pub fn feed(rds: u32, per_rd: u32, per_update: usize, next_hop: Ipv4Addr) -> Vec
             .map(|i| {
                 let addr = Ipv4Addr::new(10, (i >> 8) as u8, (i & 0xff) as u8, 0);
                 let net = Ipv4Net::new(addr, 24).unwrap_or_default();
-                Nlri { key: RouteKey::Vpn(rd, IpNet::V4(net)), label: Some(16 + r) }
+                Nlri {
+                    key: RouteKey::Vpn(rd, IpNet::V4(net)),
+                    label: Some(16 + r),
+                }
             })
             .collect();
         for chunk in routes.chunks(per_update) {
@@ -87,9 +93,13 @@ fn main() {
     let id: Ipv4Addr = arg(&args, "--id", "10.99.0.2").parse().expect("--id");
     let rds: u32 = arg(&args, "--rds", "1000").parse().expect("--rds");
     let per_rd: u32 = arg(&args, "--per-rd", "1000").parse().expect("--per-rd");
-    let per_update: usize = arg(&args, "--per-update", "250").parse().expect("--per-update");
+    let per_update: usize = arg(&args, "--per-update", "250")
+        .parse()
+        .expect("--per-update");
     let hold: u64 = arg(&args, "--hold", "900").parse().expect("--hold");
-    let next_hop: Ipv4Addr = arg(&args, "--next-hop", &id.to_string()).parse().expect("--next-hop");
+    let next_hop: Ipv4Addr = arg(&args, "--next-hop", &id.to_string())
+        .parse()
+        .expect("--next-hop");
 
     let t = Instant::now();
     let data = feed(rds, per_rd, per_update, next_hop);
@@ -115,7 +125,8 @@ fn main() {
         ],
         one_param: false,
     };
-    s.write_all(&Message::Open(open).to_vec(&SessionCtx::default())).expect("send OPEN");
+    s.write_all(&Message::Open(open).to_vec(&SessionCtx::default()))
+        .expect("send OPEN");
     let mut buf = Vec::new();
     match read_msg(&mut s, &mut buf) {
         Some(Message::Open(_)) => {}

@@ -11,7 +11,9 @@ use crate::rib::best::{self, Source};
 use crate::rib::table::{Change, PathRef, Table, TableKey};
 use crate::rib::{with_table, AnyKey, Rib};
 use crate::status::PeerShared;
-use crate::{AsSegment, BgpEvent, Family, Path, PathAttrs, PeerConfig, PeerId, RouteKey, SpeakerConfig};
+use crate::{
+    AsSegment, BgpEvent, Family, Path, PathAttrs, PeerConfig, PeerId, RouteKey, SpeakerConfig,
+};
 use hashbrown::{HashMap, HashSet};
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -67,14 +69,24 @@ fn source_of(peers: &[Option<Peer>], src: u16) -> Source {
     }
     match peers.get(src as usize).and_then(|p| p.as_ref()) {
         Some(p) => p.last_source,
-        None => Source::Ibgp { router_id: Ipv4Addr::BROADCAST, addr: IpAddr::V4(Ipv4Addr::BROADCAST) },
+        None => Source::Ibgp {
+            router_id: Ipv4Addr::BROADCAST,
+            addr: IpAddr::V4(Ipv4Addr::BROADCAST),
+        },
     }
 }
 
-fn better<'a>(attrs: &'a AttrStore, peers: &'a [Option<Peer>]) -> impl Fn(&PathRef, &PathRef) -> bool + 'a {
+fn better<'a>(
+    attrs: &'a AttrStore,
+    peers: &'a [Option<Peer>],
+) -> impl Fn(&PathRef, &PathRef) -> bool + 'a {
     move |a, b| {
-        best::compare(attrs.get(a.attr), source_of(peers, a.src), attrs.get(b.attr), source_of(peers, b.src))
-            == Ordering::Greater
+        best::compare(
+            attrs.get(a.attr),
+            source_of(peers, a.src),
+            attrs.get(b.attr),
+            source_of(peers, b.src),
+        ) == Ordering::Greater
     }
 }
 
@@ -104,7 +116,13 @@ impl Peer {
     /// Whether `best` goes to this peer (RFC 4271 section 9.2, RFC 4456
     /// section 6): never back to its source; iBGP-learned paths to internal
     /// peers only when one side is a route reflector client.
-    fn exports(&self, my_slot: u16, best: Option<&PathRef>, peers: &[Option<Peer>], local_as: u32) -> bool {
+    fn exports(
+        &self,
+        my_slot: u16,
+        best: Option<&PathRef>,
+        peers: &[Option<Peer>],
+        local_as: u32,
+    ) -> bool {
         let Some(best) = best else { return false };
         if best.src == my_slot {
             return false;
@@ -151,8 +169,11 @@ impl Core {
     }
 
     /// All paths of a key in a RIB, best first (the Adj-RIBs-In's view).
+    #[cfg_attr(not(test), allow(dead_code))] // no query command yet
     pub fn paths(&self, rib: &Option<String>, key: &RouteKey) -> Vec<Path> {
-        let Some(r) = self.ribs.get(rib) else { return Vec::new() };
+        let Some(r) = self.ribs.get(rib) else {
+            return Vec::new();
+        };
         let refs = match AnyKey::from(key) {
             AnyKey::V4(k) => r.v4.paths(&k),
             AnyKey::V6(k) => r.v6.paths(&k),
@@ -163,12 +184,24 @@ impl Core {
     }
 
     /// Routes from `id` (its Adj-RIB-In after treat-as-withdraw).
+    #[cfg_attr(not(test), allow(dead_code))] // no query command yet
     pub fn adj_rib_in(&self, id: PeerId) -> Vec<(RouteKey, Path)> {
-        let Some(&slot) = self.slots.get(&id) else { return Vec::new() };
-        let Some(Some(p)) = self.peers.get(slot as usize) else { return Vec::new() };
-        let Some(r) = self.ribs.get(&p.cfg.rib) else { return Vec::new() };
+        let Some(&slot) = self.slots.get(&id) else {
+            return Vec::new();
+        };
+        let Some(Some(p)) = self.peers.get(slot as usize) else {
+            return Vec::new();
+        };
+        let Some(r) = self.ribs.get(&p.cfg.rib) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
-        fn collect<K: TableKey>(core: &Core, t: &Table<K>, slot: u16, out: &mut Vec<(RouteKey, Path)>) {
+        fn collect<K: TableKey>(
+            core: &Core,
+            t: &Table<K>,
+            slot: u16,
+            out: &mut Vec<(RouteKey, Path)>,
+        ) {
             for k in t.keys_of(slot, false) {
                 for p in t.paths(&k).iter().filter(|p| p.src == slot) {
                     out.push((k.to_route(), core.path(p)));
@@ -186,9 +219,16 @@ impl Core {
         let from = if p.src == 0 {
             None
         } else {
-            self.peers.get(p.src as usize).and_then(|x| x.as_ref()).map(|x| x.cfg.id)
+            self.peers
+                .get(p.src as usize)
+                .and_then(|x| x.as_ref())
+                .map(|x| x.cfg.id)
         };
-        Path { attrs: self.attrs.get(p.attr).clone(), labels: p.label().into_iter().collect(), from }
+        Path {
+            attrs: self.attrs.get(p.attr).clone(),
+            labels: p.label().into_iter().collect(),
+            from,
+        }
     }
 
     // ---- peers ----
@@ -211,7 +251,10 @@ impl Core {
             shared,
             session: None,
             restarting: false,
-            last_source: Source::Ibgp { router_id: Ipv4Addr::UNSPECIFIED, addr: cfg.address },
+            last_source: Source::Ibgp {
+                router_id: Ipv4Addr::UNSPECIFIED,
+                addr: cfg.address,
+            },
         };
         let slot = match self.peers.iter().skip(1).position(|p| p.is_none()) {
             Some(i) => i + 1,
@@ -229,7 +272,9 @@ impl Core {
     }
 
     pub fn del_peer(&mut self, id: PeerId) {
-        let Some(slot) = self.slots.remove(&id) else { return };
+        let Some(slot) = self.slots.remove(&id) else {
+            return;
+        };
         self.flush_paths(slot, false);
         if let Some(p) = self.peers.get_mut(slot as usize) {
             *p = None;
@@ -239,13 +284,23 @@ impl Core {
     /// A session reached Established: its Adj-RIB-Out starts with a full
     /// dump of the negotiated families.
     pub fn peer_up(&mut self, id: PeerId, info: SessionInfo) {
-        let Some(&slot) = self.slots.get(&id) else { return };
+        let Some(&slot) = self.slots.get(&id) else {
+            return;
+        };
         let local_as = self.speaker.asn;
-        let Some(Some(p)) = self.peers.get_mut(slot as usize) else { return };
+        let Some(Some(p)) = self.peers.get_mut(slot as usize) else {
+            return;
+        };
         let source = if p.is_ebgp(local_as) {
-            Source::Ebgp { router_id: info.remote_id, addr: info.remote_addr.ip() }
+            Source::Ebgp {
+                router_id: info.remote_id,
+                addr: info.remote_addr.ip(),
+            }
         } else {
-            Source::Ibgp { router_id: info.remote_id, addr: info.remote_addr.ip() }
+            Source::Ibgp {
+                router_id: info.remote_id,
+                addr: info.remote_addr.ip(),
+            }
         };
         let source_changed = p.last_source != source;
         p.last_source = source;
@@ -253,8 +308,14 @@ impl Core {
             c.store(0, std::sync::atomic::Ordering::Relaxed);
         }
         let families = info.ctx.families;
-        let keep_stale = p.restarting.then(|| info.peer_gr.map(|(_, f)| f).unwrap_or_default());
-        p.session = Some(Session { info, pending: HashSet::new(), dump: families.iter().collect() });
+        let keep_stale = p
+            .restarting
+            .then(|| info.peer_gr.map(|(_, f)| f).unwrap_or_default());
+        p.session = Some(Session {
+            info,
+            pending: HashSet::new(),
+            dump: families.iter().collect(),
+        });
         if let Some(keep) = keep_stale {
             // RFC 4724 section 4.2: families the peer no longer preserves
             // lose their stale routes now; the others at End-of-RIB.
@@ -272,8 +333,12 @@ impl Core {
     /// routes are kept as stale until it comes back and sends End-of-RIB, or
     /// [`Core::restart_expired`].
     pub fn peer_down(&mut self, id: PeerId, gen: u64, graceful: bool) {
-        let Some(&slot) = self.slots.get(&id) else { return };
-        let Some(Some(p)) = self.peers.get_mut(slot as usize) else { return };
+        let Some(&slot) = self.slots.get(&id) else {
+            return;
+        };
+        let Some(Some(p)) = self.peers.get_mut(slot as usize) else {
+            return;
+        };
         if p.session.as_ref().is_none_or(|s| s.info.gen != gen) {
             return;
         }
@@ -294,7 +359,9 @@ impl Core {
 
     /// The restart time of a restarting peer ran out (RFC 4724 section 4.2).
     pub fn restart_expired(&mut self, id: PeerId) {
-        let Some(&slot) = self.slots.get(&id) else { return };
+        let Some(&slot) = self.slots.get(&id) else {
+            return;
+        };
         if let Some(Some(p)) = self.peers.get_mut(slot as usize) {
             if p.restarting && p.session.is_none() {
                 self.flush_paths(slot, false);
@@ -303,15 +370,22 @@ impl Core {
     }
 
     fn reselect_src(&mut self, slot: u16) {
-        let Some(Some(p)) = self.peers.get(slot as usize) else { return };
+        let Some(Some(p)) = self.peers.get(slot as usize) else {
+            return;
+        };
         let rib = p.cfg.rib.clone();
         let Some(r) = self.ribs.get(&rib) else { return };
-        let keys: Vec<AnyKey> = r.v4.keys_of(slot, false).into_iter().map(AnyKey::V4)
-            .chain(r.v6.keys_of(slot, false).into_iter().map(AnyKey::V6))
-            .chain(r.vpn4.keys_of(slot, false).into_iter().map(AnyKey::Vpn4))
-            .chain(r.vpn6.keys_of(slot, false).into_iter().map(AnyKey::Vpn6))
-            .collect();
-        let Core { attrs, ribs, peers, .. } = self;
+        let keys: Vec<AnyKey> =
+            r.v4.keys_of(slot, false)
+                .into_iter()
+                .map(AnyKey::V4)
+                .chain(r.v6.keys_of(slot, false).into_iter().map(AnyKey::V6))
+                .chain(r.vpn4.keys_of(slot, false).into_iter().map(AnyKey::Vpn4))
+                .chain(r.vpn6.keys_of(slot, false).into_iter().map(AnyKey::Vpn6))
+                .collect();
+        let Core {
+            attrs, ribs, peers, ..
+        } = self;
         let Some(r) = ribs.get_mut(&rib) else { return };
         let mut changes = Vec::new();
         for key in keys {
@@ -339,7 +413,9 @@ impl Core {
     }
 
     fn flush_family(&mut self, slot: u16, family: Option<Family>, stale_only: bool) {
-        let Some(Some(p)) = self.peers.get(slot as usize) else { return };
+        let Some(Some(p)) = self.peers.get(slot as usize) else {
+            return;
+        };
         let rib = p.cfg.rib.clone();
         let Some(r) = self.ribs.get(&rib) else { return };
         let want = |f: Family| family.is_none_or(|x| x == f);
@@ -351,10 +427,20 @@ impl Core {
             keys.extend(r.v6.keys_of(slot, stale_only).into_iter().map(AnyKey::V6));
         }
         if want(Family::Vpnv4) {
-            keys.extend(r.vpn4.keys_of(slot, stale_only).into_iter().map(AnyKey::Vpn4));
+            keys.extend(
+                r.vpn4
+                    .keys_of(slot, stale_only)
+                    .into_iter()
+                    .map(AnyKey::Vpn4),
+            );
         }
         if want(Family::Vpnv6) {
-            keys.extend(r.vpn6.keys_of(slot, stale_only).into_iter().map(AnyKey::Vpn6));
+            keys.extend(
+                r.vpn6
+                    .keys_of(slot, stale_only)
+                    .into_iter()
+                    .map(AnyKey::Vpn6),
+            );
         }
         for key in keys {
             self.remove_path(&rib, key, slot);
@@ -364,7 +450,9 @@ impl Core {
     // ---- routes ----
 
     fn remove_path(&mut self, rib: &Option<String>, key: AnyKey, src: u16) {
-        let Core { attrs, ribs, peers, .. } = self;
+        let Core {
+            attrs, ribs, peers, ..
+        } = self;
         let Some(r) = ribs.get_mut(rib) else { return };
         let c = with_table!(r, key, |t, k| t.remove(&k, src, better(attrs, peers)));
         self.after_change(rib, key, c, None);
@@ -372,7 +460,13 @@ impl Core {
 
     /// Bookkeeping after a table change: attribute references, counters,
     /// the Best event, and the Adj-RIB-Out queues of the RIB's peers.
-    fn after_change(&mut self, rib: &Option<String>, key: AnyKey, c: Change, targets: Option<&[u16]>) {
+    fn after_change(
+        &mut self,
+        rib: &Option<String>,
+        key: AnyKey,
+        c: Change,
+        targets: Option<&[u16]>,
+    ) {
         let family = family_of(&key);
         if let Some(old) = c.removed {
             self.attrs.release(old.attr);
@@ -388,7 +482,11 @@ impl Core {
         let learned = |p: &Option<PathRef>| p.is_some_and(|p| p.src != 0);
         if learned(&c.old_best) || learned(&c.new_best) {
             let best = c.new_best.as_ref().map(|p| self.path(p));
-            self.events.push(BgpEvent::Best { rib: rib.clone(), key: to_route(&key), best });
+            self.events.push(BgpEvent::Best {
+                rib: rib.clone(),
+                key: to_route(&key),
+                best,
+            });
         }
         self.queue_out(rib, key, &c, targets);
     }
@@ -405,7 +503,13 @@ impl Core {
             .collect()
     }
 
-    fn queue_out(&mut self, rib: &Option<String>, key: AnyKey, c: &Change, targets: Option<&[u16]>) {
+    fn queue_out(
+        &mut self,
+        rib: &Option<String>,
+        key: AnyKey,
+        c: &Change,
+        targets: Option<&[u16]>,
+    ) {
         let owned;
         let targets = match targets {
             Some(t) => t,
@@ -417,7 +521,9 @@ impl Core {
         let family = family_of(&key);
         let local_as = self.speaker.asn;
         for &slot in targets {
-            let Some(Some(p)) = self.peers.get(slot as usize) else { continue };
+            let Some(Some(p)) = self.peers.get(slot as usize) else {
+                continue;
+            };
             let Some(s) = &p.session else { continue };
             if !s.info.ctx.families.contains(family) {
                 continue;
@@ -437,8 +543,12 @@ impl Core {
     /// Applies an UPDATE from peer `id`'s session `gen` (RFC 4271 section
     /// 9.1, with RFC 7606 outcomes already decided by the codec).
     pub fn apply_update(&mut self, id: PeerId, gen: u64, up: Update) {
-        let Some(&slot) = self.slots.get(&id) else { return };
-        let Some(Some(p)) = self.peers.get(slot as usize) else { return };
+        let Some(&slot) = self.slots.get(&id) else {
+            return;
+        };
+        let Some(Some(p)) = self.peers.get(slot as usize) else {
+            return;
+        };
         let Some(s) = &p.session else { return };
         if s.info.gen != gen {
             return;
@@ -531,20 +641,35 @@ impl Core {
             }
             self.attrs.add_ref(attr, 1);
             let path = PathRef::new(attr, n.label, slot);
-            let Core { attrs, ribs, peers, .. } = self;
+            let Core {
+                attrs, ribs, peers, ..
+            } = self;
             let Some(r) = ribs.get_mut(rib) else { return };
             let c = with_table!(r, key, |t, k| t.upsert(k, path, better(attrs, peers)));
             // +1 here, -1 in after_change for the path it replaced.
             PeerShared::add(&shared.accepted, family, 1);
             if let Some(label) = n.label {
-                self.events.push(BgpEvent::LabelReceived { id, rib: rib.clone(), key: n.key, label });
+                self.events.push(BgpEvent::LabelReceived {
+                    id,
+                    rib: rib.clone(),
+                    key: n.key,
+                    label,
+                });
             }
             self.after_change(rib, key, c, Some(targets));
         }
     }
 
-    fn remove_path_targets(&mut self, rib: &Option<String>, key: AnyKey, src: u16, targets: &[u16]) {
-        let Core { attrs, ribs, peers, .. } = self;
+    fn remove_path_targets(
+        &mut self,
+        rib: &Option<String>,
+        key: AnyKey,
+        src: u16,
+        targets: &[u16],
+    ) {
+        let Core {
+            attrs, ribs, peers, ..
+        } = self;
         let Some(r) = ribs.get_mut(rib) else { return };
         let c = with_table!(r, key, |t, k| t.remove(&k, src, better(attrs, peers)));
         self.after_change(rib, key, c, Some(targets));
@@ -558,7 +683,9 @@ impl Core {
             let attr = self.attrs.intern(&path.attrs, 1);
             let p = PathRef::new(attr, key_label(&key, &path), 0);
             let k = AnyKey::from(&key);
-            let Core { attrs, ribs, peers, .. } = self;
+            let Core {
+                attrs, ribs, peers, ..
+            } = self;
             let Some(r) = ribs.get_mut(rib) else { return };
             let c = with_table!(r, k, |t, kk| t.upsert(kk, p, better(attrs, peers)));
             self.after_change(rib, k, c, Some(&targets));
@@ -574,7 +701,9 @@ impl Core {
 
     /// The peer asked for its Adj-RIB-Out again (RFC 2918 section 4).
     pub fn refresh_out(&mut self, id: PeerId, family: Family) {
-        let Some(&slot) = self.slots.get(&id) else { return };
+        let Some(&slot) = self.slots.get(&id) else {
+            return;
+        };
         if let Some(Some(p)) = self.peers.get_mut(slot as usize) {
             if let Some(s) = &mut p.session {
                 if s.info.ctx.families.contains(family) && !s.dump.contains(&family) {
@@ -666,7 +795,9 @@ impl Core {
     }
 
     fn encode_chunk(&self, slot: u16, rib: &Option<String>, keys: &[AnyKey], out: &mut Vec<u8>) {
-        let Some(Some(p)) = self.peers.get(slot as usize) else { return };
+        let Some(Some(p)) = self.peers.get(slot as usize) else {
+            return;
+        };
         let Some(s) = &p.session else { return };
         let r = self.ribs.get(rib);
         let local_as = self.speaker.asn;
@@ -688,8 +819,14 @@ impl Core {
                 Some(b) => groups
                     .entry((b.attr, b.src, family))
                     .or_default()
-                    .push(Nlri { key: route, label: b.label() }),
-                None => withdraws.entry(family).or_default().push(Nlri { key: route, label: None }),
+                    .push(Nlri {
+                        key: route,
+                        label: b.label(),
+                    }),
+                None => withdraws.entry(family).or_default().push(Nlri {
+                    key: route,
+                    label: None,
+                }),
             }
         }
         for (family, list) in withdraws {
@@ -706,7 +843,11 @@ impl Core {
         self.peers
             .iter()
             .flatten()
-            .filter(|p| p.session.as_ref().is_some_and(|s| !s.pending.is_empty() || !s.dump.is_empty()))
+            .filter(|p| {
+                p.session
+                    .as_ref()
+                    .is_some_and(|s| !s.pending.is_empty() || !s.dump.is_empty())
+            })
             .map(|p| p.cfg.id)
             .collect()
     }

@@ -187,8 +187,14 @@ pub enum BgpCommand {
     DelPeer(PeerId),
     /// Originate (or replace) routes in a RIB (None = the VPN RIB, else a
     /// VRF RIB advertised to that VRF's CE peers). Next hop None = self.
-    Originate { rib: Option<String>, routes: Vec<(RouteKey, Path)> },
-    Withdraw { rib: Option<String>, keys: Vec<RouteKey> },
+    Originate {
+        rib: Option<String>,
+        routes: Vec<(RouteKey, Path)>,
+    },
+    Withdraw {
+        rib: Option<String>,
+        keys: Vec<RouteKey>,
+    },
     /// Ask a peer to resend (ROUTE-REFRESH, RFC 2918).
     Refresh(PeerId),
     Shutdown,
@@ -198,18 +204,32 @@ pub enum BgpCommand {
 #[derive(Clone, Debug)]
 pub enum BgpEvent {
     /// A peer's FSM moved (old -> new); `status` is the new status.
-    PeerState { id: PeerId, old: FsmState, new: FsmState, status: PeerStatus },
+    PeerState {
+        id: PeerId,
+        old: FsmState,
+        new: FsmState,
+        status: PeerStatus,
+    },
     /// The best path of a key in a RIB changed (None: no path left).
     /// Reported whenever the old or the new best path was learned from a
     /// peer; a change between two local paths (vpn-core's own) is not. A
     /// local best after a learned one comes with `from: None`.
-    Best { rib: Option<String>, key: RouteKey, best: Option<Path> },
+    Best {
+        rib: Option<String>,
+        key: RouteKey,
+        best: Option<Path>,
+    },
     /// End-of-RIB received (RFC 4724) for a family from a peer.
     EndOfRib { id: PeerId, family: Family },
     /// A label received from a peer for a RIB that the caller may check
     /// against its label space (illegal-label accounting is vpn-core's).
     /// One per labelled route announced (before the route's Best event).
-    LabelReceived { id: PeerId, rib: Option<String>, key: RouteKey, label: u32 },
+    LabelReceived {
+        id: PeerId,
+        rib: Option<String>,
+        key: RouteKey,
+        label: u32,
+    },
 }
 
 /// Starts the speaker on the current tokio runtime (call from inside one).

@@ -23,7 +23,10 @@ struct TcpMd5Sig {
 pub fn set_md5(sock: &impl AsRawFd, peer: IpAddr, key: Option<&[u8]>) -> io::Result<()> {
     let key = key.unwrap_or(&[]);
     if key.len() > TCP_MD5SIG_MAXKEYLEN {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "MD5 key longer than 80 octets"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "MD5 key longer than 80 octets",
+        ));
     }
     // SAFETY: sockaddr_storage and the rest of TcpMd5Sig are plain integers
     // and arrays, for which all-zero bytes are a valid value.

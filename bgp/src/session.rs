@@ -19,8 +19,8 @@ use crate::md5;
 use crate::packet::error::{cease, code, open as open_err};
 use crate::packet::nlri::{FamilySet, AFI_IPV4, AFI_IPV6, SAFI_MPLS_VPN, SAFI_UNICAST};
 use crate::packet::open::{Capability, Open, AS_TRANS};
-use crate::packet::{self, msg_type, Message, Notification, RouteRefresh, SessionCtx};
 use crate::packet::update::Update;
+use crate::packet::{self, msg_type, Message, Notification, RouteRefresh, SessionCtx};
 use crate::status::PeerShared;
 use crate::{Family, FsmState, PeerConfig, PeerId, SpeakerConfig};
 use std::collections::HashMap;
@@ -44,12 +44,35 @@ pub const RESTART_TIME: u16 = 120;
 
 /// Messages from the session side to the speaker task.
 pub(crate) enum ToSpeaker {
-    State { id: PeerId, old: FsmState, new: FsmState },
-    Up { id: PeerId, info: SessionInfo, writer: Writer },
-    Down { id: PeerId, gen: u64, graceful: bool },
-    Updates { id: PeerId, gen: u64, updates: Vec<Update> },
-    RouteRefresh { id: PeerId, gen: u64, family: Family },
-    Accepted { stream: TcpStream, remote: SocketAddr },
+    State {
+        id: PeerId,
+        old: FsmState,
+        new: FsmState,
+    },
+    Up {
+        id: PeerId,
+        info: SessionInfo,
+        writer: Writer,
+    },
+    Down {
+        id: PeerId,
+        gen: u64,
+        graceful: bool,
+    },
+    Updates {
+        id: PeerId,
+        gen: u64,
+        updates: Vec<Update>,
+    },
+    RouteRefresh {
+        id: PeerId,
+        gen: u64,
+        family: Family,
+    },
+    Accepted {
+        stream: TcpStream,
+        remote: SocketAddr,
+    },
 }
 
 /// Messages from the speaker task to a peer task.
@@ -68,11 +91,22 @@ pub(crate) enum WriterMsg {
 pub(crate) type Writer = mpsc::UnboundedSender<WriterMsg>;
 
 enum ConnEvent {
-    OpenReceived { cid: u64, open: Box<Open> },
-    Confirmed { cid: u64, info: Box<SessionInfo>, writer: Writer },
+    OpenReceived {
+        cid: u64,
+        open: Box<Open>,
+    },
+    Confirmed {
+        cid: u64,
+        info: Box<SessionInfo>,
+        writer: Writer,
+    },
     /// The connection ended; `graceful`: by TCP failure, not NOTIFICATION
     /// (RFC 4724 section 4.2), `error` the NOTIFICATION sent or received.
-    Closed { cid: u64, error: Option<(u8, u8)>, graceful: bool },
+    Closed {
+        cid: u64,
+        error: Option<(u8, u8)>,
+        graceful: bool,
+    },
 }
 
 enum ConnCtl {
@@ -114,8 +148,18 @@ fn fsm_rank(s: FsmState) -> u8 {
 
 /// What makes a session need a reset when it changes.
 fn session_key(c: &PeerConfig) -> impl PartialEq {
-    (c.address, c.port, c.remote_as, c.families.clone(), c.hold_time, c.keepalive,
-     c.md5_password.clone(), c.route_reflector_client, c.passive, c.rib.clone())
+    (
+        c.address,
+        c.port,
+        c.remote_as,
+        c.families.clone(),
+        c.hold_time,
+        c.keepalive,
+        c.md5_password.clone(),
+        c.route_reflector_client,
+        c.passive,
+        c.rib.clone(),
+    )
 }
 
 struct PeerTask {
@@ -197,14 +241,22 @@ impl PeerTask {
         if !self.runnable() || self.cfg.passive || self.conns.values().any(|c| c.outgoing) {
             return None;
         }
-        if self.conns.values().any(|c| c.state == FsmState::Established) {
+        if self
+            .conns
+            .values()
+            .any(|c| c.state == FsmState::Established)
+        {
             return None;
         }
         self.next_connect
     }
 
     async fn update_state(&mut self) {
-        let best = self.conns.values().map(|c| c.state).max_by_key(|s| fsm_rank(*s));
+        let best = self
+            .conns
+            .values()
+            .map(|c| c.state)
+            .max_by_key(|s| fsm_rank(*s));
         let new = match best {
             Some(s) => s,
             None if self.runnable() => FsmState::Active,
@@ -229,19 +281,43 @@ impl PeerTask {
                 b.established_at = None;
             }
         }
-        let _ = self.to_speaker.send(ToSpeaker::State { id: self.cfg.id, old, new }).await;
+        let _ = self
+            .to_speaker
+            .send(ToSpeaker::State {
+                id: self.cfg.id,
+                old,
+                new,
+            })
+            .await;
     }
 
     fn params(&self) -> ConnParams {
-        ConnParams { cfg: self.cfg.clone(), speaker: self.speaker.clone(), shared: self.shared.clone() }
+        ConnParams {
+            cfg: self.cfg.clone(),
+            speaker: self.speaker.clone(),
+            shared: self.shared.clone(),
+        }
     }
 
     fn new_conn(&mut self, outgoing: bool) -> (u64, mpsc::UnboundedReceiver<ConnCtl>) {
         let cid = self.next_cid;
         self.next_cid += 1;
         let (ctl, ctl_rx) = mpsc::unbounded_channel();
-        let state = if outgoing { FsmState::Connect } else { FsmState::OpenSent };
-        self.conns.insert(cid, Conn { outgoing, state, remote_id: None, ctl, gen: 0 });
+        let state = if outgoing {
+            FsmState::Connect
+        } else {
+            FsmState::OpenSent
+        };
+        self.conns.insert(
+            cid,
+            Conn {
+                outgoing,
+                state,
+                remote_id: None,
+                ctl,
+                gen: 0,
+            },
+        );
         (cid, ctl_rx)
     }
 
@@ -255,15 +331,21 @@ impl PeerTask {
                 Ok(stream) => conn_task(cid, stream, params, events, ctl_rx, to_speaker).await,
                 Err(e) => {
                     tracing::debug!(peer = params.cfg.id, error = %e, "connect failed");
-                    let _ = events.send(ConnEvent::Closed { cid, error: None, graceful: false });
+                    let _ = events.send(ConnEvent::Closed {
+                        cid,
+                        error: None,
+                        graceful: false,
+                    });
                 }
             }
         });
     }
 
     fn incoming(&mut self, stream: TcpStream) {
-        if !self.runnable() || self.conns.values().filter(|c| !c.outgoing).count() > 0 {
-            // RFC 4271 section 8.2.2: refused in Idle; one incoming at a time.
+        // RFC 4271 section 8.2.2: refused in Idle. Otherwise accepted even
+        // next to other connections (one may be closing, or a collision):
+        // the OPEN decides (section 6.8). At most 3 at a time.
+        if !self.runnable() || self.conns.len() >= 3 {
             drop(stream);
             return;
         }
@@ -289,9 +371,17 @@ impl PeerTask {
         self.cfg = cfg;
         self.speaker = speaker;
         if admin_down {
-            self.close_all(Notification::new(code::CEASE, cease::ADMIN_SHUTDOWN, Vec::new()));
+            self.close_all(Notification::new(
+                code::CEASE,
+                cease::ADMIN_SHUTDOWN,
+                Vec::new(),
+            ));
         } else if reset {
-            self.close_all(Notification::new(code::CEASE, cease::OTHER_CONFIG_CHANGE, Vec::new()));
+            self.close_all(Notification::new(
+                code::CEASE,
+                cease::OTHER_CONFIG_CHANGE,
+                Vec::new(),
+            ));
         }
         if self.next_connect.is_none() && self.conns.is_empty() {
             self.next_connect = Some(tokio::time::Instant::now());
@@ -303,7 +393,9 @@ impl PeerTask {
             ConnEvent::OpenReceived { cid, open } => {
                 let local_id = u32::from(self.speaker.router_id);
                 let remote_id = open.bgp_id;
-                let Some(me) = self.conns.get(&cid) else { return };
+                let Some(me) = self.conns.get(&cid) else {
+                    return;
+                };
                 let me_outgoing = me.outgoing;
                 // RFC 4271 section 6.8.
                 let mut close_me = false;
@@ -360,13 +452,26 @@ impl PeerTask {
                     me.gen = gen;
                 }
                 self.set_down_state(FsmState::Established).await;
-                let _ = self.to_speaker.send(ToSpeaker::Up { id: self.cfg.id, info, writer }).await;
+                let _ = self
+                    .to_speaker
+                    .send(ToSpeaker::Up {
+                        id: self.cfg.id,
+                        info,
+                        writer,
+                    })
+                    .await;
                 if let Some(me) = self.conns.get(&cid) {
                     let _ = me.ctl.send(ConnCtl::Go { gen });
                 }
             }
-            ConnEvent::Closed { cid, error, graceful } => {
-                let Some(c) = self.conns.remove(&cid) else { return };
+            ConnEvent::Closed {
+                cid,
+                error,
+                graceful,
+            } => {
+                let Some(c) = self.conns.remove(&cid) else {
+                    return;
+                };
                 if let Some(e) = error {
                     self.shared.base().last_error = e;
                 }
@@ -376,7 +481,11 @@ impl PeerTask {
                 if c.state == FsmState::Established {
                     let _ = self
                         .to_speaker
-                        .send(ToSpeaker::Down { id: self.cfg.id, gen: c.gen, graceful })
+                        .send(ToSpeaker::Down {
+                            id: self.cfg.id,
+                            gen: c.gen,
+                            graceful,
+                        })
                         .await;
                 }
             }
@@ -395,7 +504,11 @@ struct ConnParams {
 /// to a configured listen address of the same family (port 0) if any.
 async fn connect(p: &ConnParams) -> std::io::Result<TcpStream> {
     let remote = SocketAddr::new(p.cfg.address, p.cfg.port);
-    let sock = if remote.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let sock = if remote.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     if let Some(key) = &p.cfg.md5_password {
         md5::set_md5(&sock, p.cfg.address, Some(key.as_bytes()))?;
     }
@@ -410,7 +523,10 @@ async fn connect(p: &ConnParams) -> std::io::Result<TcpStream> {
     let deadline = tokio::time::Instant::now() + CONNECT_RETRY.max(Duration::from_secs(3));
     match timeout_at(deadline, sock.connect(remote)).await {
         Ok(r) => r,
-        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "connect timed out",
+        )),
     }
 }
 
@@ -427,7 +543,11 @@ pub(crate) fn our_open(cfg: &PeerConfig, speaker: &SpeakerConfig) -> Open {
     caps.push(Capability::RouteRefresh);
     caps.push(Capability::FourOctetAs(speaker.asn));
     // Helper mode (RFC 4724 section 3): no families, restart time ours.
-    caps.push(Capability::GracefulRestart { flags: 0, time: RESTART_TIME, families: Vec::new() });
+    caps.push(Capability::GracefulRestart {
+        flags: 0,
+        time: RESTART_TIME,
+        families: Vec::new(),
+    });
     if cfg.address.is_ipv6() {
         caps.push(Capability::ExtendedNextHop(vec![
             (AFI_IPV4, SAFI_UNICAST as u16, AFI_IPV6),
@@ -436,7 +556,11 @@ pub(crate) fn our_open(cfg: &PeerConfig, speaker: &SpeakerConfig) -> Open {
     }
     Open {
         version: 4,
-        my_as: if speaker.asn > 0xffff { AS_TRANS } else { speaker.asn as u16 },
+        my_as: if speaker.asn > 0xffff {
+            AS_TRANS
+        } else {
+            speaker.asn as u16
+        },
         hold_time: cfg.hold_time,
         bgp_id: speaker.router_id,
         capabilities: caps,
@@ -447,10 +571,18 @@ pub(crate) fn our_open(cfg: &PeerConfig, speaker: &SpeakerConfig) -> Open {
 /// Checks the peer's OPEN against the configuration (RFC 4271 section 6.2).
 fn check_open(open: &Open, p: &ConnParams) -> Result<(), Notification> {
     if open.asn() != p.cfg.remote_as {
-        return Err(Notification::new(code::OPEN, open_err::BAD_PEER_AS, open.my_as.to_be_bytes().to_vec()));
+        return Err(Notification::new(
+            code::OPEN,
+            open_err::BAD_PEER_AS,
+            open.my_as.to_be_bytes().to_vec(),
+        ));
     }
     if open.bgp_id == p.speaker.router_id && p.cfg.remote_as == p.speaker.asn {
-        return Err(Notification::new(code::OPEN, open_err::BAD_BGP_ID, Vec::new()));
+        return Err(Notification::new(
+            code::OPEN,
+            open_err::BAD_BGP_ID,
+            Vec::new(),
+        ));
     }
     Ok(())
 }
@@ -510,7 +642,11 @@ impl Reader {
     }
 }
 
-async fn writer_task(mut w: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<WriterMsg>, shared: Arc<PeerShared>) {
+async fn writer_task(
+    mut w: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<WriterMsg>,
+    shared: Arc<PeerShared>,
+) {
     let mut batch = Vec::new();
     while let Some(m) = rx.recv().await {
         let mut close = false;
@@ -572,7 +708,11 @@ async fn conn_task(
     to_speaker: mpsc::Sender<ToSpeaker>,
 ) {
     let (error, graceful) = run_conn(cid, stream, &p, &events, &mut ctl, &to_speaker).await;
-    let _ = events.send(ConnEvent::Closed { cid, error, graceful });
+    let _ = events.send(ConnEvent::Closed {
+        cid,
+        error,
+        graceful,
+    });
 }
 
 async fn run_conn(
@@ -591,14 +731,20 @@ async fn run_conn(
     let (rh, wh) = stream.into_split();
     let (writer, wrx) = mpsc::unbounded_channel();
     tokio::spawn(writer_task(wh, wrx, p.shared.clone()));
-    let mut r = Reader { half: rh, buf: Vec::with_capacity(64 * 1024), start: 0 };
+    let mut r = Reader {
+        half: rh,
+        buf: Vec::with_capacity(64 * 1024),
+        start: 0,
+    };
     let fail = |n: Notification| {
         notify(&writer, &n);
         (Some((n.code, n.subcode)), false)
     };
     let ours = our_open(&p.cfg, &p.speaker);
     let open_ctx = SessionCtx::default();
-    let _ = writer.send(WriterMsg::Data(Message::Open(ours.clone()).to_vec(&open_ctx)));
+    let _ = writer.send(WriterMsg::Data(
+        Message::Open(ours.clone()).to_vec(&open_ctx),
+    ));
 
     // OpenSent: wait for the OPEN.
     let deadline = tokio::time::Instant::now() + OPEN_HOLD;
@@ -628,12 +774,21 @@ async fn run_conn(
     if let Err(n) = check_open(&open, p) {
         return fail(n);
     }
-    let _ = events.send(ConnEvent::OpenReceived { cid, open: Box::new(open.clone()) });
+    let _ = events.send(ConnEvent::OpenReceived {
+        cid,
+        open: Box::new(open.clone()),
+    });
     loop {
         match ctl.recv().await {
             Some(ConnCtl::Proceed) => break,
             Some(ConnCtl::Close(n)) => return fail(n),
-            None => return fail(Notification::new(code::CEASE, cease::ADMIN_SHUTDOWN, Vec::new())),
+            None => {
+                return fail(Notification::new(
+                    code::CEASE,
+                    cease::ADMIN_SHUTDOWN,
+                    Vec::new(),
+                ))
+            }
             Some(_) => {}
         }
     }
@@ -655,8 +810,10 @@ async fn run_conn(
         families: ours_f.intersection(open.families()),
     };
     let peer_gr = open.graceful_restart().map(|(_, time, fams)| {
-        let set: FamilySet =
-            fams.iter().filter_map(|&(a, s, _)| Family::from_afi_safi(a, s)).collect();
+        let set: FamilySet = fams
+            .iter()
+            .filter_map(|&(a, s, _)| Family::from_afi_safi(a, s))
+            .collect();
         (time, set)
     });
     {
@@ -702,13 +859,30 @@ async fn run_conn(
             },
         }
     }
-    let info = SessionInfo { gen: 0, ctx, local_addr, remote_addr, remote_id: open.bgp_id, peer_gr };
-    let _ = events.send(ConnEvent::Confirmed { cid, info: Box::new(info), writer: writer.clone() });
+    let info = SessionInfo {
+        gen: 0,
+        ctx,
+        local_addr,
+        remote_addr,
+        remote_id: open.bgp_id,
+        peer_gr,
+    };
+    let _ = events.send(ConnEvent::Confirmed {
+        cid,
+        info: Box::new(info),
+        writer: writer.clone(),
+    });
     let gen = loop {
         match ctl.recv().await {
             Some(ConnCtl::Go { gen }) => break gen,
             Some(ConnCtl::Close(n)) => return fail(n),
-            None => return fail(Notification::new(code::CEASE, cease::ADMIN_SHUTDOWN, Vec::new())),
+            None => {
+                return fail(Notification::new(
+                    code::CEASE,
+                    cease::ADMIN_SHUTDOWN,
+                    Vec::new(),
+                ))
+            }
             Some(_) => {}
         }
     };
@@ -765,16 +939,24 @@ async fn run_conn(
     }
 }
 
+#[allow(clippy::large_enum_variant)] // one at a time, then moved into a batch
 enum Handled {
     Done,
     Update(Update),
     End((Option<(u8, u8)>, bool)),
 }
 
-async fn send_batch(to_speaker: &mpsc::Sender<ToSpeaker>, id: PeerId, gen: u64, batch: &mut Vec<Update>) {
+async fn send_batch(
+    to_speaker: &mpsc::Sender<ToSpeaker>,
+    id: PeerId,
+    gen: u64,
+    batch: &mut Vec<Update>,
+) {
     if !batch.is_empty() {
         let updates = std::mem::take(batch);
-        let _ = to_speaker.send(ToSpeaker::Updates { id, gen, updates }).await;
+        let _ = to_speaker
+            .send(ToSpeaker::Updates { id, gen, updates })
+            .await;
     }
 }
 
@@ -800,8 +982,12 @@ async fn established_msg(
         }
         Ok(Message::Keepalive) => Handled::Done,
         Ok(Message::RouteRefresh(rr)) => {
-            if let Some(family) = Family::from_afi_safi(rr.afi, rr.safi).filter(|f| ctx.families.contains(*f)) {
-                let _ = to_speaker.send(ToSpeaker::RouteRefresh { id, gen, family }).await;
+            if let Some(family) =
+                Family::from_afi_safi(rr.afi, rr.safi).filter(|f| ctx.families.contains(*f))
+            {
+                let _ = to_speaker
+                    .send(ToSpeaker::RouteRefresh { id, gen, family })
+                    .await;
             }
             Handled::Done
         }

@@ -51,7 +51,12 @@ pub(crate) struct Speaker {
 /// Capacity of the event channel: the speaker waits (and stops reading from
 /// its sessions, so TCP pushes back on the peers) while vpn-core is behind.
 pub(crate) const EVENT_QUEUE: usize = 4096;
-/// Decoded UPDATEs queued from the sessions to the speaker.
+/// Events the speaker lets accumulate (while applying queued UPDATEs)
+/// before sending them: larger batches mean fewer task wake-ups (measured:
+/// 16k events 0.88 s / 0.77 CPU s / 66 MiB for the 1M-route ingest, 64k
+/// 0.65 s / 0.62 / 75 MiB, 200k 0.6 s / 0.52 / 100 MiB).
+const MAX_BATCH_EVENTS: usize = 65536;
+/// Decoded UPDATE batches queued from the sessions to the speaker.
 const SESSION_QUEUE: usize = 64;
 
 pub(crate) async fn run(
@@ -61,7 +66,11 @@ pub(crate) async fn run(
 ) {
     let (to_speaker, mut from_sessions) = mpsc::channel(SESSION_QUEUE);
     let mut s = Speaker {
-        core: Core::new(SpeakerConfig { asn: 0, router_id: Ipv4Addr::UNSPECIFIED, listen: Vec::new() }),
+        core: Core::new(SpeakerConfig {
+            asn: 0,
+            router_id: Ipv4Addr::UNSPECIFIED,
+            listen: Vec::new(),
+        }),
         peers: HashMap::new(),
         listeners: Vec::new(),
         to_speaker,
@@ -90,7 +99,7 @@ pub(crate) async fn run(
                 // Take what else is queued before encoding output, as long
                 // as the events it makes stay few.
                 for _ in 0..256 {
-                    if s.core.events.len() >= max_batch() {
+                    if s.core.events.len() >= MAX_BATCH_EVENTS {
                         break;
                     }
                     match from_sessions.try_recv() {
@@ -170,7 +179,9 @@ impl Speaker {
 
     async fn flush(&mut self, cmds: &mut mpsc::Receiver<BgpCommand>) {
         for id in self.core.peers_with_output() {
-            let Some((gen, bytes)) = self.core.flush(id) else { continue };
+            let Some((gen, bytes)) = self.core.flush(id) else {
+                continue;
+            };
             if let Some(p) = self.peers.get(&id) {
                 if let Some((g, w)) = &p.writer {
                     if *g == gen {
@@ -203,7 +214,12 @@ impl Speaker {
             ToSpeaker::State { id, old, new } => {
                 if let Some(p) = self.peers.get(&id) {
                     let status = p.shared.snapshot();
-                    self.core.events.push(BgpEvent::PeerState { id, old, new, status });
+                    self.core.events.push(BgpEvent::PeerState {
+                        id,
+                        old,
+                        new,
+                        status,
+                    });
                 }
             }
             ToSpeaker::Up { id, info, writer } => {
@@ -227,13 +243,22 @@ impl Speaker {
                 self.core.peer_down(id, gen, graceful);
             }
             ToSpeaker::RouteRefresh { id, gen, family } => {
-                if self.peers.get(&id).and_then(|p| p.writer.as_ref()).is_some_and(|(g, _)| *g == gen) {
+                if self
+                    .peers
+                    .get(&id)
+                    .and_then(|p| p.writer.as_ref())
+                    .is_some_and(|(g, _)| *g == gen)
+                {
                     self.core.refresh_out(id, family);
                 }
             }
             ToSpeaker::Accepted { stream, remote } => {
                 let ip = session::peer_key(remote.ip());
-                match self.peers.values().find(|p| session::peer_key(p.cfg.address) == ip) {
+                match self
+                    .peers
+                    .values()
+                    .find(|p| session::peer_key(p.cfg.address) == ip)
+                {
                     Some(p) => {
                         let _ = p.tx.send(ToPeer::Incoming(stream));
                     }
@@ -258,7 +283,11 @@ impl Speaker {
             BgpCommand::PutPeer(cfg) => self.put_peer(cfg),
             BgpCommand::DelPeer(id) => {
                 if let Some(p) = self.peers.remove(&id) {
-                    let _ = p.tx.send(ToPeer::Stop(Notification::new(code::CEASE, cease::PEER_DECONFIGURED, Vec::new())));
+                    let _ = p.tx.send(ToPeer::Stop(Notification::new(
+                        code::CEASE,
+                        cease::PEER_DECONFIGURED,
+                        Vec::new(),
+                    )));
                     self.set_md5(p.cfg.address, None);
                     self.status.remove(id);
                 }
@@ -282,7 +311,8 @@ impl Speaker {
             Some(p) => {
                 let old_addr = p.cfg.address;
                 p.cfg = cfg.clone();
-                let _ = p.tx.send(ToPeer::Config(cfg.clone(), self.core.speaker.clone()));
+                let _ =
+                    p.tx.send(ToPeer::Config(cfg.clone(), self.core.speaker.clone()));
                 let shared = p.shared.clone();
                 self.core.put_peer(cfg, shared);
                 if old_addr != addr {
@@ -303,7 +333,14 @@ impl Speaker {
                 self.core.put_peer(cfg.clone(), shared.clone());
                 self.peers.insert(
                     cfg.id,
-                    PeerHandle { cfg, tx, shared, writer: None, restart_deadline: None, restart_time: 0 },
+                    PeerHandle {
+                        cfg,
+                        tx,
+                        shared,
+                        writer: None,
+                        restart_deadline: None,
+                        restart_time: 0,
+                    },
                 );
             }
         }
@@ -312,7 +349,11 @@ impl Speaker {
 
     /// RFC 2385 keys on every listener of the peer's family.
     fn set_md5(&self, peer: IpAddr, key: Option<&[u8]>) {
-        for l in self.listeners.iter().filter(|l| l.addr.is_ipv4() == peer.is_ipv4()) {
+        for l in self
+            .listeners
+            .iter()
+            .filter(|l| l.addr.is_ipv4() == peer.is_ipv4())
+        {
             if let Err(e) = md5::set_md5(&*l.sock, peer, key) {
                 if key.is_some() {
                     tracing::error!(%peer, listener = %l.addr, error = %e, "TCP MD5 key not set");
@@ -335,7 +376,11 @@ impl Speaker {
                         loop {
                             match s2.accept().await {
                                 Ok((stream, remote)) => {
-                                    if tx.send(ToSpeaker::Accepted { stream, remote }).await.is_err() {
+                                    if tx
+                                        .send(ToSpeaker::Accepted { stream, remote })
+                                        .await
+                                        .is_err()
+                                    {
                                         return;
                                     }
                                 }
@@ -363,7 +408,11 @@ impl Speaker {
 
     async fn shutdown(&mut self, cmds: &mut mpsc::Receiver<BgpCommand>) {
         for p in self.peers.values() {
-            let _ = p.tx.send(ToPeer::Stop(Notification::new(code::CEASE, cease::ADMIN_SHUTDOWN, Vec::new())));
+            let _ = p.tx.send(ToPeer::Stop(Notification::new(
+                code::CEASE,
+                cease::ADMIN_SHUTDOWN,
+                Vec::new(),
+            )));
         }
         for l in self.listeners.drain(..) {
             l.task.abort();
@@ -380,13 +429,12 @@ fn far() -> Instant {
 }
 
 fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let sock = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let sock = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     sock.set_reuseaddr(true)?;
     sock.bind(addr)?;
     sock.listen(1024)
-}
-
-fn max_batch() -> usize {
-    static V: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *V.get_or_init(|| std::env::var("BGP_MAX_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(16384))
 }

@@ -71,13 +71,18 @@ impl PeerShared {
     pub fn snapshot(&self) -> PeerStatus {
         let b = self.base().clone();
         let per_family = |c: &[AtomicU32; 4]| {
-            Family::ALL.iter().map(|f| (*f, c[*f as usize].load(Relaxed))).collect()
+            Family::ALL
+                .iter()
+                .map(|f| (*f, c[*f as usize].load(Relaxed)))
+                .collect()
         };
         PeerStatus {
             id: self.id,
             state: b.state,
             established_secs: match (b.state, b.established_at) {
-                (FsmState::Established, Some(t)) => t.elapsed().as_secs().min(u32::MAX as u64) as u32,
+                (FsmState::Established, Some(t)) => {
+                    t.elapsed().as_secs().min(u32::MAX as u64) as u32
+                }
                 _ => 0,
             },
             last_error: b.last_error,

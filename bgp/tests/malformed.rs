@@ -35,12 +35,16 @@ impl RawPeer {
     async fn recv(&mut self) -> Option<Message> {
         loop {
             if let Ok(Some(len)) = packet::frame(&self.buf) {
-                let m = Message::parse(&self.buf[..len], &SessionCtx::default()).expect("speaker sent garbage");
+                let m = Message::parse(&self.buf[..len], &SessionCtx::default())
+                    .expect("speaker sent garbage");
                 self.buf.drain(..len);
                 return Some(m);
             }
             let mut chunk = [0u8; 4096];
-            let n = tokio::time::timeout(Duration::from_secs(10), self.s.read(&mut chunk)).await.ok()?.ok()?;
+            let n = tokio::time::timeout(Duration::from_secs(10), self.s.read(&mut chunk))
+                .await
+                .ok()?
+                .ok()?;
             if n == 0 {
                 return None;
             }
@@ -72,7 +76,8 @@ impl RawPeer {
             ],
             one_param: false,
         };
-        p.send(&Message::Open(open).to_vec(&SessionCtx::default())).await;
+        p.send(&Message::Open(open).to_vec(&SessionCtx::default()))
+            .await;
         assert!(matches!(p.recv().await, Some(Message::Open(_))));
         assert!(matches!(p.recv().await, Some(Message::Keepalive)));
         p.send(&packet::keepalive()).await;
@@ -123,7 +128,11 @@ fn malformed_updates_rfc7606() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let mut s = Speaker::start(65000, "127.0.0.1".parse().unwrap(), vec![addr]).await;

@@ -65,10 +65,15 @@ fn expected_flags(type_code: u8) -> Option<u8> {
         ty::ORIGIN | ty::AS_PATH | ty::NEXT_HOP | ty::LOCAL_PREF | ty::ATOMIC_AGGREGATE => {
             TRANSITIVE
         }
-        ty::MED | ty::ORIGINATOR_ID | ty::CLUSTER_LIST | ty::MP_REACH_NLRI | ty::MP_UNREACH_NLRI => {
-            OPTIONAL
-        }
-        ty::AGGREGATOR | ty::COMMUNITIES | ty::EXT_COMMUNITIES | ty::AS4_PATH
+        ty::MED
+        | ty::ORIGINATOR_ID
+        | ty::CLUSTER_LIST
+        | ty::MP_REACH_NLRI
+        | ty::MP_UNREACH_NLRI => OPTIONAL,
+        ty::AGGREGATOR
+        | ty::COMMUNITIES
+        | ty::EXT_COMMUNITIES
+        | ty::AS4_PATH
         | ty::AS4_AGGREGATOR => OPTIONAL | TRANSITIVE,
         _ => return None,
     })
@@ -77,8 +82,15 @@ fn expected_flags(type_code: u8) -> Option<u8> {
 /// RFC 7606 section 7: the approach for a malformed attribute of each type.
 fn action_for(type_code: u8) -> Action {
     match type_code {
-        ty::ORIGIN | ty::AS_PATH | ty::NEXT_HOP | ty::MED | ty::LOCAL_PREF | ty::COMMUNITIES
-        | ty::ORIGINATOR_ID | ty::CLUSTER_LIST | ty::EXT_COMMUNITIES => Action::TreatAsWithdraw,
+        ty::ORIGIN
+        | ty::AS_PATH
+        | ty::NEXT_HOP
+        | ty::MED
+        | ty::LOCAL_PREF
+        | ty::COMMUNITIES
+        | ty::ORIGINATOR_ID
+        | ty::CLUSTER_LIST
+        | ty::EXT_COMMUNITIES => Action::TreatAsWithdraw,
         ty::ATOMIC_AGGREGATE | ty::AGGREGATOR | ty::AS4_PATH | ty::AS4_AGGREGATOR => {
             Action::Discard
         }
@@ -178,8 +190,18 @@ pub fn path_len(path: &[AsSegment]) -> usize {
         .sum()
 }
 
-fn err(action: Action, type_code: u8, field: &'static str, subcode: u8, data: Vec<u8>) -> AttrError {
-    AttrError { action, type_code, error: Error::update(field, subcode, data) }
+fn err(
+    action: Action,
+    type_code: u8,
+    field: &'static str,
+    subcode: u8,
+    data: Vec<u8>,
+) -> AttrError {
+    AttrError {
+        action,
+        type_code,
+        error: Error::update(field, subcode, data),
+    }
 }
 
 fn parse_as_path(value: &[u8], four: bool) -> Option<Vec<AsSegment>> {
@@ -218,7 +240,13 @@ pub(crate) fn parse_attr(
     let raw = || raw_attr(flags, type_code, value);
     if let Some(expected) = expected_flags(type_code) {
         if flags & (flag::OPTIONAL | flag::TRANSITIVE) != expected {
-            return Err(err(action, type_code, "attribute flags", update::ATTR_FLAGS, raw()));
+            return Err(err(
+                action,
+                type_code,
+                "attribute flags",
+                update::ATTR_FLAGS,
+                raw(),
+            ));
         }
     }
     let len_err = |field| err(action, type_code, field, update::ATTR_LENGTH, raw());
@@ -228,13 +256,25 @@ pub(crate) fn parse_attr(
                 return Err(len_err("ORIGIN length"));
             }
             if value[0] > 2 {
-                return Err(err(action, type_code, "ORIGIN", update::INVALID_ORIGIN, raw()));
+                return Err(err(
+                    action,
+                    type_code,
+                    "ORIGIN",
+                    update::INVALID_ORIGIN,
+                    raw(),
+                ));
             }
             a.origin = value[0];
         }
         ty::AS_PATH => {
             let path = parse_as_path(value, ctx.as4).ok_or_else(|| {
-                err(action, type_code, "AS_PATH", update::MALFORMED_AS_PATH, Vec::new())
+                err(
+                    action,
+                    type_code,
+                    "AS_PATH",
+                    update::MALFORMED_AS_PATH,
+                    Vec::new(),
+                )
             })?;
             // RFC 4271 section 6.3: from an external peer, the leftmost AS
             // is the peer's.
@@ -266,7 +306,13 @@ pub(crate) fn parse_attr(
             };
             let nh = Ipv4Addr::from(o);
             if nh.is_unspecified() || nh.is_broadcast() || nh.is_multicast() {
-                return Err(err(action, type_code, "NEXT_HOP", update::INVALID_NEXT_HOP, raw()));
+                return Err(err(
+                    action,
+                    type_code,
+                    "NEXT_HOP",
+                    update::INVALID_NEXT_HOP,
+                    raw(),
+                ));
             }
             col.nlri_next_hop = Some(nh);
             a.next_hop.get_or_insert(IpAddr::V4(nh));
@@ -305,14 +351,18 @@ pub(crate) fn parse_attr(
             if value.len() != want {
                 return Err(len_err("AGGREGATOR length"));
             }
-            let asn = if ctx.as4 { c.u32() } else { c.u16().map(u32::from) };
+            let asn = if ctx.as4 {
+                c.u32()
+            } else {
+                c.u16().map(u32::from)
+            };
             let id = c.array::<4>().map(Ipv4Addr::from);
             if let (Some(asn), Some(id)) = (asn, id) {
                 a.aggregator = Some((asn, id));
             }
         }
         ty::COMMUNITIES => {
-            if value.is_empty() || value.len() % 4 != 0 {
+            if value.is_empty() || !value.len().is_multiple_of(4) {
                 return Err(len_err("COMMUNITIES length"));
             }
             a.communities = value
@@ -327,7 +377,7 @@ pub(crate) fn parse_attr(
             a.originator_id = Some(Ipv4Addr::from(o));
         }
         ty::CLUSTER_LIST => {
-            if value.is_empty() || value.len() % 4 != 0 {
+            if value.is_empty() || !value.len().is_multiple_of(4) {
                 return Err(len_err("CLUSTER_LIST length"));
             }
             a.cluster_list = value
@@ -336,7 +386,7 @@ pub(crate) fn parse_attr(
                 .collect();
         }
         ty::EXT_COMMUNITIES => {
-            if value.is_empty() || value.len() % 8 != 0 {
+            if value.is_empty() || !value.len().is_multiple_of(8) {
                 return Err(len_err("EXTENDED_COMMUNITIES length"));
             }
             a.ext_communities = value
@@ -359,9 +409,8 @@ pub(crate) fn parse_attr(
                     Vec::new(),
                 ));
             }
-            let path = parse_as_path(value, true).ok_or_else(|| {
-                err(action, type_code, "AS4_PATH", update::OPTIONAL_ATTR, raw())
-            })?;
+            let path = parse_as_path(value, true)
+                .ok_or_else(|| err(action, type_code, "AS4_PATH", update::OPTIONAL_ATTR, raw()))?;
             col.as4_path = Some(path);
         }
         ty::AS4_AGGREGATOR => {
@@ -395,7 +444,8 @@ pub(crate) fn parse_attr(
             }
             if flags & flag::TRANSITIVE != 0 {
                 // Passed on with the Partial bit set (RFC 4271 section 5).
-                a.unknown.push((flags & !flag::EXTENDED_LENGTH, type_code, value.to_vec()));
+                a.unknown
+                    .push((flags & !flag::EXTENDED_LENGTH, type_code, value.to_vec()));
             }
         }
     }
@@ -511,9 +561,11 @@ pub fn emit_attrs(
         }
         push_attr(&mut after, OPTIONAL | TRANSITIVE, ty::EXT_COMMUNITIES, &v);
     }
-    if !ctx.as4 && attrs.as_path.iter().any(|s| match s {
-        AsSegment::Sequence(v) | AsSegment::Set(v) => v.iter().any(|a| *a > 0xffff),
-    }) {
+    if !ctx.as4
+        && attrs.as_path.iter().any(|s| match s {
+            AsSegment::Sequence(v) | AsSegment::Set(v) => v.iter().any(|a| *a > 0xffff),
+        })
+    {
         v.clear();
         emit_path(&attrs.as_path, true, &mut v);
         push_attr(&mut after, OPTIONAL | TRANSITIVE, ty::AS4_PATH, &v);

@@ -74,7 +74,11 @@ pub struct Notification {
 
 impl Notification {
     pub fn new(code: u8, subcode: u8, data: impl Into<Vec<u8>>) -> Self {
-        Notification { code, subcode, data: data.into() }
+        Notification {
+            code,
+            subcode,
+            data: data.into(),
+        }
     }
 
     /// The RFC 8203/9003 shutdown communication of a Cease/Administrative
@@ -118,7 +122,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(field: &'static str, code: u8, subcode: u8, data: impl Into<Vec<u8>>) -> Self {
-        Error { field, notification: Notification::new(code, subcode, data) }
+        Error {
+            field,
+            notification: Notification::new(code, subcode, data),
+        }
     }
 
     pub(crate) fn update(field: &'static str, subcode: u8, data: impl Into<Vec<u8>>) -> Self {

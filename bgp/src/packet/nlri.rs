@@ -24,8 +24,12 @@ pub const WITHDRAW_LABEL_FIELD: [u8; 3] = [0x80, 0x00, 0x00];
 pub const WITHDRAW_LABEL: u32 = 0x80000;
 
 impl Family {
-    pub const ALL: [Family; 4] =
-        [Family::Ipv4Unicast, Family::Ipv6Unicast, Family::Vpnv4, Family::Vpnv6];
+    pub const ALL: [Family; 4] = [
+        Family::Ipv4Unicast,
+        Family::Ipv6Unicast,
+        Family::Vpnv4,
+        Family::Vpnv6,
+    ];
 
     /// RFC 4760 AFI and SAFI of the family.
     pub fn afi_safi(self) -> (u16, u8) {
@@ -153,7 +157,9 @@ pub fn parse_nlri(buf: &[u8], family: Family, out: &mut Vec<Nlri>) -> Result<(),
                 .checked_sub(LABEL_BITS + RD_BITS)
                 .filter(|b| *b <= max_bits)
                 .ok_or_else(|| invalid("VPN NLRI length"))?;
-            let bytes = c.take(bits.div_ceil(8) as usize).ok_or_else(|| invalid("VPN NLRI"))?;
+            let bytes = c
+                .take(bits.div_ceil(8) as usize)
+                .ok_or_else(|| invalid("VPN NLRI"))?;
             let (label, rest) = bytes.split_at(3);
             let (rd, addr) = rest.split_at(8);
             let label = u32::from_be_bytes([0, label[0], label[1], label[2]]) >> 4;
@@ -164,18 +170,26 @@ pub fn parse_nlri(buf: &[u8], family: Family, out: &mut Vec<Nlri>) -> Result<(),
             } else {
                 IpNet::V4(v4_prefix(addr, prefix_bits).ok_or_else(|| invalid("VPN NLRI"))?)
             };
-            Nlri { key: RouteKey::Vpn(rdv, prefix), label: Some(label) }
+            Nlri {
+                key: RouteKey::Vpn(rdv, prefix),
+                label: Some(label),
+            }
         } else {
             if bits > max_bits {
                 return Err(invalid("prefix length"));
             }
-            let bytes = c.take(bits.div_ceil(8) as usize).ok_or_else(|| invalid("prefix"))?;
+            let bytes = c
+                .take(bits.div_ceil(8) as usize)
+                .ok_or_else(|| invalid("prefix"))?;
             let prefix = if family.is_ipv6() {
                 IpNet::V6(v6_prefix(bytes, bits).ok_or_else(|| invalid("prefix"))?)
             } else {
                 IpNet::V4(v4_prefix(bytes, bits).ok_or_else(|| invalid("prefix"))?)
             };
-            Nlri { key: RouteKey::Unicast(prefix), label: None }
+            Nlri {
+                key: RouteKey::Unicast(prefix),
+                label: None,
+            }
         };
         out.push(nlri);
     }
@@ -185,7 +199,11 @@ pub fn parse_nlri(buf: &[u8], family: Family, out: &mut Vec<Nlri>) -> Result<(),
 /// Octets `nlri` takes on the wire.
 pub fn nlri_len(nlri: &Nlri) -> usize {
     let p = nlri.key.prefix();
-    let extra = if matches!(nlri.key, RouteKey::Vpn(..)) { 11 } else { 0 };
+    let extra = if matches!(nlri.key, RouteKey::Vpn(..)) {
+        11
+    } else {
+        0
+    };
     1 + extra + (p.prefix_len() as usize).div_ceil(8)
 }
 
@@ -200,9 +218,7 @@ pub fn emit_nlri(nlri: &Nlri, withdraw: bool, out: &mut Vec<u8>) {
         match nlri.label {
             // A withdrawal without a label, or with the compatibility value
             // decoded from one.
-            None | Some(WITHDRAW_LABEL) if withdraw => {
-                out.extend_from_slice(&WITHDRAW_LABEL_FIELD)
-            }
+            None | Some(WITHDRAW_LABEL) if withdraw => out.extend_from_slice(&WITHDRAW_LABEL_FIELD),
             label => {
                 let l = ((label.unwrap_or(0) & 0xf_ffff) << 4) | 1;
                 out.extend_from_slice(&l.to_be_bytes()[1..]);

@@ -22,11 +22,18 @@ pub mod cap {
     pub const FOUR_OCTET_AS: u8 = 65;
 }
 
+/// The graceful restart capability's content: restart flags, restart time,
+/// and (AFI, SAFI, flags) per family.
+pub type GracefulRestartCap<'a> = (u8, u16, &'a [(u16, u8, u8)]);
+
 /// One capability (RFC 5492 section 4).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Capability {
     /// RFC 4760 section 8.
-    Multiprotocol { afi: u16, safi: u8 },
+    Multiprotocol {
+        afi: u16,
+        safi: u8,
+    },
     /// RFC 2918.
     RouteRefresh,
     /// RFC 6793.
@@ -34,10 +41,17 @@ pub enum Capability {
     /// RFC 4724 section 3: restart flags (the top 4 bits of the 16-bit field:
     /// 0x8 = Restart State, 0x4 = Notification (RFC 8538)), restart time in
     /// seconds, and per family (AFI, SAFI, flags: 0x80 = forwarding preserved).
-    GracefulRestart { flags: u8, time: u16, families: Vec<(u16, u8, u8)> },
+    GracefulRestart {
+        flags: u8,
+        time: u16,
+        families: Vec<(u16, u8, u8)>,
+    },
     /// RFC 8950: (NLRI AFI, NLRI SAFI, next hop AFI).
     ExtendedNextHop(Vec<(u16, u16, u16)>),
-    Unknown { code: u8, value: Vec<u8> },
+    Unknown {
+        code: u8,
+        value: Vec<u8>,
+    },
 }
 
 /// An OPEN message.
@@ -101,10 +115,14 @@ impl Open {
         let extended = opt_len == 255 && c.rest().first() == Some(&255);
         let params = if extended {
             c.u8();
-            let len = c.u16().ok_or_else(|| malformed("OPEN optional parameters length"))?;
-            c.take(len as usize).ok_or_else(|| malformed("OPEN optional parameters length"))?
+            let len = c
+                .u16()
+                .ok_or_else(|| malformed("OPEN optional parameters length"))?;
+            c.take(len as usize)
+                .ok_or_else(|| malformed("OPEN optional parameters length"))?
         } else {
-            c.take(opt_len as usize).ok_or_else(|| malformed("OPEN optional parameters length"))?
+            c.take(opt_len as usize)
+                .ok_or_else(|| malformed("OPEN optional parameters length"))?
         };
         if !c.is_empty() {
             return Err(malformed("OPEN optional parameters length"));
@@ -115,9 +133,15 @@ impl Open {
         while !p.is_empty() {
             nparams += 1;
             let ptype = p.u8().ok_or_else(|| malformed("OPEN optional parameter"))?;
-            let plen = if extended { p.u16() } else { p.u8().map(u16::from) }
+            let plen = if extended {
+                p.u16()
+            } else {
+                p.u8().map(u16::from)
+            }
+            .ok_or_else(|| malformed("OPEN optional parameter"))?;
+            let value = p
+                .take(plen as usize)
                 .ok_or_else(|| malformed("OPEN optional parameter"))?;
-            let value = p.take(plen as usize).ok_or_else(|| malformed("OPEN optional parameter"))?;
             if ptype != OPT_PARAM_CAPABILITIES {
                 return Err(Error::new(
                     "OPEN optional parameter type",
@@ -129,7 +153,14 @@ impl Open {
             parse_capabilities(value, &mut capabilities)?;
         }
         let one_param = nparams == 1 && capabilities.len() > 1;
-        Ok(Open { version, my_as, hold_time, bgp_id, capabilities, one_param })
+        Ok(Open {
+            version,
+            my_as,
+            hold_time,
+            bgp_id,
+            capabilities,
+            one_param,
+        })
     }
 
     /// Appends the OPEN body.
@@ -186,14 +217,18 @@ impl Open {
     }
 
     pub fn route_refresh(&self) -> bool {
-        self.capabilities.iter().any(|c| matches!(c, Capability::RouteRefresh))
+        self.capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::RouteRefresh))
     }
 
-    pub fn graceful_restart(&self) -> Option<(u8, u16, &[(u16, u8, u8)])> {
+    pub fn graceful_restart(&self) -> Option<GracefulRestartCap<'_>> {
         self.capabilities.iter().find_map(|c| match c {
-            Capability::GracefulRestart { flags, time, families } => {
-                Some((*flags, *time, families.as_slice()))
-            }
+            Capability::GracefulRestart {
+                flags,
+                time,
+                families,
+            } => Some((*flags, *time, families.as_slice())),
             _ => None,
         })
     }
@@ -202,9 +237,9 @@ impl Open {
     pub fn extended_next_hop(&self, family: Family) -> bool {
         let (afi, safi) = family.afi_safi();
         self.capabilities.iter().any(|c| match c {
-            Capability::ExtendedNextHop(v) => {
-                v.iter().any(|&(a, s, nh)| a == afi && s == safi as u16 && nh == 2)
-            }
+            Capability::ExtendedNextHop(v) => v
+                .iter()
+                .any(|&(a, s, nh)| a == afi && s == safi as u16 && nh == 2),
             _ => false,
         })
     }
@@ -215,16 +250,22 @@ fn parse_capabilities(buf: &[u8], out: &mut Vec<Capability>) -> Result<(), Error
     while !c.is_empty() {
         let code = c.u8().ok_or_else(|| malformed("capability"))?;
         let len = c.u8().ok_or_else(|| malformed("capability"))?;
-        let value = c.take(len as usize).ok_or_else(|| malformed("capability length"))?;
+        let value = c
+            .take(len as usize)
+            .ok_or_else(|| malformed("capability length"))?;
         let mut v = Cursor::new(value);
         let capability = match code {
             cap::MULTIPROTOCOL => {
                 if len != 4 {
                     return Err(malformed("multiprotocol capability length"));
                 }
-                let afi = v.u16().ok_or_else(|| malformed("multiprotocol capability"))?;
+                let afi = v
+                    .u16()
+                    .ok_or_else(|| malformed("multiprotocol capability"))?;
                 v.u8();
-                let safi = v.u8().ok_or_else(|| malformed("multiprotocol capability"))?;
+                let safi = v
+                    .u8()
+                    .ok_or_else(|| malformed("multiprotocol capability"))?;
                 Capability::Multiprotocol { afi, safi }
             }
             cap::ROUTE_REFRESH => Capability::RouteRefresh,
@@ -259,7 +300,10 @@ fn parse_capabilities(buf: &[u8], out: &mut Vec<Capability>) -> Result<(), Error
                 }
                 Capability::ExtendedNextHop(v6)
             }
-            _ => Capability::Unknown { code, value: value.to_vec() },
+            _ => Capability::Unknown {
+                code,
+                value: value.to_vec(),
+            },
         };
         out.push(capability);
     }
@@ -280,7 +324,11 @@ impl Capability {
                 out.extend_from_slice(&[cap::FOUR_OCTET_AS, 4]);
                 out.extend_from_slice(&a.to_be_bytes());
             }
-            Capability::GracefulRestart { flags, time, families } => {
+            Capability::GracefulRestart {
+                flags,
+                time,
+                families,
+            } => {
                 out.extend_from_slice(&[cap::GRACEFUL_RESTART, 0]);
                 let word = ((*flags as u16) << 12) | (time & 0x0fff);
                 out.extend_from_slice(&word.to_be_bytes());

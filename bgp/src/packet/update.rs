@@ -64,9 +64,10 @@ fn parse_next_hop(family: Family, nh: &[u8]) -> Option<(IpAddr, Option<Ipv6Addr>
         }
         (false, 16) => (mapped(v6(nh)), None),
         (false, 32) => (mapped(v6(nh)), ll(&nh[16..])),
-        (true, 12) if !family.is_ipv6() => {
-            (IpAddr::V4(Ipv4Addr::new(nh[8], nh[9], nh[10], nh[11])), None)
-        }
+        (true, 12) if !family.is_ipv6() => (
+            IpAddr::V4(Ipv4Addr::new(nh[8], nh[9], nh[10], nh[11])),
+            None,
+        ),
         (true, 24) => (mapped(v6(&nh[8..])), None),
         (true, 48) => (mapped(v6(&nh[8..])), ll(&nh[32..])),
         _ => return None,
@@ -97,11 +98,14 @@ impl Update {
             // RFC 7606 section 4: attribute header or length overrunning the
             // attributes: treat-as-withdraw, NLRI located by Total Length.
             let Some(flags) = a.u8() else { break };
-            let (Some(type_code), Some(len)) = (a.u8(), if flags & flag::EXTENDED_LENGTH != 0 {
-                a.u16()
-            } else {
-                a.u8().map(u16::from)
-            }) else {
+            let (Some(type_code), Some(len)) = (
+                a.u8(),
+                if flags & flag::EXTENDED_LENGTH != 0 {
+                    a.u16()
+                } else {
+                    a.u8().map(u16::from)
+                },
+            ) else {
                 twa.get_or_insert(reset(
                     "attribute header overruns attributes",
                     update::MALFORMED_ATTR_LIST,
@@ -152,8 +156,8 @@ impl Update {
                     let mut m = Cursor::new(value);
                     let afi = m.u16().ok_or_else(opt_err)?;
                     let safi = m.u8().ok_or_else(opt_err)?;
-                    let family = Family::from_afi_safi(afi, safi)
-                        .filter(|f| ctx.families.contains(*f));
+                    let family =
+                        Family::from_afi_safi(afi, safi).filter(|f| ctx.families.contains(*f));
                     if type_code == ty::MP_REACH_NLRI {
                         let nhlen = m.u8().ok_or_else(opt_err)?;
                         let nh = m.take(nhlen as usize).ok_or_else(opt_err)?;
@@ -188,7 +192,11 @@ impl Update {
                         // RFC 7606 section 3(g): all but the first discarded.
                         up.discarded.push((
                             type_code,
-                            reset("repeated attribute", update::MALFORMED_ATTR_LIST, Vec::new()),
+                            reset(
+                                "repeated attribute",
+                                update::MALFORMED_ATTR_LIST,
+                                Vec::new(),
+                            ),
                         ));
                         continue;
                     }
@@ -196,13 +204,25 @@ impl Update {
                     // each attribute's own length check.
                     match attrs::parse_attr(flags, type_code, value, ctx, &mut col) {
                         Ok(()) => {}
-                        Err(AttrError { action: Action::TreatAsWithdraw, error, .. }) => {
+                        Err(AttrError {
+                            action: Action::TreatAsWithdraw,
+                            error,
+                            ..
+                        }) => {
                             twa.get_or_insert(error);
                         }
-                        Err(AttrError { action: Action::Discard, error, type_code }) => {
+                        Err(AttrError {
+                            action: Action::Discard,
+                            error,
+                            type_code,
+                        }) => {
                             up.discarded.push((type_code, error));
                         }
-                        Err(AttrError { action: Action::SessionReset, error, .. }) => {
+                        Err(AttrError {
+                            action: Action::SessionReset,
+                            error,
+                            ..
+                        }) => {
                             return Err(error);
                         }
                     }
@@ -233,7 +253,11 @@ impl Update {
         if announces && twa.is_none() {
             for t in [ty::ORIGIN, ty::AS_PATH] {
                 if !col.has(t) {
-                    twa = Some(reset("missing well-known attribute", update::MISSING_WELL_KNOWN, vec![t]));
+                    twa = Some(reset(
+                        "missing well-known attribute",
+                        update::MISSING_WELL_KNOWN,
+                        vec![t],
+                    ));
                     break;
                 }
             }
@@ -264,7 +288,7 @@ fn start_message(out: &mut Vec<u8>) -> usize {
     start
 }
 
-fn finish_message(out: &mut Vec<u8>, start: usize) {
+fn finish_message(out: &mut [u8], start: usize) {
     let len = (out.len() - start) as u16;
     out[start + 16..start + 18].copy_from_slice(&len.to_be_bytes());
 }
@@ -350,7 +374,12 @@ pub fn encode_announce(
         out.extend_from_slice(&[0, 0, 0, 0]);
         out.extend_from_slice(&before);
         let mp_start = out.len();
-        out.extend_from_slice(&[flag::OPTIONAL | flag::EXTENDED_LENGTH, ty::MP_REACH_NLRI, 0, 0]);
+        out.extend_from_slice(&[
+            flag::OPTIONAL | flag::EXTENDED_LENGTH,
+            ty::MP_REACH_NLRI,
+            0,
+            0,
+        ]);
         out.extend_from_slice(&afi.to_be_bytes());
         out.push(safi);
         out.push(nh.len() as u8);
@@ -421,7 +450,12 @@ pub fn encode_withdraw(family: Family, routes: &[Nlri], out: &mut Vec<u8>) {
         let start = start_message(out);
         out.extend_from_slice(&[0, 0, 0, 0]);
         let mp_start = out.len();
-        out.extend_from_slice(&[flag::OPTIONAL | flag::EXTENDED_LENGTH, ty::MP_UNREACH_NLRI, 0, 0]);
+        out.extend_from_slice(&[
+            flag::OPTIONAL | flag::EXTENDED_LENGTH,
+            ty::MP_UNREACH_NLRI,
+            0,
+            0,
+        ]);
         out.extend_from_slice(&afi.to_be_bytes());
         out.push(safi);
         let mut used = 0;

@@ -51,7 +51,9 @@ impl AttrStore {
     }
 
     pub fn release(&mut self, id: u32) {
-        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return;
+        };
         slot.1 = slot.1.saturating_sub(1);
         if slot.1 == 0 {
             if let Some(a) = slot.0.take() {
@@ -90,7 +92,10 @@ mod tests {
     #[test]
     fn shares_and_frees() {
         let mut s = AttrStore::default();
-        let a = PathAttrs { med: Some(1), ..PathAttrs::default() };
+        let a = PathAttrs {
+            med: Some(1),
+            ..PathAttrs::default()
+        };
         let id = s.intern_owned(a.clone(), 2);
         assert_eq!(s.intern_owned(a.clone(), 1), id);
         assert_eq!(s.len(), 1);
@@ -99,7 +104,10 @@ mod tests {
         assert_eq!(s.len(), 1);
         s.release(id);
         assert_eq!(s.len(), 0);
-        let b = PathAttrs { med: Some(2), ..PathAttrs::default() };
+        let b = PathAttrs {
+            med: Some(2),
+            ..PathAttrs::default()
+        };
         assert_eq!(s.intern_owned(b, 1), id, "slot reused");
     }
 }

@@ -10,8 +10,14 @@ use std::net::{IpAddr, Ipv4Addr};
 pub(crate) enum Source {
     /// Originated by this speaker.
     Local,
-    Ebgp { router_id: Ipv4Addr, addr: IpAddr },
-    Ibgp { router_id: Ipv4Addr, addr: IpAddr },
+    Ebgp {
+        router_id: Ipv4Addr,
+        addr: IpAddr,
+    },
+    Ibgp {
+        router_id: Ipv4Addr,
+        addr: IpAddr,
+    },
 }
 
 /// Default LOCAL_PREF when a path carries none (RFC 4271 section 5.1.5
@@ -39,7 +45,8 @@ fn neighbour_as(a: &PathAttrs) -> Option<u32> {
 /// 9. lowest peer address (g).
 pub(crate) fn compare(a: &PathAttrs, sa: Source, b: &PathAttrs, sb: Source) -> Ordering {
     let lp = |x: &PathAttrs| x.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
-    lp(a).cmp(&lp(b))
+    lp(a)
+        .cmp(&lp(b))
         .then_with(|| path_len(&b.as_path).cmp(&path_len(&a.as_path)))
         .then_with(|| b.origin.cmp(&a.origin))
         .then_with(|| {
@@ -83,13 +90,22 @@ mod tests {
     use super::*;
 
     fn ibgp(id: [u8; 4], addr: [u8; 4]) -> Source {
-        Source::Ibgp { router_id: id.into(), addr: IpAddr::from(addr) }
+        Source::Ibgp {
+            router_id: id.into(),
+            addr: IpAddr::from(addr),
+        }
     }
     fn ebgp(id: [u8; 4], addr: [u8; 4]) -> Source {
-        Source::Ebgp { router_id: id.into(), addr: IpAddr::from(addr) }
+        Source::Ebgp {
+            router_id: id.into(),
+            addr: IpAddr::from(addr),
+        }
     }
     fn path(as_path: &[u32]) -> PathAttrs {
-        PathAttrs { as_path: vec![AsSegment::Sequence(as_path.to_vec())], ..PathAttrs::default() }
+        PathAttrs {
+            as_path: vec![AsSegment::Sequence(as_path.to_vec())],
+            ..PathAttrs::default()
+        }
     }
 
     /// (name, a, source a, b, source b, expected winner "a" or "b").
@@ -104,20 +120,120 @@ mod tests {
             p
         };
         let rows: Vec<(&str, PathAttrs, Source, PathAttrs, Source, &str)> = vec![
-            ("local pref", with(&|p| p.local_pref = Some(200)), s2, path(&[65001]), s1, "a"),
-            ("missing local pref is 100", with(&|p| p.local_pref = Some(99)), s1, path(&[65001]), s2, "b"),
-            ("as path length", path(&[65001, 65002]), s1, path(&[65003]), s2, "b"),
-            ("as set counts one", PathAttrs { as_path: vec![AsSegment::Set(vec![1, 2, 3])], ..PathAttrs::default() }, s2, path(&[1, 2]), s1, "a"),
-            ("origin", with(&|p| p.origin = 1), s1, with(&|p| p.origin = 2), s2, "a"),
-            ("med same neighbour", with(&|p| p.med = Some(10)), s1, with(&|p| p.med = Some(5)), s2, "b"),
-            ("missing med is 0", with(&|p| p.med = Some(1)), s1, path(&[65001]), s2, "b"),
-            ("med ignored across neighbours", PathAttrs { med: Some(50), ..path(&[65009]) }, s1, path(&[65001]), s2, "a"),
-            ("ebgp over ibgp", path(&[65001]), s1, path(&[65001]), e1, "b"),
-            ("local over ebgp", PathAttrs { as_path: vec![AsSegment::Sequence(vec![65001])], ..PathAttrs::default() }, Source::Local, path(&[65001]), e1, "a"),
+            (
+                "local pref",
+                with(&|p| p.local_pref = Some(200)),
+                s2,
+                path(&[65001]),
+                s1,
+                "a",
+            ),
+            (
+                "missing local pref is 100",
+                with(&|p| p.local_pref = Some(99)),
+                s1,
+                path(&[65001]),
+                s2,
+                "b",
+            ),
+            (
+                "as path length",
+                path(&[65001, 65002]),
+                s1,
+                path(&[65003]),
+                s2,
+                "b",
+            ),
+            (
+                "as set counts one",
+                PathAttrs {
+                    as_path: vec![AsSegment::Set(vec![1, 2, 3])],
+                    ..PathAttrs::default()
+                },
+                s2,
+                path(&[1, 2]),
+                s1,
+                "a",
+            ),
+            (
+                "origin",
+                with(&|p| p.origin = 1),
+                s1,
+                with(&|p| p.origin = 2),
+                s2,
+                "a",
+            ),
+            (
+                "med same neighbour",
+                with(&|p| p.med = Some(10)),
+                s1,
+                with(&|p| p.med = Some(5)),
+                s2,
+                "b",
+            ),
+            (
+                "missing med is 0",
+                with(&|p| p.med = Some(1)),
+                s1,
+                path(&[65001]),
+                s2,
+                "b",
+            ),
+            (
+                "med ignored across neighbours",
+                PathAttrs {
+                    med: Some(50),
+                    ..path(&[65009])
+                },
+                s1,
+                path(&[65001]),
+                s2,
+                "a",
+            ),
+            (
+                "ebgp over ibgp",
+                path(&[65001]),
+                s1,
+                path(&[65001]),
+                e1,
+                "b",
+            ),
+            (
+                "local over ebgp",
+                PathAttrs {
+                    as_path: vec![AsSegment::Sequence(vec![65001])],
+                    ..PathAttrs::default()
+                },
+                Source::Local,
+                path(&[65001]),
+                e1,
+                "a",
+            ),
             ("router id", path(&[65001]), s2, path(&[65001]), s1, "b"),
-            ("originator id replaces router id", with(&|p| p.originator_id = Some([0, 0, 0, 9].into())), s2, path(&[65001]), s1, "a"),
-            ("cluster list length", with(&|p| p.cluster_list = vec![[9, 9, 9, 9].into()]), s1, path(&[65001]), s1, "b"),
-            ("peer address", path(&[65001]), ibgp([1, 1, 1, 1], [10, 0, 0, 9]), path(&[65001]), s1, "b"),
+            (
+                "originator id replaces router id",
+                with(&|p| p.originator_id = Some([0, 0, 0, 9].into())),
+                s2,
+                path(&[65001]),
+                s1,
+                "a",
+            ),
+            (
+                "cluster list length",
+                with(&|p| p.cluster_list = vec![[9, 9, 9, 9].into()]),
+                s1,
+                path(&[65001]),
+                s1,
+                "b",
+            ),
+            (
+                "peer address",
+                path(&[65001]),
+                ibgp([1, 1, 1, 1], [10, 0, 0, 9]),
+                path(&[65001]),
+                s1,
+                "b",
+            ),
         ];
         for (name, a, sa, b, sb, want) in rows {
             let got = match compare(&a, sa, &b, sb) {
@@ -127,7 +243,11 @@ mod tests {
             };
             assert_eq!(got, want, "{name}");
             // Antisymmetric.
-            assert_eq!(compare(&b, sb, &a, sa), compare(&a, sa, &b, sb).reverse(), "{name}");
+            assert_eq!(
+                compare(&b, sb, &a, sa),
+                compare(&a, sa, &b, sb).reverse(),
+                "{name}"
+            );
         }
     }
 }

@@ -8,7 +8,7 @@ pub(crate) mod attrs;
 pub(crate) mod best;
 pub(crate) mod table;
 
-use crate::{RouteKey};
+use crate::RouteKey;
 use ipnet::IpNet;
 use table::{Table, V4Key, V6Key, Vpn4Key, Vpn6Key};
 
@@ -73,6 +73,9 @@ impl Rib {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.v4.heap_bytes() + self.v6.heap_bytes() + self.vpn4.heap_bytes() + self.vpn6.heap_bytes()
+        self.v4.heap_bytes()
+            + self.v6.heap_bytes()
+            + self.vpn4.heap_bytes()
+            + self.vpn6.heap_bytes()
     }
 }

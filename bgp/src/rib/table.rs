@@ -45,22 +45,36 @@ pub(crate) struct Vpn6Key {
 
 impl V4Key {
     pub fn new(n: Ipv4Net) -> Self {
-        V4Key { addr: n.addr().octets(), len: n.prefix_len() }
+        V4Key {
+            addr: n.addr().octets(),
+            len: n.prefix_len(),
+        }
     }
 }
 impl V6Key {
     pub fn new(n: Ipv6Net) -> Self {
-        V6Key { addr: n.addr().octets(), len: n.prefix_len() }
+        V6Key {
+            addr: n.addr().octets(),
+            len: n.prefix_len(),
+        }
     }
 }
 impl Vpn4Key {
     pub fn new(rd: Rd, n: Ipv4Net) -> Self {
-        Vpn4Key { rd, addr: n.addr().octets(), len: n.prefix_len() }
+        Vpn4Key {
+            rd,
+            addr: n.addr().octets(),
+            len: n.prefix_len(),
+        }
     }
 }
 impl Vpn6Key {
     pub fn new(rd: Rd, n: Ipv6Net) -> Self {
-        Vpn6Key { rd, addr: n.addr().octets(), len: n.prefix_len() }
+        Vpn6Key {
+            rd,
+            addr: n.addr().octets(),
+            len: n.prefix_len(),
+        }
     }
 }
 
@@ -141,7 +155,11 @@ struct Entry<K> {
 
 impl<K> Entry<K> {
     fn path(&self) -> PathRef {
-        PathRef { attr: self.attr, label: self.label & !MULTI, src: self.src }
+        PathRef {
+            attr: self.attr,
+            label: self.label & !MULTI,
+            src: self.src,
+        }
     }
     fn set(&mut self, p: PathRef, multi: bool) {
         self.attr = p.attr;
@@ -216,7 +234,11 @@ impl<K: TableKey> Table<K> {
         self.entries.capacity() * std::mem::size_of::<Entry<K>>()
             + self.index.capacity() * (std::mem::size_of::<Slot>() + 1)
             + self.others.capacity() * (std::mem::size_of::<(K, Vec<PathRef>)>() + 1)
-            + self.others.values().map(|v| v.capacity() * 12).sum::<usize>()
+            + self
+                .others
+                .values()
+                .map(|v| v.capacity() * 12)
+                .sum::<usize>()
     }
 
     fn hash(&self, key: &K) -> (u64, u32) {
@@ -237,8 +259,11 @@ impl<K: TableKey> Table<K> {
     }
 
     /// All paths of `key`, best first.
+    #[cfg_attr(not(test), allow(dead_code))] // no query command yet
     pub fn paths(&self, key: &K) -> Vec<PathRef> {
-        let Some(i) = self.find(key) else { return Vec::new() };
+        let Some(i) = self.find(key) else {
+            return Vec::new();
+        };
         let e = &self.entries[i];
         let mut v = vec![e.path()];
         if e.multi() {
@@ -253,52 +278,110 @@ impl<K: TableKey> Table<K> {
 
     /// Sets the path of `p.src` for `key`, replacing that source's previous
     /// one. `better(a, b)` says whether a is preferred to b.
-    pub fn upsert(&mut self, key: K, p: PathRef, better: impl Fn(&PathRef, &PathRef) -> bool) -> Change {
+    pub fn upsert(
+        &mut self,
+        key: K,
+        p: PathRef,
+        better: impl Fn(&PathRef, &PathRef) -> bool,
+    ) -> Change {
         let Some(i) = self.find(&key) else {
             let pos = self.entries.len() as u32;
-            let mut e = Entry { attr: 0, label: 0, src: 0, key };
+            let mut e = Entry {
+                attr: 0,
+                label: 0,
+                src: 0,
+                key,
+            };
             e.set(p, false);
             self.entries.push(e);
             let (h, h32) = self.hash(&key);
-            self.index.insert_unique(h, Slot { pos, hash: h32 }, full_hash);
-            return Change { old_best: None, new_best: Some(p), removed: None };
+            self.index
+                .insert_unique(h, Slot { pos, hash: h32 }, full_hash);
+            return Change {
+                old_best: None,
+                new_best: Some(p),
+                removed: None,
+            };
         };
         let e = &mut self.entries[i];
         let old = e.path();
         if !e.multi() && e.src == p.src {
             e.set(p, false);
-            return Change { old_best: Some(old), new_best: Some(p), removed: Some(old) };
+            return Change {
+                old_best: Some(old),
+                new_best: Some(p),
+                removed: Some(old),
+            };
         }
-        let mut all = if e.multi() { self.others.remove(&key).unwrap_or_default() } else { Vec::new() };
+        let mut all = if e.multi() {
+            self.others.remove(&key).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         all.push(old);
-        let removed = all.iter().position(|q| q.src == p.src).map(|j| all.swap_remove(j));
+        let removed = all
+            .iter()
+            .position(|q| q.src == p.src)
+            .map(|j| all.swap_remove(j));
         all.push(p);
         let new = self.settle(i, key, all, &better);
-        Change { old_best: Some(old), new_best: new, removed }
+        Change {
+            old_best: Some(old),
+            new_best: new,
+            removed,
+        }
     }
 
     /// Removes the path of `src` for `key`.
-    pub fn remove(&mut self, key: &K, src: u16, better: impl Fn(&PathRef, &PathRef) -> bool) -> Change {
-        let Some(i) = self.find(key) else { return Change::default() };
+    pub fn remove(
+        &mut self,
+        key: &K,
+        src: u16,
+        better: impl Fn(&PathRef, &PathRef) -> bool,
+    ) -> Change {
+        let Some(i) = self.find(key) else {
+            return Change::default();
+        };
         let e = &self.entries[i];
         let old = e.path();
         if !e.multi() {
             if e.src != src {
-                return Change { old_best: Some(old), new_best: Some(old), removed: None };
+                return Change {
+                    old_best: Some(old),
+                    new_best: Some(old),
+                    removed: None,
+                };
             }
             self.delete(i);
-            return Change { old_best: Some(old), new_best: None, removed: Some(old) };
+            return Change {
+                old_best: Some(old),
+                new_best: None,
+                removed: Some(old),
+            };
         }
         let mut all = self.others.remove(key).unwrap_or_default();
         all.push(old);
-        let removed = all.iter().position(|q| q.src == src).map(|j| all.swap_remove(j));
+        let removed = all
+            .iter()
+            .position(|q| q.src == src)
+            .map(|j| all.swap_remove(j));
         let new = self.settle(i, *key, all, &better);
-        Change { old_best: Some(old), new_best: new, removed }
+        Change {
+            old_best: Some(old),
+            new_best: new,
+            removed,
+        }
     }
 
     /// Stores `all` (non-empty) as the paths of the entry at `i`: the best in
     /// the entry, the others aside. Returns the best.
-    fn settle(&mut self, i: usize, key: K, mut all: Vec<PathRef>, better: &impl Fn(&PathRef, &PathRef) -> bool) -> Option<PathRef> {
+    fn settle(
+        &mut self,
+        i: usize,
+        key: K,
+        mut all: Vec<PathRef>,
+        better: &impl Fn(&PathRef, &PathRef) -> bool,
+    ) -> Option<PathRef> {
         if all.is_empty() {
             self.delete(i);
             return None;
@@ -321,16 +404,26 @@ impl<K: TableKey> Table<K> {
     /// Re-runs the selection for `key` (after a source's attributes, such as
     /// its router id, changed).
     pub fn reselect(&mut self, key: &K, better: impl Fn(&PathRef, &PathRef) -> bool) -> Change {
-        let Some(i) = self.find(key) else { return Change::default() };
+        let Some(i) = self.find(key) else {
+            return Change::default();
+        };
         let e = &self.entries[i];
         let old = e.path();
         if !e.multi() {
-            return Change { old_best: Some(old), new_best: Some(old), removed: None };
+            return Change {
+                old_best: Some(old),
+                new_best: Some(old),
+                removed: None,
+            };
         }
         let mut all = self.others.remove(key).unwrap_or_default();
         all.push(old);
         let new = self.settle(i, *key, all, &better);
-        Change { old_best: Some(old), new_best: new, removed: None }
+        Change {
+            old_best: Some(old),
+            new_best: new,
+            removed: None,
+        }
     }
 
     fn delete(&mut self, i: usize) {
@@ -386,7 +479,10 @@ mod tests {
     use super::*;
 
     fn key(i: u32) -> Vpn4Key {
-        Vpn4Key::new([0, 0, 0, 1, 0, 0, 0, (i % 7) as u8], Ipv4Net::new(Ipv4Addr::from(i << 8), 24).unwrap())
+        Vpn4Key::new(
+            [0, 0, 0, 1, 0, 0, 0, (i % 7) as u8],
+            Ipv4Net::new(Ipv4Addr::from(i << 8), 24).unwrap(),
+        )
     }
 
     #[test]
@@ -422,6 +518,9 @@ mod tests {
         }
         assert_eq!(t.mark_stale(0), 500);
         assert_eq!(t.keys_of(0, true).len(), 500);
-        assert_eq!(key(3).to_route(), RouteKey::Vpn([0, 0, 0, 1, 0, 0, 0, 3], "0.0.3.0/24".parse().unwrap()));
+        assert_eq!(
+            key(3).to_route(),
+            RouteKey::Vpn([0, 0, 0, 1, 0, 0, 0, 3], "0.0.3.0/24".parse().unwrap())
+        );
     }
 }

@@ -40,8 +40,26 @@ impl NetnsPair {
         ip(&["link", "set", &vb, "netns", &b]);
         ip(&["-n", &a, "addr", "add", "10.99.0.1/30", "dev", &va]);
         ip(&["-n", &b, "addr", "add", "10.99.0.2/30", "dev", &vb]);
-        ip(&["-n", &a, "addr", "add", "2001:db8:99::1/64", "dev", &va, "nodad"]);
-        ip(&["-n", &b, "addr", "add", "2001:db8:99::2/64", "dev", &vb, "nodad"]);
+        ip(&[
+            "-n",
+            &a,
+            "addr",
+            "add",
+            "2001:db8:99::1/64",
+            "dev",
+            &va,
+            "nodad",
+        ]);
+        ip(&[
+            "-n",
+            &b,
+            "addr",
+            "add",
+            "2001:db8:99::2/64",
+            "dev",
+            &vb,
+            "nodad",
+        ]);
         for (ns, v) in [(&a, &va), (&b, &vb)] {
             ip(&["-n", ns, "link", "set", "lo", "up"]);
             ip(&["-n", ns, "link", "set", v, "up"]);
@@ -90,12 +108,18 @@ impl Daemon {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn daemon");
-        Daemon { child: Some(child), pidfile: None }
+        Daemon {
+            child: Some(child),
+            pidfile: None,
+        }
     }
 
     /// A daemon that forks itself and writes its pid to `pidfile`.
     pub fn forking(pidfile: PathBuf) -> Daemon {
-        Daemon { child: None, pidfile: Some(pidfile) }
+        Daemon {
+            child: None,
+            pidfile: Some(pidfile),
+        }
     }
 }
 
@@ -167,8 +191,19 @@ impl Speaker {
     pub async fn start(asn: u32, router_id: Ipv4Addr, listen: Vec<SocketAddr>) -> Speaker {
         let (tx, rx) = mpsc::channel(64);
         let (events, status) = bgp::spawn(rx);
-        tx.send(BgpCommand::SetSpeaker(SpeakerConfig { asn, router_id, listen })).await.unwrap();
-        Speaker { tx, events, status, seen: Vec::new() }
+        tx.send(BgpCommand::SetSpeaker(SpeakerConfig {
+            asn,
+            router_id,
+            listen,
+        }))
+        .await
+        .unwrap();
+        Speaker {
+            tx,
+            events,
+            status,
+            seen: Vec::new(),
+        }
     }
 
     pub async fn send(&self, c: BgpCommand) {
@@ -176,7 +211,12 @@ impl Speaker {
     }
 
     /// Waits (bounded) for an event matching `pred`; returns it.
-    pub async fn wait_for(&mut self, what: &str, secs: u64, mut pred: impl FnMut(&BgpEvent) -> bool) -> BgpEvent {
+    pub async fn wait_for(
+        &mut self,
+        what: &str,
+        secs: u64,
+        mut pred: impl FnMut(&BgpEvent) -> bool,
+    ) -> BgpEvent {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
@@ -188,7 +228,10 @@ impl Speaker {
                     }
                 }
                 Ok(None) => panic!("speaker stopped while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}; status {:?}", self.status.snapshot()),
+                Err(_) => panic!(
+                    "timed out waiting for {what}; status {:?}",
+                    self.status.snapshot()
+                ),
             }
         }
     }
@@ -245,9 +288,14 @@ pub fn rt0(asn: u16, n: u32) -> [u8; 8] {
 }
 
 pub fn tempdir_for(user_owned_by_frr: bool) -> tempfile::TempDir {
-    let d = tempfile::Builder::new().prefix("bgp-it-").tempdir_in("/tmp").expect("tempdir");
+    let d = tempfile::Builder::new()
+        .prefix("bgp-it-")
+        .tempdir_in("/tmp")
+        .expect("tempdir");
     if user_owned_by_frr {
-        let _ = Command::new("chown").args(["frr:frr", d.path().to_str().unwrap()]).status();
+        let _ = Command::new("chown")
+            .args(["frr:frr", d.path().to_str().unwrap()])
+            .status();
     }
     d
 }
