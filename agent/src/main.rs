@@ -300,14 +300,24 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         let (v, s) = (vpn.clone(), store.clone());
         let e = events.clone();
         std::thread::Builder::new().name("bgp-events".into()).spawn(move || {
-            while let Some(ev) = bgp_events.blocking_recv() {
-                // BGP4-MIB bgpEstablishedNotification / bgpBackwardTransNotification.
-                if let vpn_core::bgp::BgpEvent::PeerState { old, new, status, .. } = &ev {
-                    if let Some(std::net::SocketAddr::V4(a)) = status.remote_addr {
-                        e.bgp_peer(*a.ip(), *old as u32, *new as u32, status.last_error);
+            // Events in batches: one view update per batch, not per route.
+            while let Some(first) = bgp_events.blocking_recv() {
+                let mut batch = vec![first];
+                while batch.len() < 4096 {
+                    match bgp_events.try_recv() {
+                        Ok(ev) => batch.push(ev),
+                        Err(_) => break,
                     }
                 }
-                v.on_event(&s.snapshot(), ev);
+                for ev in &batch {
+                    // BGP4-MIB bgpEstablishedNotification / bgpBackwardTransNotification.
+                    if let vpn_core::bgp::BgpEvent::PeerState { old, new, status, .. } = ev {
+                        if let Some(std::net::SocketAddr::V4(a)) = status.remote_addr {
+                            e.bgp_peer(*a.ip(), *old as u32, *new as u32, status.last_error);
+                        }
+                    }
+                }
+                v.on_events(&s.snapshot(), batch);
             }
         })?;
     }

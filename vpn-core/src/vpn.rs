@@ -162,6 +162,9 @@ struct State {
     ce_offered: BTreeMap<VrfKey, BTreeMap<IpNet, Path>>,
     /// The VPN RIB as the speaker reports it (best per RD:prefix).
     vpn: BTreeMap<(bgp::Rd, IpNet), Path>,
+    /// Route target -> VRFs importing it, as of configuration `import_gen`.
+    importers: BTreeMap<[u8; 8], Vec<VrfKey>>,
+    import_gen: Option<u64>,
 }
 
 /// Told which prefixes of a VRF got other BGP routes.
@@ -309,88 +312,134 @@ impl Vpn {
         }
     }
 
-    /// Recompute what one VRF exports (VPN routes) and offers its CE peers.
+    /// What one prefix of a VRF should export (as a VPN route) and offer its
+    /// CE peers, given the VRF's row and export RTs.
+    fn want_for(
+        cfg: &Config,
+        routes: &BgpRoutes,
+        vrf: &VrfKey,
+        ert: &[[u8; 8]],
+        ce_peers: bool,
+        p: &IpNet,
+    ) -> (Option<(RouteKey, Path)>, Option<Path>) {
+        let Some(row) = cfg.vrfs.get(vrf).filter(|r| r.state == RowState::Active && r.admin == crate::AdminStatus::Up)
+        else {
+            return (None, None);
+        };
+        let stat = best_route(cfg, vrf, p);
+        let learned = routes.get(vrf, p);
+        let (nh, attrs) = match (stat, learned) {
+            (Some((k, _)), _) => (k.index().next_hop, PathAttrs { origin: 2, ..PathAttrs::default() }),
+            (None, Some(b)) => (b.next_hop, (*b.attrs).clone()),
+            (None, None) => return (None, None),
+        };
+        // CE peers get every route of the VRF (the speaker does not send a
+        // CE its own routes back).
+        let ce = ce_peers.then(|| Path {
+            attrs: Arc::new(PathAttrs { next_hop: None, ..attrs.clone() }),
+            labels: vec![],
+            from: None,
+        });
+        // VPN export: local routes (static, CE-learned); imported ones belong
+        // to other PEs.
+        if stat.is_none() && learned.is_some_and(|b| matches!(b.source, Source::Imported { .. })) {
+            return (None, ce);
+        }
+        let (Some(rd), false) = (row.rd, ert.is_empty()) else { return (None, ce) };
+        let Some(label) = export_label(cfg, vrf, p, nh) else { return (None, ce) };
+        let mut a = attrs;
+        a.next_hop = None;
+        a.local_pref = Some(100);
+        a.ext_communities = ert.to_vec();
+        (Some((RouteKey::Vpn(rd.to_rd_bytes(), *p), Path { attrs: Arc::new(a), labels: vec![label], from: None })), ce)
+    }
+
+    /// Recompute what a VRF exports and offers its CE peers: every prefix
+    /// (`only` None: after a change to the VRF itself), or some prefixes.
     fn sync_export(&self, st: &mut State, cfg: &Config, vrf: &VrfKey) {
-        let row = cfg.vrfs.get(vrf).filter(|r| r.state == RowState::Active && r.admin == crate::AdminStatus::Up);
+        self.sync_export_prefixes(st, cfg, vrf, None)
+    }
+
+    fn sync_export_prefixes(&self, st: &mut State, cfg: &Config, vrf: &VrfKey, only: Option<&[IpNet]>) {
         let ert = rt_bytes(cfg, vrf, RtType::Export);
-        let bgp_routes = self.routes.load();
-        let mut vpn_want: BTreeMap<IpNet, (RouteKey, Path)> = BTreeMap::new();
-        let mut ce_want: BTreeMap<IpNet, Path> = BTreeMap::new();
-        if let Some(row) = row {
-            // Every prefix with a best route: static (best_route) or BGP.
-            let mut prefixes: BTreeSet<IpNet> = BTreeSet::new();
-            for (k, r) in cfg.routes_of(vrf) {
-                if r.state == RowState::Active {
-                    prefixes.insert(k.index().prefix);
+        let routes = self.routes.load();
+        let ce_peers = cfg
+            .peers
+            .range::<_, [u8]>((std::ops::Bound::Included(vrf.as_bytes()), std::ops::Bound::Unbounded))
+            .next()
+            .is_some_and(|(k, _)| k.as_bytes().starts_with(vrf.as_bytes()));
+        let prefixes: BTreeSet<IpNet> = match only {
+            Some(ps) => ps.iter().copied().collect(),
+            None => {
+                let mut ps: BTreeSet<IpNet> = cfg
+                    .routes_of(vrf)
+                    .filter(|(_, r)| r.state == RowState::Active)
+                    .map(|(k, _)| k.index().prefix)
+                    .collect();
+                if let Some(m) = routes.of(vrf) {
+                    ps.extend(m.keys().copied());
                 }
+                ps.extend(st.exported.get(vrf).into_iter().flat_map(|m| m.keys().copied()));
+                ps.extend(st.ce_offered.get(vrf).into_iter().flat_map(|m| m.keys().copied()));
+                ps
             }
-            if let Some(m) = bgp_routes.of(vrf) {
-                prefixes.extend(m.keys().copied());
-            }
-            for p in prefixes {
-                let stat = best_route(cfg, vrf, &p);
-                let learned = bgp_routes.of(vrf).and_then(|m| m.get(&p));
-                let (origin_ce, nh, attrs) = match (stat, learned) {
-                    (Some((k, _)), _) => (false, k.index().next_hop, PathAttrs { origin: 2, ..PathAttrs::default() }),
-                    (None, Some(b)) => (matches!(b.source, Source::Ce { .. }), b.next_hop, (*b.attrs).clone()),
-                    (None, None) => continue,
-                };
-                // CE peers get every route of the VRF except those they sent.
-                let ce_path = Path { attrs: Arc::new(PathAttrs { next_hop: None, ..attrs.clone() }), labels: vec![], from: None };
-                ce_want.insert(p, ce_path);
-                // VPN export: local (static, CE-learned) routes only; imported
-                // ones belong to other PEs.
-                if learned.is_some_and(|b| matches!(b.source, Source::Imported { .. })) && stat.is_none() {
-                    continue;
+        };
+        let mut originate = Vec::new();
+        let mut withdraw = Vec::new();
+        let mut ce_originate = Vec::new();
+        let mut ce_withdraw = Vec::new();
+        let exported = st.exported.entry(vrf.clone()).or_default();
+        let offered = st.ce_offered.entry(vrf.clone()).or_default();
+        for p in prefixes {
+            let (vpn, ce) = Self::want_for(cfg, &routes, vrf, &ert, ce_peers, &p);
+            match (vpn, exported.get(&p)) {
+                (Some(w), Some(h)) if w == *h => {}
+                (Some(w), h) => {
+                    if let Some((hk, _)) = h {
+                        if *hk != w.0 {
+                            withdraw.push(*hk);
+                        }
+                    }
+                    originate.push(w.clone());
+                    exported.insert(p, w);
                 }
-                let _ = origin_ce;
-                let (Some(rd), false) = (row.rd, ert.is_empty()) else { continue };
-                let Some(label) = export_label(cfg, vrf, &p, nh) else { continue };
-                let mut a = attrs;
-                a.next_hop = None;
-                a.local_pref = Some(100);
-                a.ext_communities = ert.clone();
-                vpn_want.insert(
-                    p,
-                    (RouteKey::Vpn(rd.to_rd_bytes(), p), Path { attrs: Arc::new(a), labels: vec![label], from: None }),
-                );
+                (None, Some((hk, _))) => {
+                    withdraw.push(*hk);
+                    exported.remove(&p);
+                }
+                (None, None) => {}
+            }
+            match (ce, offered.get(&p)) {
+                (Some(w), Some(h)) if w == *h => {}
+                (Some(w), _) => {
+                    ce_originate.push((RouteKey::Unicast(p), w.clone()));
+                    offered.insert(p, w);
+                }
+                (None, Some(_)) => {
+                    ce_withdraw.push(RouteKey::Unicast(p));
+                    offered.remove(&p);
+                }
+                (None, None) => {}
             }
         }
-        // Diff against what is exported now.
-        let had = st.exported.remove(vrf).unwrap_or_default();
-        let withdraw: Vec<RouteKey> = had
-            .iter()
-            .filter(|(p, (k, _))| vpn_want.get(*p).is_none_or(|(wk, _)| wk != k))
-            .map(|(_, (k, _))| *k)
-            .collect();
-        let originate: Vec<(RouteKey, Path)> =
-            vpn_want.iter().filter(|(p, w)| had.get(*p) != Some(*w)).map(|(_, (k, path))| (*k, path.clone())).collect();
+        if exported.is_empty() {
+            st.exported.remove(vrf);
+        }
+        if st.ce_offered.get(vrf).is_some_and(|m| m.is_empty()) {
+            st.ce_offered.remove(vrf);
+        }
         if !withdraw.is_empty() {
             self.send(BgpCommand::Withdraw { rib: None, keys: withdraw });
         }
         if !originate.is_empty() {
             self.send(BgpCommand::Originate { rib: None, routes: originate });
         }
-        if !vpn_want.is_empty() {
-            st.exported.insert(vrf.clone(), vpn_want);
-        }
         let rib = Some(vrf.name_str().to_string());
-        let had = st.ce_offered.remove(vrf).unwrap_or_default();
-        let withdraw: Vec<RouteKey> =
-            had.keys().filter(|p| !ce_want.contains_key(*p)).map(|p| RouteKey::Unicast(*p)).collect();
-        let originate: Vec<(RouteKey, Path)> = ce_want
-            .iter()
-            .filter(|(p, w)| had.get(*p) != Some(*w))
-            .map(|(p, w)| (RouteKey::Unicast(*p), w.clone()))
-            .collect();
-        if !withdraw.is_empty() {
-            self.send(BgpCommand::Withdraw { rib: rib.clone(), keys: withdraw });
+        if !ce_withdraw.is_empty() {
+            self.send(BgpCommand::Withdraw { rib: rib.clone(), keys: ce_withdraw });
         }
-        if !originate.is_empty() {
-            self.send(BgpCommand::Originate { rib, routes: originate });
-        }
-        if !ce_want.is_empty() {
-            st.ce_offered.insert(vrf.clone(), ce_want);
+        if !ce_originate.is_empty() {
+            self.send(BgpCommand::Originate { rib, routes: ce_originate });
         }
     }
 
@@ -447,117 +496,141 @@ impl Vpn {
         self.peers.store(Arc::new(p));
     }
 
-    /// Handle one event from the speaker. `cfg` is the current configuration.
-    pub fn on_event(&self, cfg: &Config, ev: BgpEvent) {
-        match ev {
-            BgpEvent::PeerState { id, status, old, new } => {
-                let st = self.st.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(k) = st.keys.get(&id) {
-                    tracing::info!(peer = %k.addr(), ?old, ?new, "BGP peer state");
-                    let mut p = (**self.peers.load()).clone();
-                    p.peers.insert(k.clone(), peer_state(&status));
-                    self.peers.store(Arc::new(p));
+    /// Handle events from the speaker (a batch: one view update for all).
+    /// `cfg` is the current configuration.
+    pub fn on_events(&self, cfg: &Config, events: Vec<BgpEvent>) {
+        let mut st = self.st.lock().unwrap_or_else(|e| e.into_inner());
+        // Which VRFs import each route target (rebuilt when the
+        // configuration changed).
+        if st.import_gen != Some(cfg.generation) {
+            let mut idx: BTreeMap<[u8; 8], Vec<VrfKey>> = BTreeMap::new();
+            for (vrf, r) in cfg.vrfs.iter() {
+                if r.state == RowState::Active {
+                    for rt in rt_bytes(cfg, vrf, RtType::Import) {
+                        idx.entry(rt).or_default().push(vrf.clone());
+                    }
                 }
             }
-            BgpEvent::Best { rib: None, key: RouteKey::Vpn(rd, p), best } => {
-                let mut st = self.st.lock().unwrap_or_else(|e| e.into_inner());
-                match &best {
-                    Some(path) => {
-                        st.vpn.insert((rd, p), path.clone());
-                    }
-                    None => {
-                        st.vpn.remove(&(rd, p));
+            st.importers = idx;
+            st.import_gen = Some(cfg.generation);
+        }
+        let mut routes = (**self.routes.load()).clone();
+        let mut touched: BTreeMap<VrfKey, Vec<IpNet>> = BTreeMap::new();
+        let mut peers_changed = false;
+        let mut peer_view = (**self.peers.load()).clone();
+        for ev in events {
+            match ev {
+                BgpEvent::PeerState { id, status, old, new } => {
+                    if let Some(k) = st.keys.get(&id) {
+                        tracing::info!(peer = %k.addr(), ?old, ?new, "BGP peer state");
+                        peer_view.peers.insert(k.clone(), peer_state(&status));
+                        peers_changed = true;
                     }
                 }
-                // Every VRF whose import RTs meet the route's (or that held it).
-                let mut routes = (**self.routes.load()).clone();
-                let mut touched: Vec<(VrfKey, IpNet)> = Vec::new();
-                for (vrf, row) in cfg.vrfs.iter().filter(|(_, r)| r.state == RowState::Active) {
-                    let irt = rt_bytes(cfg, vrf, RtType::Import);
-                    let wants = best.as_ref().is_some_and(|b| b.attrs.ext_communities.iter().any(|c| irt.contains(c)));
-                    let cur = routes.get(vrf, &p).cloned();
-                    let is_ce = cur.as_ref().is_some_and(|c| matches!(c.source, Source::Ce { .. }));
-                    let holds = matches!(&cur, Some(BgpRoute { source: Source::Imported { rd: r }, .. }) if *r == rd);
-                    if wants && !is_ce {
-                        let path = best.as_ref().expect("wants implies a path");
-                        if cur.is_none() {
-                            // A new route: within the VRF's maximum?
-                            let n = cfg.active_route_count(vrf) + routes.count(vrf);
-                            if row.max_routes != 0 && n >= row.max_routes {
-                                self.drops.record(vrf, row.times.created);
-                                continue;
+                BgpEvent::Best { rib: None, key: RouteKey::Vpn(rd, p), best } => {
+                    let old = match &best {
+                        Some(path) => st.vpn.insert((rd, p), path.clone()),
+                        None => st.vpn.remove(&(rd, p)),
+                    };
+                    // VRFs that import the new or the old path's RTs.
+                    let mut cands: BTreeSet<VrfKey> = BTreeSet::new();
+                    for path in best.iter().chain(old.iter()) {
+                        for c in &path.attrs.ext_communities {
+                            if let Some(v) = st.importers.get(c) {
+                                cands.extend(v.iter().cloned());
                             }
                         }
-                        for l in &path.labels {
-                            self.illegal.check(cfg, vrf, *l);
-                        }
-                        routes.insert(vrf, p, imported(rd, path));
-                        touched.push((vrf.clone(), p));
-                    } else if holds {
-                        // Another RD may still offer the prefix.
-                        routes.remove(vrf, &p);
-                        if let Some(((ord, _), other)) = st
-                            .vpn
-                            .iter()
-                            .find(|((_, q), path)| *q == p && path.attrs.ext_communities.iter().any(|c| irt.contains(c)))
-                        {
-                            routes.insert(vrf, p, imported(*ord, other));
-                        }
-                        touched.push((vrf.clone(), p));
                     }
-                }
-                self.routes.store(Arc::new(routes));
-                for (v, p) in touched {
-                    (self.on_change)(&v, &[p]);
-                    self.sync_export(&mut st, cfg, &v);
-                }
-            }
-            BgpEvent::Best { rib: Some(name), key: RouteKey::Unicast(p), best } => {
-                let Some(vrf) = VrfKey::new(name.as_bytes()) else { return };
-                let mut st = self.st.lock().unwrap_or_else(|e| e.into_inner());
-                let mut routes = (**self.routes.load()).clone();
-                match best {
-                    Some(path) => {
-                        let peer_as = path
-                            .attrs
-                            .as_path
-                            .iter()
-                            .find_map(|s| match s {
-                                bgp::AsSegment::Sequence(v) => v.first().copied(),
-                                bgp::AsSegment::Set(_) => None,
-                            })
-                            .unwrap_or(0);
-                        if routes.get(&vrf, &p).is_none() {
-                            if let Some(row) = cfg.vrfs.get(&vrf) {
+                    for vrf in cands {
+                        let Some(row) = cfg.vrfs.get(&vrf) else { continue };
+                        let irt = rt_bytes(cfg, &vrf, RtType::Import);
+                        let wants = best.as_ref().is_some_and(|b| b.attrs.ext_communities.iter().any(|c| irt.contains(c)));
+                        let cur = routes.get(&vrf, &p);
+                        let is_ce = cur.is_some_and(|c| matches!(c.source, Source::Ce { .. }));
+                        let holds = matches!(cur, Some(BgpRoute { source: Source::Imported { rd: r }, .. }) if *r == rd);
+                        if wants && !is_ce {
+                            let path = best.as_ref().expect("wants implies a path");
+                            if cur.is_none() {
+                                // A new route: within the VRF's maximum?
                                 let n = cfg.active_route_count(&vrf) + routes.count(&vrf);
                                 if row.max_routes != 0 && n >= row.max_routes {
                                     self.drops.record(&vrf, row.times.created);
-                                    return;
+                                    continue;
                                 }
                             }
+                            for l in &path.labels {
+                                self.illegal.check(cfg, &vrf, *l);
+                            }
+                            routes.insert(&vrf, p, imported(rd, path));
+                            touched.entry(vrf).or_default().push(p);
+                        } else if holds {
+                            // Another RD may still offer the prefix.
+                            routes.remove(&vrf, &p);
+                            if let Some(((ord, _), other)) = st.vpn.iter().find(|((_, q), path)| {
+                                *q == p && path.attrs.ext_communities.iter().any(|c| irt.contains(c))
+                            }) {
+                                routes.insert(&vrf, p, imported(*ord, other));
+                            }
+                            touched.entry(vrf).or_default().push(p);
                         }
-                        routes.insert(
-                            &vrf,
-                            p,
-                            BgpRoute {
-                                source: Source::Ce { peer: path.from.unwrap_or(0), peer_as },
-                                next_hop: path.attrs.next_hop,
-                                labels: vec![],
-                                attrs: path.attrs.clone(),
-                                updated: crate::clock::ticks(),
-                            },
-                        );
-                    }
-                    None => {
-                        routes.remove(&vrf, &p);
                     }
                 }
-                self.routes.store(Arc::new(routes));
-                (self.on_change)(&vrf, &[p]);
-                self.sync_export(&mut st, cfg, &vrf);
+                BgpEvent::Best { rib: Some(name), key: RouteKey::Unicast(p), best } => {
+                    let Some(vrf) = VrfKey::new(name.as_bytes()) else { continue };
+                    match best {
+                        Some(path) => {
+                            let peer_as = path
+                                .attrs
+                                .as_path
+                                .iter()
+                                .find_map(|s| match s {
+                                    bgp::AsSegment::Sequence(v) => v.first().copied(),
+                                    bgp::AsSegment::Set(_) => None,
+                                })
+                                .unwrap_or(0);
+                            if routes.get(&vrf, &p).is_none() {
+                                if let Some(row) = cfg.vrfs.get(&vrf) {
+                                    let n = cfg.active_route_count(&vrf) + routes.count(&vrf);
+                                    if row.max_routes != 0 && n >= row.max_routes {
+                                        self.drops.record(&vrf, row.times.created);
+                                        continue;
+                                    }
+                                }
+                            }
+                            routes.insert(
+                                &vrf,
+                                p,
+                                BgpRoute {
+                                    source: Source::Ce { peer: path.from.unwrap_or(0), peer_as },
+                                    next_hop: path.attrs.next_hop,
+                                    labels: vec![],
+                                    attrs: path.attrs.clone(),
+                                    updated: crate::clock::ticks(),
+                                },
+                            );
+                        }
+                        None => {
+                            routes.remove(&vrf, &p);
+                        }
+                    }
+                    touched.entry(vrf).or_default().push(p);
+                }
+                BgpEvent::LabelReceived { .. } | BgpEvent::EndOfRib { .. } | BgpEvent::Best { .. } => {}
             }
-            BgpEvent::LabelReceived { .. } | BgpEvent::EndOfRib { .. } | BgpEvent::Best { .. } => {}
         }
+        self.routes.store(Arc::new(routes));
+        if peers_changed {
+            self.peers.store(Arc::new(peer_view));
+        }
+        for (v, ps) in touched {
+            (self.on_change)(&v, &ps);
+            self.sync_export_prefixes(&mut st, cfg, &v, Some(&ps));
+        }
+    }
+
+    /// Handle one event (see [`Vpn::on_events`]).
+    pub fn on_event(&self, cfg: &Config, ev: BgpEvent) {
+        self.on_events(cfg, vec![ev])
     }
 }
 
