@@ -357,7 +357,8 @@ fn static_cell(v: &View, r: &vpn_core::routes::RteRow, col: u32) -> Option<Value
         AGE => Value::Gauge32(v.now.wrapping_sub(r.times.last_changed) / 100),
         NEXT_HOP_AS => Value::Gauge32(r.next_hop_as),
         METRIC1..=METRIC5 => Value::Integer(r.metrics[(col - METRIC1) as usize]),
-        XC_POINTER => Value::OctetString(r.xc_pointer.clone()),
+        // mplsXCTable is not served: no label stack (RFC 4382 0x00).
+        XC_POINTER => Value::OctetString(vec![0]),
         STATUS => Value::Integer(RowStatus::of(r.state)),
         _ => return None,
     })

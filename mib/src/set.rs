@@ -36,7 +36,8 @@ enum RteCol {
     Type(RteType),
     NextHopAs(u32),
     Metric(usize, i32),
-    Xc(Vec<u8>),
+    /// mplsL3VpnVrfRteXCPointer: validated to be 0x00, nothing to store.
+    Xc,
     Status(RowStatus),
 }
 
@@ -344,7 +345,7 @@ fn table_target(oid: &[u32], v: &Value) -> Option<Result<Target, Fail>> {
                     if b != [0] {
                         return Err(InconsistentValue);
                     }
-                    RteCol::Xc(b)
+                    RteCol::Xc
                 }
                 STATUS => RteCol::Status(row_status(v)?),
                 _ => return Err(NotWritable),
@@ -723,7 +724,9 @@ impl RowKind for RteKind {
             RteCol::Type(v) => r.rtype = *v,
             RteCol::NextHopAs(v) => r.next_hop_as = *v,
             RteCol::Metric(i, v) => r.metrics[*i] = *v,
-            RteCol::Xc(v) => r.xc_pointer = v.clone(),
+            // Only 0x00 (no label stack) is accepted, and that is what every
+            // row reads: nothing to store.
+            RteCol::Xc => {}
             RteCol::Status(_) => {}
         }
     }

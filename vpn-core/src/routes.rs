@@ -218,8 +218,6 @@ pub struct RteRow {
     pub next_hop_as: u32,
     /// Metric1..5; -1 = unused.
     pub metrics: [i32; 5],
-    /// mplsL3VpnVrfRteXCPointer (0x00 = no label stack).
-    pub xc_pointer: Vec<u8>,
     pub state: RowState,
     pub ever_active: bool,
     pub times: RowTimes,
@@ -232,7 +230,6 @@ impl Default for RteRow {
             rtype: RteType::Other,
             next_hop_as: 0,
             metrics: [-1; 5],
-            xc_pointer: vec![0],
             state: RowState::NotReady,
             ever_active: false,
             times: RowTimes::default(),

@@ -223,12 +223,20 @@ impl Vpn {
     /// the commit touched.
     pub fn on_commit(&self, cfg: &Config, eff: &[Change]) {
         let mut st = self.st.lock().unwrap_or_else(|p| p.into_inner());
+        // Whole VRFs (their row, RTs or VRF label changed) and single
+        // prefixes (routes or per-prefix labels changed).
         let mut vrfs = BTreeSet::new();
         let mut reimport = BTreeSet::new();
+        let mut prefixes: BTreeMap<VrfKey, BTreeSet<IpNet>> = BTreeMap::new();
         for c in eff {
             match c {
                 Change::PutSettings(_) => self.sync_speaker(&mut st, cfg),
-                Change::PutPeer(k, _) | Change::DelPeer(k) => self.sync_peer(&mut st, cfg, k),
+                Change::PutPeer(k, _) | Change::DelPeer(k) => {
+                    self.sync_peer(&mut st, cfg, k);
+                    if let Some(v) = k.vrf() {
+                        vrfs.insert(v);
+                    }
+                }
                 Change::PutVrf(k, _) | Change::DelVrf(k) => {
                     vrfs.insert(k.clone());
                     reimport.insert(k.clone());
@@ -238,13 +246,32 @@ impl Vpn {
                     reimport.insert(k.vrf());
                 }
                 Change::PutRte(k, _) | Change::DelRte(k) => {
-                    vrfs.insert(k.vrf());
+                    let i = k.index();
+                    prefixes.entry(i.vrf).or_default().insert(i.prefix);
                 }
-                Change::Label(o, _) => {
-                    if let Some(v) = crate::config::label_owner_vrf_key(o) {
+                Change::Label(o, _) => match (o.first(), crate::config::label_owner_vrf_key(o)) {
+                    (Some(b'P'), Some(v)) => {
+                        // The owner holds the prefix's route-key start.
+                        let p = cfg
+                            .routes
+                            .range::<_, [u8]>((std::ops::Bound::Included(&o[1..]), std::ops::Bound::Unbounded))
+                            .next()
+                            .filter(|(k, _)| k.as_bytes().starts_with(&o[1..]))
+                            .map(|(k, _)| k.index().prefix);
+                        match p {
+                            Some(p) => {
+                                prefixes.entry(v).or_default().insert(p);
+                            }
+                            None => {
+                                vrfs.insert(v);
+                            }
+                        }
+                    }
+                    (_, Some(v)) => {
                         vrfs.insert(v);
                     }
-                }
+                    _ => {}
+                },
                 _ => {}
             }
         }
@@ -253,6 +280,12 @@ impl Vpn {
         }
         for v in &vrfs {
             self.sync_export(&mut st, cfg, v);
+        }
+        for (v, ps) in prefixes {
+            if !vrfs.contains(&v) {
+                let ps: Vec<IpNet> = ps.into_iter().collect();
+                self.sync_export_prefixes(&mut st, cfg, &v, Some(&ps));
+            }
         }
     }
 
@@ -368,6 +401,11 @@ impl Vpn {
             .range::<_, [u8]>((std::ops::Bound::Included(vrf.as_bytes()), std::ops::Bound::Unbounded))
             .next()
             .is_some_and(|(k, _)| k.as_bytes().starts_with(vrf.as_bytes()));
+        // A VRF that exports nothing, has no CE peers and offered nothing
+        // before has nothing to do.
+        if ert.is_empty() && !ce_peers && !st.exported.contains_key(vrf) && !st.ce_offered.contains_key(vrf) {
+            return;
+        }
         let prefixes: BTreeSet<IpNet> = match only {
             Some(ps) => ps.iter().copied().collect(),
             None => {
