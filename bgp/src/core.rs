@@ -344,6 +344,10 @@ impl Core {
         }
         let gr = p.session.as_ref().and_then(|s| s.info.peer_gr);
         p.session = None;
+        // Announcements counted "since the session came up": none now.
+        for c in p.shared.received.iter() {
+            c.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
         if graceful && gr.is_some() {
             p.restarting = true;
             if let Some(r) = self.ribs.get_mut(&p.cfg.rib) {

@@ -500,6 +500,15 @@ struct ConnParams {
     shared: Arc<PeerShared>,
 }
 
+/// Leading bits two addresses of one family share.
+fn common_prefix_len(a: std::net::IpAddr, b: std::net::IpAddr) -> u32 {
+    match (a, b) {
+        (std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) => (u32::from(a) ^ u32::from(b)).leading_zeros(),
+        (std::net::IpAddr::V6(a), std::net::IpAddr::V6(b)) => (u128::from(a) ^ u128::from(b)).leading_zeros(),
+        _ => 0,
+    }
+}
+
 /// Opens the TCP connection to the peer: MD5 key set before connect, bound
 /// to a configured listen address of the same family (port 0) if any.
 async fn connect(p: &ConnParams) -> std::io::Result<TcpStream> {
@@ -512,11 +521,14 @@ async fn connect(p: &ConnParams) -> std::io::Result<TcpStream> {
     if let Some(key) = &p.cfg.md5_password {
         md5::set_md5(&sock, p.cfg.address, Some(key.as_bytes()))?;
     }
+    // Of several listen addresses, the one on the peer's subnet is the
+    // source the peer expects: take the longest common prefix with it.
     if let Some(l) = p
         .speaker
         .listen
         .iter()
-        .find(|l| l.is_ipv4() == remote.is_ipv4() && !l.ip().is_unspecified())
+        .filter(|l| l.is_ipv4() == remote.is_ipv4() && !l.ip().is_unspecified())
+        .max_by_key(|l| common_prefix_len(l.ip(), remote.ip()))
     {
         sock.bind(SocketAddr::new(l.ip(), 0))?;
     }

@@ -220,7 +220,10 @@ impl Table for VrfTable {
             // Counters count from the agent's start (or the VRF's creation):
             // no discontinuity since, so PerfDiscTime is 0.
             let k = VrfKey::from_bytes(key)?;
-            let (added, deleted) = v.cfg.route_counters(&k);
+            // Static routes (config) and BGP routes (imported, CE-learned).
+            let (sa, sd) = v.cfg.route_counters(&k);
+            let (ba, bd) = v.bgp.counters(&k);
+            let (added, deleted) = (sa.wrapping_add(ba), sd.wrapping_add(bd));
             Some(match col {
                 1 => Value::Counter32(added),
                 2 => Value::Counter32(deleted),

@@ -110,6 +110,12 @@ impl Mib {
     pub fn log_varbind(oid: &[u32], v: &Value) -> String {
         if snmpv3::is_secret(oid) {
             format!("{}=(key change, not shown)", oid::fmt(oid))
+        } else if oid.len() > bgp::PEER_ENTRY.len()
+            && oid.starts_with(bgp::PEER_ENTRY)
+            && oid[bgp::PEER_ENTRY.len()] == bgp::peer_col::MD5
+        {
+            // l3vpndBgpPeerMd5Password is write-only and never logged.
+            format!("{}=(password, not shown)", oid::fmt(oid))
         } else {
             format!("{}={}", oid::fmt(oid), v)
         }

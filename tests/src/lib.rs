@@ -1949,7 +1949,15 @@ impl GoBgp {
 
     pub fn try_cli(&self, args: &[&str]) -> (bool, String, String) {
         let mut argv = vec![
-            "ip", "netns", "exec", &self.ns, "gobgp", "-u", "127.0.0.1", "-p", "50051",
+            "ip",
+            "netns",
+            "exec",
+            &self.ns,
+            "gobgp",
+            "-u",
+            "127.0.0.1",
+            "-p",
+            "50051",
         ];
         argv.extend_from_slice(args);
         run_cmd(&argv)
@@ -2053,31 +2061,81 @@ pub struct Frr {
     pub ns: String,
     pub dir: tempfile::TempDir,
     pub proc: Option<Proc>,
+    /// zebra, when started with it (bgpd then knows the interfaces: it
+    /// sends link-local next hops to peers on a shared link).
+    pub zebra: Option<Proc>,
 }
 
 impl Frr {
     /// Start bgpd with `conf` (the text `RUNDIR` in it is replaced by the
     /// run directory); waits until vtysh answers.
     pub fn start(ns: &str, conf: &str) -> Frr {
+        Self::start_opts(ns, conf, false)
+    }
+
+    /// Like `start`, with zebra (`with_zebra`) in the same namespace.
+    pub fn start_opts(ns: &str, conf: &str, with_zebra: bool) -> Frr {
         let dir = tempfile::Builder::new()
             .prefix("l3vpnd-frr-")
             .tempdir_in("/tmp")
             .expect("tempdir");
         let d = dir.path().to_str().unwrap().to_string();
-        std::fs::write(
-            dir.path().join("bgpd.conf"),
-            conf.replace("RUNDIR", &d),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("bgpd.conf"), conf.replace("RUNDIR", &d)).unwrap();
         run_ok(&["chown", "-R", "frr:frr", &d]);
         run_ok(&["chmod", "0755", &d]);
         let mut f = Frr {
             ns: ns.to_string(),
             dir,
             proc: None,
+            zebra: None,
         };
+        if with_zebra {
+            f.start_zebra();
+        }
         f.launch();
         f
+    }
+
+    fn start_zebra(&mut self) {
+        let d = self.dir.path().to_str().unwrap().to_string();
+        let conf = format!("{d}/zebra.conf");
+        std::fs::write(&conf, format!("hostname zebra\nlog file {d}/zebra.log\n")).unwrap();
+        run_ok(&["chown", "frr:frr", &conf]);
+        let pid = format!("{d}/zebra.pid");
+        let api = format!("{d}/zserv.api");
+        let out = run_cmd(&[
+            "ip",
+            "netns",
+            "exec",
+            &self.ns,
+            "/usr/lib/frr/zebra",
+            "-d",
+            "-f",
+            &conf,
+            "-i",
+            &pid,
+            "--vty_socket",
+            &d,
+            "-z",
+            &api,
+            "-u",
+            "frr",
+            "-g",
+            "frr",
+        ]);
+        self.zebra = Some(Proc::forked(
+            "FRR zebra",
+            Path::new(&pid),
+            &self.dir.path().join("zebra.log"),
+        ));
+        assert!(out.0, "zebra failed to start:\n{}{}", out.1, out.2);
+        poll("zebra's zserv socket", Duration::from_secs(10), || {
+            if Path::new(&api).exists() && Path::new(&pid).exists() {
+                Ok(())
+            } else {
+                Err(read_file(&self.dir.path().join("zebra.log")))
+            }
+        });
     }
 
     pub fn launch(&mut self) {
@@ -2086,15 +2144,31 @@ impl Frr {
         let pid = format!("{d}/bgpd.pid");
         let conf = format!("{d}/bgpd.conf");
         let log = self.dir.path().join("bgpd.log");
-        let out = run_cmd(&[
-            "ip", "netns", "exec", &self.ns, FRR_BGPD, "-d", "-Z", "-f", &conf, "-i", &pid,
-            "--vty_socket", &d, "-u", "frr", "-g", "frr",
+        let api = format!("{d}/zserv.api");
+        let mut argv = vec!["ip", "netns", "exec", &self.ns, FRR_BGPD, "-d"];
+        if self.zebra.is_some() {
+            argv.extend(["-z", &api]);
+        } else {
+            argv.push("-Z");
+        }
+        argv.extend([
+            "-f",
+            &conf,
+            "-i",
+            &pid,
+            "--vty_socket",
+            &d,
+            "-u",
+            "frr",
+            "-g",
+            "frr",
         ]);
+        let out = run_cmd(&argv);
         self.proc = Some(Proc::forked("FRR bgpd", Path::new(&pid), &log));
         assert!(out.0, "bgpd failed to start:\n{}{}", out.1, out.2);
         poll("FRR bgpd vty up", Duration::from_secs(10), || {
-            let (ok, out, err) = self.try_vtysh(&["show bgp router-id"]);
-            if ok && Path::new(&pid).exists() {
+            let (ok, out, err) = self.try_vtysh(&["show bgp summary json"]);
+            if ok && out.trim_start().starts_with('{') && Path::new(&pid).exists() {
                 Ok(())
             } else {
                 Err(format!("{out}{err}"))
@@ -2172,6 +2246,9 @@ impl Frr {
 impl Drop for Frr {
     fn drop(&mut self) {
         self.stop();
+        if let Some(mut z) = self.zebra.take() {
+            z.stop();
+        }
     }
 }
 

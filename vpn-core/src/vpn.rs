@@ -69,6 +69,8 @@ impl BgpRoute {
 pub struct BgpRoutes {
     vrfs: imbl::OrdMap<VrfKey, imbl::OrdMap<IpNet, BgpRoute>>,
     pub index: imbl::OrdMap<RteKey, BgpRoute>,
+    /// Routes added to / removed from each VRF (Perf RoutesAdded/Deleted).
+    counters: imbl::OrdMap<VrfKey, (u32, u32)>,
 }
 
 impl BgpRoutes {
@@ -85,14 +87,28 @@ impl BgpRoutes {
     pub fn key(vrf: &VrfKey, p: &IpNet, r: &BgpRoute) -> RteKey {
         RteKey::new(vrf, *p, BGP_POLICY, r.next_hop.filter(|n| n.is_ipv4() == p.addr().is_ipv4()))
     }
+    /// (added, deleted) BGP routes of a VRF.
+    pub fn counters(&self, vrf: &VrfKey) -> (u32, u32) {
+        self.counters.get(vrf).copied().unwrap_or((0, 0))
+    }
     pub fn insert(&mut self, vrf: &VrfKey, p: IpNet, r: BgpRoute) {
-        self.remove(vrf, &p);
+        if self.replace(vrf, &p).is_none() {
+            let (a, d) = self.counters(vrf);
+            self.counters.insert(vrf.clone(), (a.wrapping_add(1), d));
+        }
         self.index.insert(Self::key(vrf, &p, &r), r.clone());
         let mut m = self.vrfs.get(vrf).cloned().unwrap_or_default();
         m.insert(p, r);
         self.vrfs.insert(vrf.clone(), m);
     }
     pub fn remove(&mut self, vrf: &VrfKey, p: &IpNet) -> Option<BgpRoute> {
+        let old = self.replace(vrf, p)?;
+        let (a, d) = self.counters(vrf);
+        self.counters.insert(vrf.clone(), (a, d.wrapping_add(1)));
+        Some(old)
+    }
+    /// Take a route out without counting it deleted (it is being replaced).
+    fn replace(&mut self, vrf: &VrfKey, p: &IpNet) -> Option<BgpRoute> {
         let mut m = self.vrfs.get(vrf).cloned()?;
         let old = m.remove(p)?;
         self.index.remove(&Self::key(vrf, p, &old));
@@ -107,8 +123,9 @@ impl BgpRoutes {
     pub fn clear_vrf(&mut self, vrf: &VrfKey) -> Vec<IpNet> {
         let ps: Vec<IpNet> = self.vrfs.get(vrf).map(|m| m.keys().copied().collect()).unwrap_or_default();
         for p in &ps {
-            self.remove(vrf, p);
+            self.replace(vrf, p);
         }
+        self.counters.remove(vrf);
         ps
     }
 }
@@ -366,9 +383,12 @@ impl Vpn {
             (None, Some(b)) => (b.next_hop, (*b.attrs).clone()),
             (None, None) => return (None, None),
         };
-        // CE peers get every route of the VRF (the speaker does not send a
-        // CE its own routes back).
-        let ce = ce_peers.then(|| Path {
+        // CE peers get the VRF's static and imported routes from us; routes
+        // a CE sent are in the speaker's VRF RIB already (it advertises them
+        // to the VRF's other CEs itself), and offering them back as ours
+        // would keep them alive after the CE withdraws them.
+        let from_ce = stat.is_none() && learned.is_some_and(|b| matches!(b.source, Source::Ce { .. }));
+        let ce = (ce_peers && !from_ce).then(|| Path {
             attrs: Arc::new(PathAttrs { next_hop: None, ..attrs.clone() }),
             labels: vec![],
             from: None,
@@ -509,7 +529,7 @@ impl Vpn {
                         continue;
                     }
                     if path.attrs.ext_communities.iter().any(|c| irt.contains(c)) {
-                        routes.insert(vrf, *p, imported(*rd, path));
+                        routes.insert(vrf, *p, imported(*rd, p, path));
                         changed.push(*p);
                     }
                 }
@@ -599,7 +619,7 @@ impl Vpn {
                             for l in &path.labels {
                                 self.illegal.check(cfg, &vrf, *l);
                             }
-                            routes.insert(&vrf, p, imported(rd, path));
+                            routes.insert(&vrf, p, imported(rd, &p, path));
                             touched.entry(vrf).or_default().push(p);
                         } else if holds {
                             // Another RD may still offer the prefix.
@@ -607,7 +627,7 @@ impl Vpn {
                             if let Some(((ord, _), other)) = st.vpn.iter().find(|((_, q), path)| {
                                 *q == p && path.attrs.ext_communities.iter().any(|c| irt.contains(c))
                             }) {
-                                routes.insert(&vrf, p, imported(*ord, other));
+                                routes.insert(&vrf, p, imported(*ord, &p, other));
                             }
                             touched.entry(vrf).or_default().push(p);
                         }
@@ -615,6 +635,8 @@ impl Vpn {
                 }
                 BgpEvent::Best { rib: Some(name), key: RouteKey::Unicast(p), best } => {
                     let Some(vrf) = VrfKey::new(name.as_bytes()) else { continue };
+                    // A local best (one of ours, from: None) means no CE route.
+                    let best = best.filter(|b| b.from.is_some());
                     match best {
                         Some(path) => {
                             let peer_as = path
@@ -640,7 +662,7 @@ impl Vpn {
                                 p,
                                 BgpRoute {
                                     source: Source::Ce { peer: path.from.unwrap_or(0), peer_as },
-                                    next_hop: path.attrs.next_hop,
+                                    next_hop: family_next_hop(&p, path.attrs.next_hop),
                                     labels: vec![],
                                     attrs: path.attrs.clone(),
                                     updated: crate::clock::ticks(),
@@ -672,10 +694,21 @@ impl Vpn {
     }
 }
 
-fn imported(rd: bgp::Rd, path: &Path) -> BgpRoute {
+/// The next hop of a route in the prefix's own family: an IPv4 next hop of
+/// an IPv6 route (VPNv6 over IPv4, RFC 4659 section 3.2.1.1) is written as
+/// the IPv4-mapped IPv6 address, as it was on the wire.
+fn family_next_hop(p: &IpNet, nh: Option<IpAddr>) -> Option<IpAddr> {
+    match (p, nh) {
+        (IpNet::V6(_), Some(IpAddr::V4(a))) => Some(IpAddr::V6(a.to_ipv6_mapped())),
+        (IpNet::V4(_), Some(IpAddr::V6(a))) => a.to_ipv4_mapped().map(IpAddr::V4).or(Some(IpAddr::V6(a))),
+        (_, nh) => nh,
+    }
+}
+
+fn imported(rd: bgp::Rd, p: &IpNet, path: &Path) -> BgpRoute {
     BgpRoute {
         source: Source::Imported { rd },
-        next_hop: path.attrs.next_hop,
+        next_hop: family_next_hop(p, path.attrs.next_hop),
         labels: path.labels.clone(),
         attrs: path.attrs.clone(),
         updated: crate::clock::ticks(),
@@ -691,11 +724,12 @@ fn peer_state(s: &bgp::PeerStatus) -> PeerState {
         Family::Vpnv4 => 2,
         Family::Vpnv6 => 3,
     };
-    for (f, n) in &s.prefixes_received {
-        received[idx(*f)] = *n;
-    }
+    // Received = what the peer currently advertises: rejected paths count
+    // as withdrawn and there is no import policy, so it is the Adj-RIB-In
+    // (the speaker's own `prefixes_received` counts announcements instead).
     for (f, n) in &s.prefixes_accepted {
         accepted[idx(*f)] = *n;
+        received[idx(*f)] = *n;
     }
     PeerState {
         fsm: s.state as u32,
