@@ -78,9 +78,12 @@ impl Store {
     /// Open (or create) the store in `dir`, load every row, drop orphans and
     /// count this start in the boot counter.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        // Every commit flushes itself: no background flusher, whose thread
+        // would also keep the database open for a while after a drop.
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::LowSpace)
+            .flush_every_ms(None)
             .open()?;
         let vrf = db.open_tree("vrf")?;
         let rt = db.open_tree("rt")?;
