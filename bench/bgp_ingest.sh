@@ -3,14 +3,38 @@
 # 1,000 /24s, 250 per UPDATE, ~15 MB pre-encoded by bgp's `replay` example)
 # over one iBGP session on a veth pair between two network namespaces, into:
 #   l3vpnd's speaker (bgp's `ingest` example: the speaker plus an event
-#   consumer standing in for vpn-core), BIRD 2 (vpn4 table), GoBGP, FRR bgpd.
+#   consumer standing in for vpn-core), BIRD 2 (vpn4 table), GoBGP, FRR bgpd;
+#   and "l3vpnd-full": the real daemon (target/release/l3vpnd, shadow FIB)
+#   with RDS VRFs "v1".."v<RDS>" created over SNMP before the session comes
+#   up (VRF v<i>: RD 65001:<i-1>, one import RT 65000:<i-1>, i.e. exactly
+#   the feed's RT of RD 65000:<i-1>), so every route is also imported into
+#   its VRF's RIB and installed in the shadow FIB.
 # Prints, side by side: seconds from session up until every route is in the
-# daemon's VPN table, CPU seconds of the daemon, its peak RSS.
+# daemon's VPN table (l3vpnd-full: in its VRF, i.e. the sum of
+# mplsL3VpnVrfPerfCurrNumRoutes reaches the route count), CPU seconds of the
+# daemon, its peak RSS.
 #
-# Usage (root): bench/bgp_ingest.sh            # all four
-#               ONLY="l3vpnd bird" bench/bgp_ingest.sh
+# Usage (root): bench/bgp_ingest.sh            # l3vpnd bird gobgp frr
+#               ONLY="l3vpnd-full l3vpnd bird" bench/bgp_ingest.sh
 #               ROUTES_PER_RD=100 bench/bgp_ingest.sh   # smaller feed
 # NO_BUILD=1 skips the cargo build. Traffic stays inside the namespaces.
+# l3vpnd-full only:
+#   FULL_PEER=snmp (default): the daemon starts with [bgp] asn/router_id and
+#     no peer; after the VRFs, the PE-PE peer row is created over SNMP
+#     (L3VPND-MIB l3vpndBgpPeerTable); CPU is counted from just before that SET.
+#   FULL_PEER=config: the daemon starts without the peer (VRFs created
+#     nonVolatile), is stopped, and restarted with [[bgp.peer]] in its
+#     config file; CPU is then the daemon's whole CPU since the restart
+#     (store load included: an upper bound).
+#   FULL_WAIT=600 bounds the wait (s; on timeout the count reached is shown),
+#   FULL_POLL=0.5 is the interval between walks of the route counts (s), so
+#   the time is an upper bound by up to that much.
+#   PROFILE=1: `perf record -g` the daemon for PERF_SECS=10 s from session up
+#     and print the top of `perf report --no-children --sort symbol` (the
+#     figures of that run are then perturbed by perf). PERF_ARGS="-g" are the
+#     perf record options (e.g. "-F 499 --call-graph dwarf,16384": the release
+#     build has no frame pointers, so -g call chains stop early); perf.data
+#     stays in the log folder.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need_root
@@ -22,6 +46,13 @@ ROUTES=$((RDS * PER_RD))
 NS_DUT=bgping-dut
 NS_FEED=bgping-feed
 REPLAY=$ROOT/target/release/examples/replay
+FULL_PEER=${FULL_PEER:-snmp}
+FULL_WAIT=${FULL_WAIT:-600}
+FULL_POLL=${FULL_POLL:-0.5}
+PROFILE=${PROFILE:-0}
+PERF_SECS=${PERF_SECS:-10}
+PERF_ARGS=${PERF_ARGS:--g}
+case $FULL_PEER in snmp | config) ;; *) die "FULL_PEER must be snmp or config" ;; esac
 INGEST=$ROOT/target/release/examples/ingest
 HZ=$(getconf CLK_TCK)
 RUN=$(mktemp -d /tmp/bgp_ingest.XXXXXX)
@@ -30,8 +61,16 @@ chmod 755 "$RUN"
 if [ "${NO_BUILD:-0}" != 1 ]; then
     note "cargo build --release -p bgp --examples"
     (cd "$ROOT" && cargo build --release -p bgp --examples) || die "build failed"
+    if [[ " $ONLY " == *" l3vpnd-full "* ]]; then
+        note "cargo build --release -p agent -p l3vpnd-bench"
+        (cd "$ROOT" && cargo build --release -p agent -p l3vpnd-bench) || die "build failed"
+    fi
 fi
 [ -x "$REPLAY" ] && [ -x "$INGEST" ] || die "missing $REPLAY / $INGEST"
+if [[ " $ONLY " == *" l3vpnd-full "* ]]; then
+    [ -x "$L3VPND" ] && [ -x "$PROVISION" ] || die "missing $L3VPND / $PROVISION"
+    ensure_netsnmp
+fi
 
 cleanup() {
     for p in "${PIDS[@]:-}"; do stop_pid "$p" 5; done
@@ -138,6 +177,132 @@ record() { # name t_up "done cpu rss"
     RSS[$name]=$3
 }
 
+# l3vpnd-full: the real daemon, RDS VRFs importing the feed's RTs.
+FULL_SNMP=127.0.0.1:1161 # inside $NS_DUT
+# L3VPND-MIB l3vpndBgpPeerEntry, index VRF "" (0), ipv4(1), 4 octets of 10.99.0.2
+PEER_ENTRY=1.3.6.1.4.1.32473.1.1.3.10.1
+PEER_IDX=0.1.4.10.99.0.2
+CONFIGURED_VRFS=1.3.6.1.2.1.10.166.11.1.1.1.0
+CURR_NUM_ROUTES=1.3.6.1.2.1.10.166.11.1.3.1.1.3 # mplsL3VpnVrfPerfCurrNumRoutes
+
+full_conf() { # FILE WITH_PEER(0|1)
+    {
+        echo "snmp_listen = [\"$FULL_SNMP\"]"
+        echo 'default_storage = "nonVolatile"'
+        echo 'log_level = "info"'
+        echo '[bgp]'
+        echo 'asn = 65000'
+        echo 'router_id = "10.99.0.1"'
+        # no listen: the replayer listens, the daemon connects to it
+        if [ "$2" = 1 ]; then
+            echo '[[bgp.peer]]'
+            echo 'address = "10.99.0.2"'
+            echo 'remote_as = 65000'
+            echo 'families = ["vpnv4"]'
+        fi
+    } >"$1"
+}
+
+full_start() { # DIR CONF
+    ip netns exec $NS_DUT "$L3VPND" --config "$2" --data-dir "$1/data" \
+        </dev/null >>"$1/l3vpnd.log" 2>&1 &
+    FULL_PID=$!
+    PIDS+=("$FULL_PID")
+    wait_snmp $NS_DUT "$FULL_SNMP" 30 || {
+        tail -n 20 "$1/l3vpnd.log" >&2
+        die "l3vpnd-full: no SNMP answer on $FULL_SNMP (see $1)"
+    }
+}
+
+# Sum of the VRFs' route counts (one bulk walk of the column).
+full_count() {
+    local out
+    out=$(ip netns exec $NS_DUT snmpbulkwalk -v2c -c public -On -Oqv -Cr50 -t 5 -r 1 "$FULL_SNMP" \
+        "$CURR_NUM_ROUTES") || true
+    out=$(awk '{ s += $1 } END { print s + 0 }' <<<"$out")
+    echo "$(now_ns) $out" >>"$RUN/l3vpnd-full/counts" # progress: unix ns, routes in VRFs
+    echo "$out"
+}
+
+# CPU seconds of PID's threads, summed by thread name: "name=s name=s ...".
+thread_cpu() {
+    local t st
+    for t in /proc/"$1"/task/*; do
+        st=$(cat "$t/stat" 2>/dev/null) || continue
+        st=${st##*) }
+        set -- $st
+        echo "$(cat "$t/comm" 2>/dev/null | tr ' ' _) $((${12} + ${13}))"
+    done | awk -v hz="$HZ" '{ c[$1] += $2 } END {
+        for (n in c) if (c[n] > 0) printf "%s=%.2f\n", n, c[n] / hz }' | sort -t= -k2 -gr | paste -sd' '
+}
+
+run_l3vpnd-full() {
+    local dir=$RUN/l3vpnd-full
+    mkdir -p "$dir/data"
+    full_conf "$dir/l3vpnd.toml" 0
+    start_replay l3vpnd-full
+    full_start "$dir" "$dir/l3vpnd.toml"
+    local out
+    out=$(ip netns exec $NS_DUT "$PROVISION" --mode vrf-import --target "$FULL_SNMP" \
+        --community private --count "$RDS" --start 1 --first-rt 0 --prefix v \
+        --rd-asn 65001 --rt-asn 65000 --quiet) || {
+        tail -n 20 "$dir/l3vpnd.log" >&2
+        die "l3vpnd-full: VRF creation failed: $out"
+    }
+    note "l3vpnd-full: $(grep -v '^RESULT' <<<"$out")"
+    local n
+    n=$(ip netns exec $NS_DUT snmpget -v2c -c public -On -Oqv -t 2 -r 1 "$FULL_SNMP" "$CONFIGURED_VRFS")
+    [ "$n" = "$RDS" ] || die "l3vpnd-full: mplsL3VpnConfiguredVrfs = $n, expected $RDS"
+    local c0=0
+    if [ "$FULL_PEER" = config ]; then
+        stop_pid "$FULL_PID" 30
+        full_conf "$dir/l3vpnd-peer.toml" 1
+        full_start "$dir" "$dir/l3vpnd-peer.toml"
+        n=$(ip netns exec $NS_DUT snmpget -v2c -c public -On -Oqv -t 2 -r 1 "$FULL_SNMP" "$CONFIGURED_VRFS")
+        [ "$n" = "$RDS" ] || die "l3vpnd-full: $n VRFs after the restart, expected $RDS"
+    else
+        c0=$(cpu_ticks "$FULL_PID")
+        ip netns exec $NS_DUT snmpset -v2c -c private -t 5 -r 1 "$FULL_SNMP" \
+            "$PEER_ENTRY.4.$PEER_IDX" u 65000 "$PEER_ENTRY.5.$PEER_IDX" x 20 \
+            "$PEER_ENTRY.12.$PEER_IDX" i 4 >/dev/null || die "l3vpnd-full: peer row SET failed"
+    fi
+    local pid=$FULL_PID up perf_pid=
+    up=$(wait_established 60)
+    if [ "$PROFILE" = 1 ]; then
+        # shellcheck disable=SC2086 # PERF_ARGS: several options
+        perf record $PERF_ARGS -o "$dir/perf.data" -p "$pid" -- sleep "$PERF_SECS" >"$dir/perf.out" 2>&1 &
+        perf_pid=$!
+    fi
+    local res
+    res=$(poll_count "$pid" "$FULL_POLL" "$FULL_WAIT" full_count)
+    if [ "${res%% *}" != timeout ]; then
+        # CPU over the interval: minus what the daemon used before the peer SET
+        set -- $res
+        res="$1 $(awk -v c="$2" -v t="$c0" -v hz="$HZ" 'BEGIN {printf "%.2f", c - t / hz}') $3"
+    fi
+    record l3vpnd-full "$up" "$res"
+    note "l3vpnd-full: CPU s by thread since start: $(thread_cpu "$pid")"
+    # Is the daemon still busy (reconciler filling the shadow FIB) once the
+    # VRF counts are complete? Its CPU in the next 2 s says.
+    local t0 t1
+    t0=$(cpu_ticks "$pid")
+    sleep 2
+    t1=$(cpu_ticks "$pid")
+    note "l3vpnd-full: CPU in the 2 s after the counts were complete: $(awk -v t=$((t1 - t0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}') s"
+    note "l3vpnd-full: $(grep -m1 'new=Established' "$dir/l3vpnd.log" || echo 'no Established log line')"
+    note "l3vpnd-full: ${SECS[l3vpnd-full]} s, CPU ${CPU[l3vpnd-full]} s, peak RSS ${RSS[l3vpnd-full]} MiB"
+    if [ -n "$perf_pid" ]; then
+        wait "$perf_pid" || true
+        perf report -i "$dir/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' |
+            head -n 15 >"$dir/perf.top" || true
+        note "l3vpnd-full: perf top 15 (self time, $PERF_SECS s from session up):"
+        cat "$dir/perf.top" >&2
+    fi
+    stop_pid "$pid" 30
+    stop_pid "$REPLAY_PID"
+}
+
 run_bird() {
     command -v bird >/dev/null || { note "bird not installed: skipped"; return; }
     cat >"$RUN/bird.conf" <<CONF
@@ -234,20 +399,38 @@ done
 
 printf '\nBGP ingest: %d VPNv4 routes (%d RDs x %d /24, 250 per UPDATE), one iBGP session over veth\n' \
     "$ROUTES" "$RDS" "$PER_RD"
-printf '%-8s %22s %10s %12s\n' daemon "session up -> all in" "CPU s" "peak RSS MiB"
+W=8 # name column: 8 wide unless a longer name (l3vpnd-full) is shown
+for dut in $ONLY; do [ -z "${SECS[$dut]:-}" ] || [ ${#dut} -le $W ] || W=${#dut}; done
+printf "%-${W}s %22s %10s %12s\n" daemon "session up -> all in" "CPU s" "peak RSS MiB"
 for dut in $ONLY; do
     [ -n "${SECS[$dut]:-}" ] || continue
-    printf '%-8s %22s %10s %12s\n' "$dut" "${SECS[$dut]} s" "${CPU[$dut]}" "${RSS[$dut]}"
+    printf "%-${W}s %22s %10s %12s\n" "$dut" "${SECS[$dut]} s" "${CPU[$dut]}" "${RSS[$dut]}"
 done
+if [ -n "${SECS[l3vpnd-full]:-}" ]; then
+    echo "note: l3vpnd-full is the whole daemon: besides its VPN table it imports every route into" \
+        "one of $RDS VRF RIBs (route-target match) and installs it in the shadow FIB; its time ends" \
+        "when the VRF route counts (mplsL3VpnVrfPerfCurrNumRoutes, walked every ${FULL_POLL} s) sum" \
+        "to $ROUTES. BIRD/GoBGP/FRR and l3vpnd (speaker only) just fill their VPN table."
+fi
 if [ -n "${SECS[l3vpnd]:-}" ]; then
     for dut in $ONLY; do
-        [ "$dut" = l3vpnd ] && continue
+        [ "$dut" = l3vpnd ] || [ "$dut" = l3vpnd-full ] && continue
         [ -n "${SECS[$dut]:-}" ] || continue
         [[ "${SECS[$dut]}" =~ ^[0-9.]+$ ]] || continue
-        printf 'ratio %s/l3vpnd: time %sx, CPU %sx, RSS %sx\n' "$dut" \
-            "$(awk -v a="${SECS[$dut]}" -v b="${SECS[l3vpnd]}" 'BEGIN {printf "%.2f", a / b}')" \
-            "$(awk -v a="${CPU[$dut]}" -v b="${CPU[l3vpnd]}" 'BEGIN {printf "%.2f", a / b}')" \
-            "$(awk -v a="${RSS[$dut]}" -v b="${RSS[l3vpnd]}" 'BEGIN {printf "%.2f", a / b}')"
+        printf 'ratio %s/l3vpnd: time %s, CPU %s, RSS %s\n' "$dut" \
+            "$(awk -v a="${SECS[$dut]}" -v b="${SECS[l3vpnd]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')" \
+            "$(awk -v a="${CPU[$dut]}" -v b="${CPU[l3vpnd]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')" \
+            "$(awk -v a="${RSS[$dut]}" -v b="${RSS[l3vpnd]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')"
+    done
+fi
+if [[ "${SECS[l3vpnd-full]:-}" =~ ^[0-9.]+$ ]]; then
+    for dut in $ONLY; do
+        [ "$dut" = l3vpnd-full ] && continue
+        [[ "${SECS[$dut]:-}" =~ ^[0-9.]+$ ]] || continue
+        printf 'ratio l3vpnd-full/%s: time %s, CPU %s, RSS %s\n' "$dut" \
+            "$(awk -v a="${SECS[l3vpnd-full]}" -v b="${SECS[$dut]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')" \
+            "$(awk -v a="${CPU[l3vpnd-full]}" -v b="${CPU[$dut]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')" \
+            "$(awk -v a="${RSS[l3vpnd-full]}" -v b="${RSS[$dut]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')"
     done
 fi
 echo "(logs: $RUN)"

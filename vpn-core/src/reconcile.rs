@@ -102,7 +102,7 @@ fn bgp_fib_route(table: u32, p: &IpNet, r: &crate::vpn::BgpRoute) -> Option<Rout
         prefix: *p,
         nexthop: NextHop::Via { addr, ifindex: 0 },
         metric: r.distance(),
-        labels: r.labels.clone(),
+        labels: r.labels.to_vec(),
     })
 }
 

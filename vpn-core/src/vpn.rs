@@ -48,7 +48,9 @@ pub enum Source {
 pub struct BgpRoute {
     pub source: Source,
     pub next_hop: Option<IpAddr>,
-    pub labels: Vec<u32>,
+    /// Shared, so copying a route (persistent maps copy nodes) never
+    /// allocates.
+    pub labels: Arc<[u32]>,
     pub attrs: Arc<PathAttrs>,
     /// Agent clock ticks when it was last updated.
     pub updated: u32,
@@ -97,9 +99,15 @@ impl BgpRoutes {
             self.counters.insert(vrf.clone(), (a.wrapping_add(1), d));
         }
         self.index.insert(Self::key(vrf, &p, &r), r.clone());
-        let mut m = self.vrfs.get(vrf).cloned().unwrap_or_default();
-        m.insert(p, r);
-        self.vrfs.insert(vrf.clone(), m);
+        // In place: the inner map's nodes are copied only where shared.
+        match self.vrfs.get_mut(vrf) {
+            Some(m) => {
+                m.insert(p, r);
+            }
+            None => {
+                self.vrfs.insert(vrf.clone(), imbl::OrdMap::unit(p, r));
+            }
+        }
     }
     pub fn remove(&mut self, vrf: &VrfKey, p: &IpNet) -> Option<BgpRoute> {
         let old = self.replace(vrf, p)?;
@@ -109,16 +117,15 @@ impl BgpRoutes {
     }
     /// Take a route out without counting it deleted (it is being replaced).
     fn replace(&mut self, vrf: &VrfKey, p: &IpNet) -> Option<BgpRoute> {
-        let mut m = self.vrfs.get(vrf).cloned()?;
+        let m = self.vrfs.get_mut(vrf)?;
         let old = m.remove(p)?;
-        self.index.remove(&Self::key(vrf, p, &old));
         if m.is_empty() {
             self.vrfs.remove(vrf);
-        } else {
-            self.vrfs.insert(vrf.clone(), m);
         }
+        self.index.remove(&Self::key(vrf, p, &old));
         Some(old)
     }
+
     /// Drop every route of a VRF (it was destroyed); returns their prefixes.
     pub fn clear_vrf(&mut self, vrf: &VrfKey) -> Vec<IpNet> {
         let ps: Vec<IpNet> = self.vrfs.get(vrf).map(|m| m.keys().copied().collect()).unwrap_or_default();
@@ -663,7 +670,7 @@ impl Vpn {
                                 BgpRoute {
                                     source: Source::Ce { peer: path.from.unwrap_or(0), peer_as },
                                     next_hop: family_next_hop(&p, path.attrs.next_hop),
-                                    labels: vec![],
+                                    labels: Arc::from([]),
                                     attrs: path.attrs.clone(),
                                     updated: crate::clock::ticks(),
                                 },
@@ -709,7 +716,7 @@ fn imported(rd: bgp::Rd, p: &IpNet, path: &Path) -> BgpRoute {
     BgpRoute {
         source: Source::Imported { rd },
         next_hop: family_next_hop(p, path.attrs.next_hop),
-        labels: path.labels.clone(),
+        labels: Arc::from(path.labels.as_slice()),
         attrs: path.attrs.clone(),
         updated: crate::clock::ticks(),
     }

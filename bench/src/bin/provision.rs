@@ -7,6 +7,14 @@
 //!   (mplsL3VpnVrfRD = "65000:<i>", StorageType nonVolatile(3),
 //!   RowStatus createAndGo(4)); every SET must come back with error-status 0.
 //!   Prints VRFs/s and SET latency percentiles.
+//! * `vrf-import`: create `--count` VRFs `<prefix><i>` for i from `--start`,
+//!   each with one SET PDU of four varbinds: mplsL3VpnVrfRD = "<rd-asn>:<r>",
+//!   RowStatus createAndGo, and one mplsL3VpnVrfRTTable row (RTIndex 1,
+//!   type import(1)) with mplsL3VpnVrfRT = "<rt-asn>:<r>" and RowStatus
+//!   createAndGo, where r = `--first-rt` + (i - `--start`) (default: r = i).
+//!   StorageType is the agent's default (volatile unless configured).
+//!   Used by bench/bgp_ingest.sh (l3vpnd-full) to give every route target of
+//!   the feed its importing VRF.
 //! * `get-loop`: `--count` sequential GETs of `--oid` (round-trip baseline).
 //! * `set-loop`: `--count` sequential SETs of `--oid` to the string `--value`
 //!   (used to verify the client against net-snmp snmpd, e.g. sysContact.0).
@@ -35,6 +43,12 @@ const VRF_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 2, 2, 1];
 const COL_VRF_RD: u32 = 4;
 const COL_VRF_ROW_STATUS: u32 = 13;
 const COL_VRF_STORAGE_TYPE: u32 = 15;
+/// mplsL3VpnVrfRTEntry (RFC 4382), index VrfName, RTIndex, RTType.
+const RT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 2, 3, 1];
+const COL_RT_RT: u32 = 4;
+const COL_RT_ROW_STATUS: u32 = 6;
+/// mplsL3VpnVrfRTType import(1).
+const RT_TYPE_IMPORT: u32 = 1;
 const NON_VOLATILE: i32 = 3;
 const CREATE_AND_GO: i32 = 4;
 /// mplsL3VpnConfiguredVrfs.0
@@ -43,6 +57,7 @@ const CONFIGURED_VRFS: &str = "1.3.6.1.2.1.10.166.11.1.1.1.0";
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
     Provision,
+    VrfImport,
     GetLoop,
     SetLoop,
     WaitReady,
@@ -59,6 +74,8 @@ struct Opts {
     start: u64,
     prefix: String,
     rd_asn: u32,
+    rt_asn: u32,
+    first_rt: Option<u64>,
     oid: Option<String>,
     value: String,
     expect: Option<String>,
@@ -71,14 +88,16 @@ struct Opts {
 }
 
 const USAGE: &str = "\
-usage: provision [--mode provision|get-loop|set-loop|wait-ready|get|free-port]
+usage: provision [--mode provision|vrf-import|get-loop|set-loop|wait-ready|get|free-port]
                  [--target ADDR:PORT] [--community C] [--count N] [--start I]
-                 [--prefix NAME] [--rd-asn ASN] [--oid OID] [--value STRING]
+                 [--prefix NAME] [--rd-asn ASN] [--rt-asn ASN] [--first-rt R]
+                 [--oid OID] [--value STRING]
                  [--expect VALUE] [--since-ns EPOCH_NS] [--timeout-ms MS]
                  [--retries N] [--poll-ms MS] [--max-wait-ms MS] [--quiet]
   shortcuts: --wait-ready  (= --mode wait-ready), --get-loop, --set-loop
   defaults: --target 127.0.0.1:161 --community private --count 10000 --start 1
-            --prefix vrf --rd-asn 65000 --timeout-ms 2000 --retries 3
+            --prefix vrf --rd-asn 65000 --rt-asn 65000 --first-rt (= --start)
+            --timeout-ms 2000 --retries 3
             --poll-ms 10 --max-wait-ms 60000
             --oid 1.3.6.1.2.1.1.3.0 (get-loop), mplsL3VpnConfiguredVrfs.0 (wait-ready, get)";
 
@@ -91,6 +110,8 @@ fn parse_args() -> Result<Opts, String> {
         start: 1,
         prefix: "vrf".into(),
         rd_asn: 65000,
+        rt_asn: 65000,
+        first_rt: None,
         oid: None,
         value: "l3vpnd-bench".into(),
         expect: None,
@@ -109,6 +130,7 @@ fn parse_args() -> Result<Opts, String> {
             "--mode" => {
                 o.mode = match val("--mode")?.as_str() {
                     "provision" => Mode::Provision,
+                    "vrf-import" => Mode::VrfImport,
                     "get-loop" => Mode::GetLoop,
                     "set-loop" => Mode::SetLoop,
                     "wait-ready" => Mode::WaitReady,
@@ -126,6 +148,8 @@ fn parse_args() -> Result<Opts, String> {
             "--start" => o.start = num(&val("--start")?)?,
             "--prefix" => o.prefix = val("--prefix")?,
             "--rd-asn" => o.rd_asn = num(&val("--rd-asn")?)?,
+            "--rt-asn" => o.rt_asn = num(&val("--rt-asn")?)?,
+            "--first-rt" => o.first_rt = Some(num(&val("--first-rt")?)?),
             "--oid" => o.oid = Some(val("--oid")?),
             "--value" => o.value = val("--value")?,
             "--expect" => o.expect = Some(val("--expect")?),
@@ -186,6 +210,32 @@ fn vrf_create_varbinds(name: &str, rd: &str) -> Vec<VarBind> {
         vb(vrf_oid(COL_VRF_RD, n), octets(rd)),
         vb(vrf_oid(COL_VRF_STORAGE_TYPE, n), int(NON_VOLATILE)),
         vb(vrf_oid(COL_VRF_ROW_STATUS, n), int(CREATE_AND_GO)),
+    ]
+}
+
+/// The OID of column `col` of the RT row (`name`, `index`, `rt_type`).
+fn rt_oid(col: u32, name: &[u8], index: u32, rt_type: u32) -> ObjectIdentifier {
+    let mut arcs = RT_ENTRY.to_vec();
+    arcs.push(col);
+    arcs.push(name.len() as u32);
+    arcs.extend(name.iter().map(|&b| u32::from(b)));
+    arcs.push(index);
+    arcs.push(rt_type);
+    ObjectIdentifier::new_unchecked(arcs.into())
+}
+
+/// The four varbinds that create VRF `name` with RD `rd` and one import
+/// route target `rt` (RTIndex 1), all active, in one PDU.
+fn vrf_import_varbinds(name: &str, rd: &str, rt: &str) -> Vec<VarBind> {
+    let n = name.as_bytes();
+    vec![
+        vb(vrf_oid(COL_VRF_RD, n), octets(rd)),
+        vb(vrf_oid(COL_VRF_ROW_STATUS, n), int(CREATE_AND_GO)),
+        vb(rt_oid(COL_RT_RT, n, 1, RT_TYPE_IMPORT), octets(rt)),
+        vb(
+            rt_oid(COL_RT_ROW_STATUS, n, 1, RT_TYPE_IMPORT),
+            int(CREATE_AND_GO),
+        ),
     ]
 }
 
@@ -558,6 +608,30 @@ fn provision(o: &Opts) -> Result<(), String> {
     Ok(())
 }
 
+fn vrf_import(o: &Opts) -> Result<(), String> {
+    let mut c = Client::new(o)?;
+    let last = o.start + o.count.saturating_sub(1);
+    if o.prefix.len() + last.to_string().len() > 31 {
+        return Err("VRF names must be 1..31 octets".into());
+    }
+    let first_rt = o.first_rt.unwrap_or(o.start);
+    if first_rt + o.count.saturating_sub(1) > u64::from(u32::MAX) {
+        return Err("route target numbers must fit in 32 bits".into());
+    }
+    let (prefix, start, rd_asn, rt_asn) = (o.prefix.clone(), o.start, o.rd_asn, o.rt_asn);
+    let (lat, el) = run_loop(&mut c, o, "SET", |c, i| {
+        let r = first_rt + (i - start);
+        let name = format!("{prefix}{i}");
+        c.set(vrf_import_varbinds(
+            &name,
+            &format!("{rd_asn}:{r}"),
+            &format!("{rt_asn}:{r}"),
+        ))
+    })?;
+    report_loop("vrf-import", "VRFs", &c, o, &lat, el);
+    Ok(())
+}
+
 fn get_loop(o: &Opts) -> Result<(), String> {
     let oid = parse_oid(o.oid.as_deref().unwrap_or("1.3.6.1.2.1.1.3.0"))?;
     let mut c = Client::new(o)?;
@@ -711,6 +785,7 @@ fn main() -> ExitCode {
     };
     let r = match o.mode {
         Mode::Provision => provision(&o),
+        Mode::VrfImport => vrf_import(&o),
         Mode::GetLoop => get_loop(&o),
         Mode::SetLoop => set_loop(&o),
         Mode::WaitReady => wait_ready(&o),
@@ -753,6 +828,25 @@ mod tests {
         assert_eq!(render(&p.variable_bindings[0].value), "65000:1");
         assert_eq!(render(&p.variable_bindings[1].value), "3");
         assert_eq!(render(&p.variable_bindings[2].value), "4");
+    }
+
+    #[test]
+    fn vrf_import_pdu() {
+        let vbs = vrf_import_varbinds("v1", "65001:0", "65000:0");
+        let names: Vec<String> = vbs.iter().map(|v| v.name.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "1.3.6.1.2.1.10.166.11.1.2.2.1.4.2.118.49",
+                "1.3.6.1.2.1.10.166.11.1.2.2.1.13.2.118.49",
+                "1.3.6.1.2.1.10.166.11.1.2.3.1.4.2.118.49.1.1",
+                "1.3.6.1.2.1.10.166.11.1.2.3.1.6.2.118.49.1.1",
+            ]
+        );
+        assert_eq!(render(&vbs[0].value), "65001:0");
+        assert_eq!(render(&vbs[1].value), "4");
+        assert_eq!(render(&vbs[2].value), "65000:0");
+        assert_eq!(render(&vbs[3].value), "4");
     }
 
     #[test]

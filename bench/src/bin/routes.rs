@@ -604,7 +604,7 @@ fn mode_load(o: &Opts) -> Result<(), String> {
                 int(CREATE_AND_GO),
             ));
             done += 1;
-            if done % o.batch as u64 == 0 || i + 1 == o.per_vrf {
+            if done.is_multiple_of(o.batch as u64) || i + 1 == o.per_vrf {
                 if bytes == 0 {
                     bytes = encode(&c.community, SetRequest(pdu(1, vbs.clone()))).len();
                 }
