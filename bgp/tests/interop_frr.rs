@@ -12,8 +12,10 @@ use std::sync::Arc;
 const BGPD: &str = "/usr/lib/frr/bgpd";
 
 struct Frr {
-    dir: tempfile::TempDir,
+    // Dropped first: the daemon is stopped through its pid file, which lives
+    // in `dir` (fields drop in declaration order).
     _daemon: Daemon,
+    dir: tempfile::TempDir,
 }
 
 impl Frr {
