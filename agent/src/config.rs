@@ -116,9 +116,17 @@ impl PeerFile {
 }
 
 fn parse_range(what: &str, s: &str) -> Result<mpls::LabelRange> {
-    let (lo, hi) = s.split_once('-').with_context(|| format!("{what}: expected MIN-MAX, got {s:?}"))?;
-    let lo = lo.trim().parse().with_context(|| format!("{what}: bad minimum {lo:?}"))?;
-    let hi = hi.trim().parse().with_context(|| format!("{what}: bad maximum {hi:?}"))?;
+    let (lo, hi) = s
+        .split_once('-')
+        .with_context(|| format!("{what}: expected MIN-MAX, got {s:?}"))?;
+    let lo = lo
+        .trim()
+        .parse()
+        .with_context(|| format!("{what}: bad minimum {lo:?}"))?;
+    let hi = hi
+        .trim()
+        .parse()
+        .with_context(|| format!("{what}: bad maximum {hi:?}"))?;
     Ok(mpls::LabelRange { lo, hi })
 }
 
@@ -248,13 +256,25 @@ impl Settings {
             access: file.vacm_access,
             views: file.vacm_view,
         };
-        let label_space = match (cli.label_static.or(file.label_static), cli.label_dynamic.or(file.label_dynamic)) {
+        let label_space = match (
+            cli.label_static.or(file.label_static),
+            cli.label_dynamic.or(file.label_dynamic),
+        ) {
             (None, None) => None,
             (st, dy) => {
                 let d = mpls::LabelSpace::default();
-                let st = st.map(|x| parse_range("label_static", &x)).transpose()?.unwrap_or(d.static_range);
-                let dy = dy.map(|x| parse_range("label_dynamic", &x)).transpose()?.unwrap_or(d.dynamic);
-                Some(mpls::LabelSpace::new(st, dy).map_err(|e| anyhow::anyhow!("label ranges: {e}"))?)
+                let st = st
+                    .map(|x| parse_range("label_static", &x))
+                    .transpose()?
+                    .unwrap_or(d.static_range);
+                let dy = dy
+                    .map(|x| parse_range("label_dynamic", &x))
+                    .transpose()?
+                    .unwrap_or(d.dynamic);
+                Some(
+                    mpls::LabelSpace::new(st, dy)
+                        .map_err(|e| anyhow::anyhow!("label ranges: {e}"))?,
+                )
             }
         };
         let s = Settings {

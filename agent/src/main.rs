@@ -100,7 +100,10 @@ fn run(settings: config::Settings) -> Result<()> {
             })?
             .unwrap_or_else(|e| match e {});
         if !cfg.label_shortage.is_empty() {
-            anyhow::bail!("the configured dynamic label range cannot hold the {} labels already allocated", cfg.labels_allocated() + cfg.label_shortage.len());
+            anyhow::bail!(
+                "the configured dynamic label range cannot hold the {} labels already allocated",
+                cfg.labels_allocated() + cfg.label_shortage.len()
+            );
         }
     }
     if let Some(b) = &settings.bgp {
@@ -108,15 +111,16 @@ fn run(settings: config::Settings) -> Result<()> {
     }
     if let Some(t) = settings.rte_mx_thrsh_time {
         // l3vpndVrfRteMxThrshTime from the configuration file.
-        store.commit_checked::<std::convert::Infallible>(vpn_core::clock::ticks(), |cfg| {
-            if cfg.settings.rte_mx_thrsh_time == t {
-                return Ok(vec![]);
-            }
-            let mut s = cfg.settings.clone();
-            s.rte_mx_thrsh_time = t;
-            Ok(vec![vpn_core::Change::PutSettings(s)])
-        })?
-        .unwrap_or_else(|e| match e {});
+        store
+            .commit_checked::<std::convert::Infallible>(vpn_core::clock::ticks(), |cfg| {
+                if cfg.settings.rte_mx_thrsh_time == t {
+                    return Ok(vec![]);
+                }
+                let mut s = cfg.settings.clone();
+                s.rte_mx_thrsh_time = t;
+                Ok(vec![vpn_core::Change::PutSettings(s)])
+            })?
+            .unwrap_or_else(|e| match e {});
     }
     let snap = store.snapshot();
     tracing::info!(
@@ -217,9 +221,17 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     };
     let caps = backend.capabilities();
     tracing::info!(backend = ?settings.fib, vrf_device = caps.vrf_device, mpls = caps.mpls, ipv6 = caps.ipv6, "FIB");
-    let bgp_routes: Arc<ArcSwap<vpn_core::vpn::BgpRoutes>> = Arc::new(ArcSwap::from_pointee(Default::default()));
-    let peer_states: Arc<ArcSwap<vpn_core::bgpcfg::PeerStates>> = Arc::new(ArcSwap::from_pointee(Default::default()));
-    let (hints, fib_view, reconciler) = Reconciler::spawn(backend, settings.fib, store.clone(), bgp_routes.clone(), Some(ifs.clone()));
+    let bgp_routes: Arc<ArcSwap<vpn_core::vpn::BgpRoutes>> =
+        Arc::new(ArcSwap::from_pointee(Default::default()));
+    let peer_states: Arc<ArcSwap<vpn_core::bgpcfg::PeerStates>> =
+        Arc::new(ArcSwap::from_pointee(Default::default()));
+    let (hints, fib_view, reconciler) = Reconciler::spawn(
+        backend,
+        settings.fib,
+        store.clone(),
+        bgp_routes.clone(),
+        Some(ifs.clone()),
+    );
     {
         let hints = std::sync::Mutex::new(hints.clone());
         store.on_commit(Box::new(move |_cfg, eff| {
@@ -299,27 +311,32 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     {
         let (v, s) = (vpn.clone(), store.clone());
         let e = events.clone();
-        std::thread::Builder::new().name("bgp-events".into()).spawn(move || {
-            // Events in batches: one view update per batch, not per route.
-            while let Some(first) = bgp_events.blocking_recv() {
-                let mut batch = vec![first];
-                while batch.len() < 4096 {
-                    match bgp_events.try_recv() {
-                        Ok(ev) => batch.push(ev),
-                        Err(_) => break,
-                    }
-                }
-                for ev in &batch {
-                    // BGP4-MIB bgpEstablishedNotification / bgpBackwardTransNotification.
-                    if let vpn_core::bgp::BgpEvent::PeerState { old, new, status, .. } = ev {
-                        if let Some(std::net::SocketAddr::V4(a)) = status.remote_addr {
-                            e.bgp_peer(*a.ip(), *old as u32, *new as u32, status.last_error);
+        std::thread::Builder::new()
+            .name("bgp-events".into())
+            .spawn(move || {
+                // Events in batches: one view update per batch, not per route.
+                while let Some(first) = bgp_events.blocking_recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < 4096 {
+                        match bgp_events.try_recv() {
+                            Ok(ev) => batch.push(ev),
+                            Err(_) => break,
                         }
                     }
+                    for ev in &batch {
+                        // BGP4-MIB bgpEstablishedNotification / bgpBackwardTransNotification.
+                        if let vpn_core::bgp::BgpEvent::PeerState {
+                            old, new, status, ..
+                        } = ev
+                        {
+                            if let Some(std::net::SocketAddr::V4(a)) = status.remote_addr {
+                                e.bgp_peer(*a.ip(), *old as u32, *new as u32, status.last_error);
+                            }
+                        }
+                    }
+                    v.on_events(&s.snapshot(), batch);
                 }
-                v.on_events(&s.snapshot(), batch);
-            }
-        })?;
+            })?;
     }
     let peer_refresh = {
         let v = vpn.clone();

@@ -503,8 +503,12 @@ struct ConnParams {
 /// Leading bits two addresses of one family share.
 fn common_prefix_len(a: std::net::IpAddr, b: std::net::IpAddr) -> u32 {
     match (a, b) {
-        (std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) => (u32::from(a) ^ u32::from(b)).leading_zeros(),
-        (std::net::IpAddr::V6(a), std::net::IpAddr::V6(b)) => (u128::from(a) ^ u128::from(b)).leading_zeros(),
+        (std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) => {
+            (u32::from(a) ^ u32::from(b)).leading_zeros()
+        }
+        (std::net::IpAddr::V6(a), std::net::IpAddr::V6(b)) => {
+            (u128::from(a) ^ u128::from(b)).leading_zeros()
+        }
         _ => 0,
     }
 }

@@ -118,7 +118,11 @@ fn frr_path(frr: &Frr, afi: &str, rd: &str, prefix: &str) -> Option<serde_json::
 #[cfg_attr(not(has_root), ignore = "skipped: needs root")]
 fn frr_ibgp_vpnv4_vpnv6_both_ways() {
     // scripts/test installs the peers: a missing one is a failure, not a skip.
-    assert!(have(BGPD), "{} is not installed (apt-get install frr)", BGPD);
+    assert!(
+        have(BGPD),
+        "{} is not installed (apt-get install frr)",
+        BGPD
+    );
     let net = Arc::new(NetnsPair::new("fr"));
     let frr = Arc::new(Frr::start(&net));
     let a = net.a.clone();

@@ -72,7 +72,11 @@ fn local_route(rd: [u8; 8], prefix: &str, label: u32, rt: [u8; 8]) -> (RouteKey,
 #[cfg_attr(not(has_root), ignore = "skipped: needs root")]
 fn gobgp_ibgp_vpnv4_vpnv6_both_ways() {
     // scripts/test installs the peers: a missing one is a failure, not a skip.
-    assert!(have(GOBGPD), "{} is not installed (apt-get install gobgpd)", GOBGPD);
+    assert!(
+        have(GOBGPD),
+        "{} is not installed (apt-get install gobgpd)",
+        GOBGPD
+    );
     let net = NetnsPair::new("gb");
     let dir = tempdir_for(false);
     let conf = gobgp_conf(dir.path());
@@ -246,7 +250,11 @@ fn gobgp_ibgp_vpnv4_vpnv6_both_ways() {
 #[cfg_attr(not(has_root), ignore = "skipped: needs root")]
 fn gobgp_ce_ebgp_in_vrf() {
     // scripts/test installs the peers: a missing one is a failure, not a skip.
-    assert!(have(GOBGPD), "{} is not installed (apt-get install gobgpd)", GOBGPD);
+    assert!(
+        have(GOBGPD),
+        "{} is not installed (apt-get install gobgpd)",
+        GOBGPD
+    );
     let net = Arc::new(NetnsPair::new("gc"));
     let dir = tempdir_for(false);
     let conf = dir.path().join("gobgpd.toml");

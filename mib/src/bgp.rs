@@ -17,7 +17,13 @@ pub const LISTEN_ADDR_TYPE: &[u32] = &[1, 3, 6, 1, 4, 1, 32473, 1, 1, 3, 3];
 pub const LISTEN_ADDR: &[u32] = &[1, 3, 6, 1, 4, 1, 32473, 1, 1, 3, 4];
 pub const LISTEN_PORT: &[u32] = &[1, 3, 6, 1, 4, 1, 32473, 1, 1, 3, 5];
 pub const PEER_ENTRY: &[u32] = &[1, 3, 6, 1, 4, 1, 32473, 1, 1, 3, 10, 1];
-pub const PEER_INDEX: &[Part] = &[Part::Octets { max: vpn_core::VRF_NAME_MAX }, Part::U32, Part::Octets { max: 16 }];
+pub const PEER_INDEX: &[Part] = &[
+    Part::Octets {
+        max: vpn_core::VRF_NAME_MAX,
+    },
+    Part::U32,
+    Part::Octets { max: 16 },
+];
 
 /// l3vpndBgpPeerTable columns.
 pub mod peer_col {
@@ -53,31 +59,53 @@ const AS_TRANS: u32 = 23456;
 
 pub fn subtrees() -> Vec<Box<dyn Subtree>> {
     vec![
-        Box::new(Scalar { oid: LOCAL_AS, read: |v| Value::Gauge32(v.cfg.settings.bgp.asn) }),
-        Box::new(Scalar { oid: ROUTER_ID, read: |v| Value::IpAddress(v.cfg.settings.bgp.router_id) }),
+        Box::new(Scalar {
+            oid: LOCAL_AS,
+            read: |v| Value::Gauge32(v.cfg.settings.bgp.asn),
+        }),
+        Box::new(Scalar {
+            oid: ROUTER_ID,
+            read: |v| Value::IpAddress(v.cfg.settings.bgp.router_id),
+        }),
         Box::new(Scalar {
             oid: LISTEN_ADDR_TYPE,
-            read: |v| Value::Integer(match v.cfg.settings.bgp.listen.first() {
-                None => 0,
-                Some(a) if a.is_ipv4() => 1,
-                Some(_) => 2,
-            }),
+            read: |v| {
+                Value::Integer(match v.cfg.settings.bgp.listen.first() {
+                    None => 0,
+                    Some(a) if a.is_ipv4() => 1,
+                    Some(_) => 2,
+                })
+            },
         }),
         Box::new(Scalar {
             oid: LISTEN_ADDR,
-            read: |v| Value::OctetString(match v.cfg.settings.bgp.listen.first().map(|a| a.ip()) {
-                None => vec![],
-                Some(IpAddr::V4(a)) => a.octets().to_vec(),
-                Some(IpAddr::V6(a)) => a.octets().to_vec(),
-            }),
+            read: |v| {
+                Value::OctetString(match v.cfg.settings.bgp.listen.first().map(|a| a.ip()) {
+                    None => vec![],
+                    Some(IpAddr::V4(a)) => a.octets().to_vec(),
+                    Some(IpAddr::V6(a)) => a.octets().to_vec(),
+                })
+            },
         }),
         Box::new(Scalar {
             oid: LISTEN_PORT,
-            read: |v| Value::Gauge32(v.cfg.settings.bgp.listen.first().map_or(0, |a| a.port() as u32)),
+            read: |v| {
+                Value::Gauge32(
+                    v.cfg
+                        .settings
+                        .bgp
+                        .listen
+                        .first()
+                        .map_or(0, |a| a.port() as u32),
+                )
+            },
         }),
         Box::new(TableTree(PeerTable)),
         // BGP4-MIB: bgpVersion is a BITS-like octet string; version 4 = bit 3.
-        Box::new(Scalar { oid: BGP4_VERSION, read: |_| Value::OctetString(vec![0x10]) }),
+        Box::new(Scalar {
+            oid: BGP4_VERSION,
+            read: |_| Value::OctetString(vec![0x10]),
+        }),
         Box::new(Scalar {
             oid: BGP4_LOCAL_AS,
             read: |v| {
@@ -86,7 +114,10 @@ pub fn subtrees() -> Vec<Box<dyn Subtree>> {
             },
         }),
         Box::new(TableTree(Bgp4PeerTable)),
-        Box::new(Scalar { oid: BGP4_IDENTIFIER, read: |v| Value::IpAddress(v.cfg.settings.bgp.router_id) }),
+        Box::new(Scalar {
+            oid: BGP4_IDENTIFIER,
+            read: |v| Value::IpAddress(v.cfg.settings.bgp.router_id),
+        }),
     ]
 }
 
@@ -101,13 +132,20 @@ impl Table for PeerTable {
         PEER_ENTRY
     }
     fn columns(&self) -> &'static [u32] {
-        &[4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27]
+        &[
+            4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+            27,
+        ]
     }
     fn index(&self) -> &'static [Part] {
         PEER_INDEX
     }
     fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
-        v.cfg.peers.range::<_, [u8]>((from, Bound::Unbounded)).next().map(|(k, _)| k.as_bytes().to_vec())
+        v.cfg
+            .peers
+            .range::<_, [u8]>((from, Bound::Unbounded))
+            .next()
+            .map(|(k, _)| k.as_bytes().to_vec())
     }
     fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
         use peer_col::*;
@@ -154,7 +192,9 @@ impl Table for Bgp4PeerTable {
         BGP4_PEER_ENTRY
     }
     fn columns(&self) -> &'static [u32] {
-        &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]
+        &[
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+        ]
     }
     fn index(&self) -> &'static [Part] {
         &[Part::U32, Part::U32, Part::U32, Part::U32]
@@ -172,13 +212,18 @@ impl Table for Bgp4PeerTable {
             .collect();
         addrs.sort();
         addrs.dedup();
-        addrs.into_iter().map(|a| a.iter().flat_map(|&o| (o as u32).to_be_bytes()).collect::<Vec<u8>>()).find(
-            |k| match from {
+        addrs
+            .into_iter()
+            .map(|a| {
+                a.iter()
+                    .flat_map(|&o| (o as u32).to_be_bytes())
+                    .collect::<Vec<u8>>()
+            })
+            .find(|k| match from {
                 Bound::Included(b) => k.as_slice() >= b,
                 Bound::Excluded(b) => k.as_slice() > b,
                 Bound::Unbounded => true,
-            },
-        )
+            })
     }
     fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
         if key.len() != 16 {
@@ -199,7 +244,11 @@ impl Table for Bgp4PeerTable {
         Some(match col {
             1 => Value::IpAddress(st.remote_router_id),
             2 => Value::Integer(st.fsm.max(1) as i32),
-            3 => Value::Integer(if r.admin_up && r.state == vpn_core::RowState::Active { 2 } else { 1 }),
+            3 => Value::Integer(if r.admin_up && r.state == vpn_core::RowState::Active {
+                2
+            } else {
+                1
+            }),
             4 => Value::Integer(st.negotiated_version as i32),
             5 => Value::IpAddress(ip4(st.local)),
             6 => Value::Integer(st.local.map_or(0, |s| s.port() as i32)),
@@ -219,7 +268,11 @@ impl Table for Bgp4PeerTable {
             20 => Value::Integer(r.hold_time as i32),
             21 => Value::Integer(r.keepalive as i32),
             22 => Value::Integer(15),
-            23 => Value::Integer(if r.remote_as == v.cfg.settings.bgp.asn { 5 } else { 30 }),
+            23 => Value::Integer(if r.remote_as == v.cfg.settings.bgp.asn {
+                5
+            } else {
+                30
+            }),
             24 => Value::Gauge32(st.in_update_elapsed),
             _ => return None,
         })

@@ -324,21 +324,41 @@ impl Table for RteTable {
     /// Static rows (config) and BGP rows (read-only), merged in key order.
     fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
         let a = next_in(&v.cfg.routes, from);
-        let b = v.bgp.index.range::<_, [u8]>((from, Bound::Unbounded)).next().map(|(k, _)| k.as_bytes().to_vec());
+        let b = v
+            .bgp
+            .index
+            .range::<_, [u8]>((from, Bound::Unbounded))
+            .next()
+            .map(|(k, _)| k.as_bytes().to_vec());
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
-    fn next_cell(&self, v: &View, from: Bound<&[u8]>, col: u32) -> Option<(Vec<u8>, Option<Value>)> {
-        let a = v.cfg.routes.range::<_, [u8]>((from, Bound::Unbounded)).next();
-        let b = v.bgp.index.range::<_, [u8]>((from, Bound::Unbounded)).next();
+    fn next_cell(
+        &self,
+        v: &View,
+        from: Bound<&[u8]>,
+        col: u32,
+    ) -> Option<(Vec<u8>, Option<Value>)> {
+        let a = v
+            .cfg
+            .routes
+            .range::<_, [u8]>((from, Bound::Unbounded))
+            .next();
+        let b = v
+            .bgp
+            .index
+            .range::<_, [u8]>((from, Bound::Unbounded))
+            .next();
         match (a, b) {
             (Some((ka, _)), Some((kb, _))) if kb.as_bytes() < ka.as_bytes() => {
                 Some((kb.as_bytes().to_vec(), bgp_cell(v, kb.as_bytes(), col)))
             }
             (Some((ka, ra)), _) => Some((ka.as_bytes().to_vec(), static_cell(v, ra, col))),
-            (None, Some((kb, _))) => Some((kb.as_bytes().to_vec(), bgp_cell(v, kb.as_bytes(), col))),
+            (None, Some((kb, _))) => {
+                Some((kb.as_bytes().to_vec(), bgp_cell(v, kb.as_bytes(), col)))
+            }
             (None, None) => None,
         }
     }
@@ -394,4 +414,3 @@ fn bgp_cell(v: &View, key: &[u8], col: u32) -> Option<Value> {
         _ => return None,
     })
 }
-

@@ -57,7 +57,12 @@ pub trait Table: Send + Sync {
     fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value>;
     /// The first row inside `from` and its cell in `col` (tables whose rows
     /// come from one map override this to find both in one lookup).
-    fn next_cell(&self, v: &View, from: Bound<&[u8]>, col: u32) -> Option<(Vec<u8>, Option<Value>)> {
+    fn next_cell(
+        &self,
+        v: &View,
+        from: Bound<&[u8]>,
+        col: u32,
+    ) -> Option<(Vec<u8>, Option<Value>)> {
         let key = self.next_key(v, from)?;
         let val = self.cell(v, &key, col);
         Some((key, val))

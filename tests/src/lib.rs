@@ -1194,7 +1194,10 @@ pub const NOTIFY_STATS: &str = "1.3.6.1.4.1.32473.1.1.4";
 
 /// An IMPLIED SnmpAdminString index: one sub-identifier per octet.
 pub fn implied(name: &str) -> String {
-    name.bytes().map(|b| b.to_string()).collect::<Vec<_>>().join(".")
+    name.bytes()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// One notification as snmptrapd logged it.
@@ -1450,7 +1453,11 @@ impl Drop for TrapReceiver {
     fn drop(&mut self) {
         self.stop();
         if std::thread::panicking() {
-            eprintln!("===== snmptrapd log ({}) =====\n{}", self.dir.path().display(), self.logs());
+            eprintln!(
+                "===== snmptrapd log ({}) =====\n{}",
+                self.dir.path().display(),
+                self.logs()
+            );
         }
     }
 }
@@ -1492,24 +1499,60 @@ impl Daemon {
         let n = |c: u32| format!("{NOTIFY_ENTRY}.{c}.{i}");
         let addr = format!("7f000001{port:04x}");
         let vbs = [
-            p(2), "i".into(), "1".into(),
-            p(3), "i".into(), "2".into(),
-            p(4), "s".into(), "public".into(),
-            p(5), "i".into(), "1".into(),
-            p(6), "i".into(), storage.into(),
-            p(7), "i".into(), "4".into(),
-            a(2), "o".into(), SNMP_UDP_DOMAIN.into(),
-            a(3), "x".into(), addr,
-            a(6), "s".into(), name.into(),
-            a(7), "s".into(), name.into(),
-            a(8), "i".into(), storage.into(),
-            a(4), "i".into(), "100".into(),
-            a(5), "i".into(), "3".into(),
-            a(9), "i".into(), "4".into(),
-            n(2), "s".into(), name.into(),
-            n(3), "i".into(), if inform { "2".into() } else { "1".into() },
-            n(4), "i".into(), storage.into(),
-            n(5), "i".into(), "4".into(),
+            p(2),
+            "i".into(),
+            "1".into(),
+            p(3),
+            "i".into(),
+            "2".into(),
+            p(4),
+            "s".into(),
+            "public".into(),
+            p(5),
+            "i".into(),
+            "1".into(),
+            p(6),
+            "i".into(),
+            storage.into(),
+            p(7),
+            "i".into(),
+            "4".into(),
+            a(2),
+            "o".into(),
+            SNMP_UDP_DOMAIN.into(),
+            a(3),
+            "x".into(),
+            addr,
+            a(6),
+            "s".into(),
+            name.into(),
+            a(7),
+            "s".into(),
+            name.into(),
+            a(8),
+            "i".into(),
+            storage.into(),
+            a(4),
+            "i".into(),
+            "100".into(),
+            a(5),
+            "i".into(),
+            "3".into(),
+            a(9),
+            "i".into(),
+            "4".into(),
+            n(2),
+            "s".into(),
+            name.into(),
+            n(3),
+            "i".into(),
+            if inform { "2".into() } else { "1".into() },
+            n(4),
+            "i".into(),
+            storage.into(),
+            n(5),
+            "i".into(),
+            "4".into(),
         ];
         self.set_ok(&strs(&vbs));
     }

@@ -26,7 +26,10 @@ const VPN: &[&str] = &["l3vpn-ipv4-unicast", "l3vpn-ipv6-unicast"];
 /// Whether a peer daemon is installed. scripts/test installs them, so a
 /// missing one fails the test (a skip would count as a pass).
 fn have(bin: &str) -> bool {
-    assert!(std::path::Path::new(bin).exists(), "{bin} is not installed (scripts/test installs gobgpd and frr)");
+    assert!(
+        std::path::Path::new(bin).exists(),
+        "{bin} is not installed (scripts/test installs gobgpd and frr)"
+    );
     true
 }
 

@@ -3,7 +3,10 @@ use vpn_core::*;
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(dir.path()).unwrap();
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(3000);
     let t = std::time::Instant::now();
     for i in 0..n {
         let k = VrfKey::new(format!("v{i}").as_bytes()).unwrap();

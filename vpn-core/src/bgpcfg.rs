@@ -170,7 +170,10 @@ mod tests {
         let mut bad = k6.as_bytes().to_vec();
         bad.pop();
         assert_eq!(PeerKey::parse(&bad), None);
-        assert_eq!(PeerKey::parse(&PeerKey::new(b"a b", "10.0.0.1".parse().unwrap()).0), None);
+        assert_eq!(
+            PeerKey::parse(&PeerKey::new(b"a b", "10.0.0.1".parse().unwrap()).0),
+            None
+        );
     }
 }
 

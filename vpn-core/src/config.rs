@@ -270,7 +270,6 @@ pub struct Settings {
     pub bgp: crate::bgpcfg::BgpSettings,
 }
 
-
 /// One change to the configuration. A commit is a list of these, applied in
 /// order as one transaction.
 #[derive(Clone, PartialEq, Debug)]
@@ -429,7 +428,10 @@ impl Config {
     }
 
     /// Label owners of one VRF (its own label, its prefixes', its next hops').
-    pub fn label_owners_of<'a>(&'a self, vrf: &'a VrfKey) -> impl Iterator<Item = &'a Vec<u8>> + 'a {
+    pub fn label_owners_of<'a>(
+        &'a self,
+        vrf: &'a VrfKey,
+    ) -> impl Iterator<Item = &'a Vec<u8>> + 'a {
         [b'V', b'P', b'N'].into_iter().flat_map(move |t| {
             let mut p = vec![t];
             p.extend_from_slice(vrf.as_bytes());
@@ -861,7 +863,10 @@ impl Config {
                         row.ever_active |= o.ever_active;
                         o.times
                     }
-                    None => RowTimes { created: now, last_changed: now },
+                    None => RowTimes {
+                        created: now,
+                        last_changed: now,
+                    },
                 };
                 self.peers.insert(k.clone(), row.clone());
                 eff.push(Change::PutPeer(k.clone(), row));

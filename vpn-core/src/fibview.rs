@@ -74,7 +74,9 @@ pub struct RouteDrops {
 
 impl std::fmt::Debug for RouteDrops {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RouteDrops").field("inner", &self.inner).finish()
+        f.debug_struct("RouteDrops")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
@@ -120,7 +122,9 @@ pub type OnIllegal = Box<dyn Fn(&crate::Config, &VrfKey, u32) + Send + Sync>;
 
 impl std::fmt::Debug for IllegalLabels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IllegalLabels").field("inner", &self.inner).finish()
+        f.debug_struct("IllegalLabels")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
@@ -171,7 +175,10 @@ mod tests {
     #[test]
     fn illegal_labels_are_counted_per_vrf_incarnation() {
         let k = VrfKey::new(b"s").unwrap();
-        let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), VrfRow::new(Storage::Volatile))], 7);
+        let (c, _) = Config::default().apply(
+            &[Change::PutVrf(k.clone(), VrfRow::new(Storage::Volatile))],
+            7,
+        );
         let il = IllegalLabels::default();
         assert!(il.check(&c, &k, 16_000));
         assert!(!il.check(&c, &k, 3));

@@ -53,7 +53,8 @@ pub fn hints(eff: &[crate::Change]) -> Vec<Hint> {
                 out.push(Hint::Prefix(i.vrf, i.prefix));
             }
             Label(o, _) => out.push(Hint::Label(o.clone())),
-            PutRt(..) | DelRt(..) | PutSettings(..) | Security(..) | Notify(..) | PutPeer(..) | DelPeer(..) => {}
+            PutRt(..) | DelRt(..) | PutSettings(..) | Security(..) | Notify(..) | PutPeer(..)
+            | DelPeer(..) => {}
         }
     }
     out
@@ -435,7 +436,7 @@ impl Reconciler {
         let want = VrfFib {
             name: format!("l3v{table}"),
             table,
-interfaces: {
+            interfaces: {
                 let ifs = self.ifs.as_ref().map(|i| i.load_full());
                 cfg.ifconfs_of(vrf)
                     .filter(|(_, b)| b.state == RowState::Active)
@@ -513,7 +514,11 @@ interfaces: {
         let want = if routes_enabled(cfg, vrf) {
             best_route(cfg, vrf, p)
                 .map(|(k, r)| fib_route(table, &k.index(), r))
-                .or_else(|| self.bgp_now.get(vrf, p).and_then(|r| bgp_fib_route(table, p, r)))
+                .or_else(|| {
+                    self.bgp_now
+                        .get(vrf, p)
+                        .and_then(|r| bgp_fib_route(table, p, r))
+                })
         } else {
             None
         };
@@ -621,7 +626,12 @@ interfaces: {
     fn publish(&mut self, cfg: &Config, all: bool) {
         let now = crate::clock::ticks();
         let keys: Vec<VrfKey> = if all {
-            self.status.keys().filter(|k| !cfg.vrfs.contains_key(*k)).cloned().chain(cfg.vrfs.keys().cloned()).collect()
+            self.status
+                .keys()
+                .filter(|k| !cfg.vrfs.contains_key(*k))
+                .cloned()
+                .chain(cfg.vrfs.keys().cloned())
+                .collect()
         } else {
             // Only VRFs this round touched, plus those with failures or notes.
             let mut t: BTreeSet<VrfKey> = std::mem::take(&mut self.touched);
@@ -641,19 +651,34 @@ interfaces: {
             };
             let (status, reason) = if r.state != RowState::Active {
                 (FibStatus::NotApplicable, "row not active".to_string())
-            } else if r.admin != crate::AdminStatus::Up && self.applied.vrfs.contains_key(&r.table_id) {
-                (FibStatus::NotApplicable, "admin status not up: table kept, routes withdrawn".to_string())
+            } else if r.admin != crate::AdminStatus::Up
+                && self.applied.vrfs.contains_key(&r.table_id)
+            {
+                (
+                    FibStatus::NotApplicable,
+                    "admin status not up: table kept, routes withdrawn".to_string(),
+                )
             } else if let Some(e) = self.failures.get(&r.table_id) {
                 (FibStatus::Failed, e.clone())
             } else if self.applied.vrfs.contains_key(&r.table_id) {
-                (FibStatus::Installed, self.notes.get(&r.table_id).cloned().unwrap_or_default())
+                (
+                    FibStatus::Installed,
+                    self.notes.get(&r.table_id).cloned().unwrap_or_default(),
+                )
             } else {
                 (FibStatus::Pending, String::new())
             };
             match self.status.get(&k) {
                 Some(s) if s.status == status && s.reason == reason => {}
                 _ => {
-                    self.status.insert(k, VrfFibState { status, reason, last_change: now });
+                    self.status.insert(
+                        k,
+                        VrfFibState {
+                            status,
+                            reason,
+                            last_change: now,
+                        },
+                    );
                     changed = true;
                 }
             }
@@ -664,7 +689,6 @@ interfaces: {
             self.view.store(Arc::new(v));
         }
     }
-
 }
 
 /// Metric of the catch-all routes (the largest the kernel keeps, as the
@@ -680,7 +704,13 @@ fn catch_all(table: u32, v6: bool) -> Route {
     } else {
         min_net()
     };
-    Route { table, prefix, nexthop: NextHop::Reject, metric: CATCH_ALL_METRIC, labels: Vec::new() }
+    Route {
+        table,
+        prefix,
+        nexthop: NextHop::Reject,
+        metric: CATCH_ALL_METRIC,
+        labels: Vec::new(),
+    }
 }
 
 fn is_default(p: &IpNet) -> bool {
@@ -785,8 +815,13 @@ mod tests {
         Arc<ArcSwap<FibView>>,
         std::thread::JoinHandle<()>,
     ) {
-        let (tx, view, h) =
-            Reconciler::spawn(Box::new(shadow.clone()), Backend::Shadow, store.clone(), Default::default(), None);
+        let (tx, view, h) = Reconciler::spawn(
+            Box::new(shadow.clone()),
+            Backend::Shadow,
+            store.clone(),
+            Default::default(),
+            None,
+        );
         let hooks = Mutex::new(tx.clone());
         store.on_commit(Box::new(move |_, eff| {
             for h in hints(eff) {
@@ -833,12 +868,22 @@ mod tests {
                 interfaces: vec![1]
             }]
         );
-        let defaults: Vec<&Route> = st.routes.iter().filter(|r| r.prefix.prefix_len() == 0).collect();
+        let defaults: Vec<&Route> = st
+            .routes
+            .iter()
+            .filter(|r| r.prefix.prefix_len() == 0)
+            .collect();
         // every installed table holds a reject default per family, so VRF
         // traffic never falls through to the main table
         assert_eq!(defaults.len(), 2);
-        assert!(defaults.iter().all(|r| r.nexthop == NextHop::Reject && r.metric == CATCH_ALL_METRIC));
-        let v4 = st.routes.iter().find(|r| r.prefix.addr().is_ipv4() && r.prefix.prefix_len() > 0).unwrap();
+        assert!(defaults
+            .iter()
+            .all(|r| r.nexthop == NextHop::Reject && r.metric == CATCH_ALL_METRIC));
+        let v4 = st
+            .routes
+            .iter()
+            .find(|r| r.prefix.addr().is_ipv4() && r.prefix.prefix_len() > 0)
+            .unwrap();
         // the lower metric wins
         assert_eq!(
             v4.nexthop,

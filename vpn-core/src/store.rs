@@ -147,8 +147,11 @@ impl Store {
         let mut prs = Vec::new();
         for kv in peers.iter() {
             let (k, v) = kv?;
-            let key = crate::bgpcfg::PeerKey::parse(&k)
-                .ok_or_else(|| StoreError::Decode { tree: "bgp_peer", key: k.to_vec(), err: "bad key".into() })?;
+            let key = crate::bgpcfg::PeerKey::parse(&k).ok_or_else(|| StoreError::Decode {
+                tree: "bgp_peer",
+                key: k.to_vec(),
+                err: "bad key".into(),
+            })?;
             prs.push((key, dec::<crate::bgpcfg::PeerRow>("bgp_peer", &k, &v)?));
         }
         let settings = match meta.get(META_SETTINGS)? {

@@ -39,7 +39,12 @@ pub struct Limits {
 /// A VRF's limits as configured (and the node-wide re-issue interval).
 pub fn limits(cfg: &crate::Config, vrf: &VrfKey) -> Option<Limits> {
     let r = cfg.vrfs.get(vrf)?;
-    Some(Limits { mid: r.mid_thresh, high: r.high_thresh, max: r.max_routes, interval: cfg.settings.rte_mx_thrsh_time })
+    Some(Limits {
+        mid: r.mid_thresh,
+        high: r.high_thresh,
+        max: r.max_routes,
+        interval: cfg.settings.rte_mx_thrsh_time,
+    })
 }
 
 /// The latch state of one VRF.
@@ -157,7 +162,12 @@ impl Tracker {
     }
 
     /// Observe every VRF whose routes or thresholds a commit changed.
-    pub fn observe_commit(&self, cfg: &crate::Config, eff: &[crate::Change], now: u64) -> Vec<ThresholdEvent> {
+    pub fn observe_commit(
+        &self,
+        cfg: &crate::Config,
+        eff: &[crate::Change],
+        now: u64,
+    ) -> Vec<ThresholdEvent> {
         use crate::Change::*;
         let mut vrfs = std::collections::BTreeSet::new();
         for c in eff {
@@ -182,7 +192,12 @@ impl Tracker {
     }
 
     /// An add refused at the VRF's maximum ("attempts to exceed").
-    pub fn observe_attempt(&self, cfg: &crate::Config, vrf: &VrfKey, now: u64) -> Vec<ThresholdEvent> {
+    pub fn observe_attempt(
+        &self,
+        cfg: &crate::Config,
+        vrf: &VrfKey,
+        now: u64,
+    ) -> Vec<ThresholdEvent> {
         match limits(cfg, vrf) {
             Some(l) => self.observe(vrf, cfg.active_route_count(vrf), true, l, now),
             None => Vec::new(),

@@ -13,14 +13,21 @@
 //! Imported and CE-learned routes live in [`BgpRoutes`], published for the
 //! reconciler (FIB) and the route table (read-only rows, Proto bgp).
 
-use crate::bgpcfg::{PeerKey, PeerRow, PeerState, PeerStates, FAM_IPV4_UNICAST, FAM_IPV6_UNICAST, FAM_VPNV4, FAM_VPNV6};
-use crate::config::{label_owner_next_hop, label_owner_prefix, label_owner_vrf, Config, LabelMode, RowState};
+use crate::bgpcfg::{
+    PeerKey, PeerRow, PeerState, PeerStates, FAM_IPV4_UNICAST, FAM_IPV6_UNICAST, FAM_VPNV4,
+    FAM_VPNV6,
+};
+use crate::config::{
+    label_owner_next_hop, label_owner_prefix, label_owner_vrf, Config, LabelMode, RowState,
+};
 use crate::keys::{RtType, VrfKey};
 use crate::reconcile::best_route;
 use crate::routes::RteKey;
 use crate::Change;
 use arc_swap::ArcSwap;
-use bgp::{BgpCommand, BgpEvent, Family, Path, PathAttrs, PeerConfig, PeerId, RouteKey, SpeakerConfig};
+use bgp::{
+    BgpCommand, BgpEvent, Family, Path, PathAttrs, PeerConfig, PeerId, RouteKey, SpeakerConfig,
+};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -87,7 +94,12 @@ impl BgpRoutes {
     }
     /// The route-table key of a BGP route.
     pub fn key(vrf: &VrfKey, p: &IpNet, r: &BgpRoute) -> RteKey {
-        RteKey::new(vrf, *p, BGP_POLICY, r.next_hop.filter(|n| n.is_ipv4() == p.addr().is_ipv4()))
+        RteKey::new(
+            vrf,
+            *p,
+            BGP_POLICY,
+            r.next_hop.filter(|n| n.is_ipv4() == p.addr().is_ipv4()),
+        )
     }
     /// (added, deleted) BGP routes of a VRF.
     pub fn counters(&self, vrf: &VrfKey) -> (u32, u32) {
@@ -128,7 +140,11 @@ impl BgpRoutes {
 
     /// Drop every route of a VRF (it was destroyed); returns their prefixes.
     pub fn clear_vrf(&mut self, vrf: &VrfKey) -> Vec<IpNet> {
-        let ps: Vec<IpNet> = self.vrfs.get(vrf).map(|m| m.keys().copied().collect()).unwrap_or_default();
+        let ps: Vec<IpNet> = self
+            .vrfs
+            .get(vrf)
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
         for p in &ps {
             self.replace(vrf, p);
         }
@@ -139,7 +155,9 @@ impl BgpRoutes {
 
 fn rt_bytes(cfg: &Config, vrf: &VrfKey, want: RtType) -> Vec<[u8; 8]> {
     cfg.rts_of(vrf)
-        .filter(|(k, r)| r.state == RowState::Active && (k.rt_type() == want || k.rt_type() == RtType::Both))
+        .filter(|(k, r)| {
+            r.state == RowState::Active && (k.rt_type() == want || k.rt_type() == RtType::Both)
+        })
         .filter_map(|(_, r)| r.rt.map(|x| x.to_rt_bytes()))
         .collect()
 }
@@ -162,13 +180,20 @@ fn families(bits: u8) -> Vec<Family> {
 }
 
 /// The label a VRF route is exported with, per the VRF's mode.
-fn export_label(cfg: &Config, vrf: &VrfKey, prefix: &IpNet, next_hop: Option<IpAddr>) -> Option<u32> {
+fn export_label(
+    cfg: &Config,
+    vrf: &VrfKey,
+    prefix: &IpNet,
+    next_hop: Option<IpAddr>,
+) -> Option<u32> {
     match cfg.vrfs.get(vrf)?.label_mode {
         LabelMode::PerVrf => cfg.label(&label_owner_vrf(vrf)),
-        LabelMode::PerPrefix => cfg.label(&label_owner_prefix(vrf, prefix)).or_else(|| cfg.label(&label_owner_vrf(vrf))),
-        LabelMode::PerNextHop => {
-            cfg.label(&label_owner_next_hop(vrf, next_hop)).or_else(|| cfg.label(&label_owner_vrf(vrf)))
-        }
+        LabelMode::PerPrefix => cfg
+            .label(&label_owner_prefix(vrf, prefix))
+            .or_else(|| cfg.label(&label_owner_vrf(vrf))),
+        LabelMode::PerNextHop => cfg
+            .label(&label_owner_next_hop(vrf, next_hop))
+            .or_else(|| cfg.label(&label_owner_vrf(vrf))),
     }
 }
 
@@ -220,7 +245,18 @@ impl Vpn {
         drops: Arc<crate::fibview::RouteDrops>,
         on_change: OnChange,
     ) -> Vpn {
-        Vpn { cmd, st: Mutex::new(State { next_id: 1, ..State::default() }), routes, peers, on_change, illegal, drops }
+        Vpn {
+            cmd,
+            st: Mutex::new(State {
+                next_id: 1,
+                ..State::default()
+            }),
+            routes,
+            peers,
+            on_change,
+            illegal,
+            drops,
+        }
     }
 
     fn send(&self, c: BgpCommand) {
@@ -234,7 +270,12 @@ impl Vpn {
         let vrfs: Vec<VrfKey> = cfg.vrfs.keys().cloned().collect();
         let mut st = self.st.lock().unwrap_or_else(|p| p.into_inner());
         self.sync_speaker(&mut st, cfg);
-        let keys: Vec<PeerKey> = cfg.peers.keys().cloned().chain(st.ids.keys().cloned()).collect();
+        let keys: Vec<PeerKey> = cfg
+            .peers
+            .keys()
+            .cloned()
+            .chain(st.ids.keys().cloned())
+            .collect();
         for k in keys {
             self.sync_peer(&mut st, cfg, &k);
         }
@@ -278,7 +319,10 @@ impl Vpn {
                         // The owner holds the prefix's route-key start.
                         let p = cfg
                             .routes
-                            .range::<_, [u8]>((std::ops::Bound::Included(&o[1..]), std::ops::Bound::Unbounded))
+                            .range::<_, [u8]>((
+                                std::ops::Bound::Included(&o[1..]),
+                                std::ops::Bound::Unbounded,
+                            ))
                             .next()
                             .filter(|(k, _)| k.as_bytes().starts_with(&o[1..]))
                             .map(|(k, _)| k.index().prefix);
@@ -315,7 +359,11 @@ impl Vpn {
 
     fn sync_speaker(&self, st: &mut State, cfg: &Config) {
         let b = &cfg.settings.bgp;
-        let want = SpeakerConfig { asn: b.asn, router_id: b.router_id.into(), listen: b.listen.clone() };
+        let want = SpeakerConfig {
+            asn: b.asn,
+            router_id: b.router_id.into(),
+            listen: b.listen.clone(),
+        };
         if st.speaker.as_ref() != Some(&want) {
             st.speaker = Some(want.clone());
             self.send(BgpCommand::SetSpeaker(want));
@@ -340,7 +388,10 @@ impl Vpn {
     }
 
     fn sync_peer(&self, st: &mut State, cfg: &Config, k: &PeerKey) {
-        let want = cfg.peers.get(k).filter(|r| r.state == RowState::Active && r.complete());
+        let want = cfg
+            .peers
+            .get(k)
+            .filter(|r| r.state == RowState::Active && r.complete());
         match (want, st.ids.get(k).copied()) {
             (Some(r), id) => {
                 let id = id.unwrap_or_else(|| {
@@ -379,14 +430,23 @@ impl Vpn {
         ce_peers: bool,
         p: &IpNet,
     ) -> (Option<(RouteKey, Path)>, Option<Path>) {
-        let Some(row) = cfg.vrfs.get(vrf).filter(|r| r.state == RowState::Active && r.admin == crate::AdminStatus::Up)
+        let Some(row) = cfg
+            .vrfs
+            .get(vrf)
+            .filter(|r| r.state == RowState::Active && r.admin == crate::AdminStatus::Up)
         else {
             return (None, None);
         };
         let stat = best_route(cfg, vrf, p);
         let learned = routes.get(vrf, p);
         let (nh, attrs) = match (stat, learned) {
-            (Some((k, _)), _) => (k.index().next_hop, PathAttrs { origin: 2, ..PathAttrs::default() }),
+            (Some((k, _)), _) => (
+                k.index().next_hop,
+                PathAttrs {
+                    origin: 2,
+                    ..PathAttrs::default()
+                },
+            ),
             (None, Some(b)) => (b.next_hop, (*b.attrs).clone()),
             (None, None) => return (None, None),
         };
@@ -394,9 +454,13 @@ impl Vpn {
         // a CE sent are in the speaker's VRF RIB already (it advertises them
         // to the VRF's other CEs itself), and offering them back as ours
         // would keep them alive after the CE withdraws them.
-        let from_ce = stat.is_none() && learned.is_some_and(|b| matches!(b.source, Source::Ce { .. }));
+        let from_ce =
+            stat.is_none() && learned.is_some_and(|b| matches!(b.source, Source::Ce { .. }));
         let ce = (ce_peers && !from_ce).then(|| Path {
-            attrs: Arc::new(PathAttrs { next_hop: None, ..attrs.clone() }),
+            attrs: Arc::new(PathAttrs {
+                next_hop: None,
+                ..attrs.clone()
+            }),
             labels: vec![],
             from: None,
         });
@@ -405,13 +469,27 @@ impl Vpn {
         if stat.is_none() && learned.is_some_and(|b| matches!(b.source, Source::Imported { .. })) {
             return (None, ce);
         }
-        let (Some(rd), false) = (row.rd, ert.is_empty()) else { return (None, ce) };
-        let Some(label) = export_label(cfg, vrf, p, nh) else { return (None, ce) };
+        let (Some(rd), false) = (row.rd, ert.is_empty()) else {
+            return (None, ce);
+        };
+        let Some(label) = export_label(cfg, vrf, p, nh) else {
+            return (None, ce);
+        };
         let mut a = attrs;
         a.next_hop = None;
         a.local_pref = Some(100);
         a.ext_communities = ert.to_vec();
-        (Some((RouteKey::Vpn(rd.to_rd_bytes(), *p), Path { attrs: Arc::new(a), labels: vec![label], from: None })), ce)
+        (
+            Some((
+                RouteKey::Vpn(rd.to_rd_bytes(), *p),
+                Path {
+                    attrs: Arc::new(a),
+                    labels: vec![label],
+                    from: None,
+                },
+            )),
+            ce,
+        )
     }
 
     /// Recompute what a VRF exports and offers its CE peers: every prefix
@@ -420,17 +498,30 @@ impl Vpn {
         self.sync_export_prefixes(st, cfg, vrf, None)
     }
 
-    fn sync_export_prefixes(&self, st: &mut State, cfg: &Config, vrf: &VrfKey, only: Option<&[IpNet]>) {
+    fn sync_export_prefixes(
+        &self,
+        st: &mut State,
+        cfg: &Config,
+        vrf: &VrfKey,
+        only: Option<&[IpNet]>,
+    ) {
         let ert = rt_bytes(cfg, vrf, RtType::Export);
         let routes = self.routes.load();
         let ce_peers = cfg
             .peers
-            .range::<_, [u8]>((std::ops::Bound::Included(vrf.as_bytes()), std::ops::Bound::Unbounded))
+            .range::<_, [u8]>((
+                std::ops::Bound::Included(vrf.as_bytes()),
+                std::ops::Bound::Unbounded,
+            ))
             .next()
             .is_some_and(|(k, _)| k.as_bytes().starts_with(vrf.as_bytes()));
         // A VRF that exports nothing, has no CE peers and offered nothing
         // before has nothing to do.
-        if ert.is_empty() && !ce_peers && !st.exported.contains_key(vrf) && !st.ce_offered.contains_key(vrf) {
+        if ert.is_empty()
+            && !ce_peers
+            && !st.exported.contains_key(vrf)
+            && !st.ce_offered.contains_key(vrf)
+        {
             return;
         }
         let prefixes: BTreeSet<IpNet> = match only {
@@ -444,8 +535,18 @@ impl Vpn {
                 if let Some(m) = routes.of(vrf) {
                     ps.extend(m.keys().copied());
                 }
-                ps.extend(st.exported.get(vrf).into_iter().flat_map(|m| m.keys().copied()));
-                ps.extend(st.ce_offered.get(vrf).into_iter().flat_map(|m| m.keys().copied()));
+                ps.extend(
+                    st.exported
+                        .get(vrf)
+                        .into_iter()
+                        .flat_map(|m| m.keys().copied()),
+                );
+                ps.extend(
+                    st.ce_offered
+                        .get(vrf)
+                        .into_iter()
+                        .flat_map(|m| m.keys().copied()),
+                );
                 ps
             }
         };
@@ -494,36 +595,55 @@ impl Vpn {
             st.ce_offered.remove(vrf);
         }
         if !withdraw.is_empty() {
-            self.send(BgpCommand::Withdraw { rib: None, keys: withdraw });
+            self.send(BgpCommand::Withdraw {
+                rib: None,
+                keys: withdraw,
+            });
         }
         if !originate.is_empty() {
-            self.send(BgpCommand::Originate { rib: None, routes: originate });
+            self.send(BgpCommand::Originate {
+                rib: None,
+                routes: originate,
+            });
         }
         let rib = Some(vrf.name_str().to_string());
         if !ce_withdraw.is_empty() {
-            self.send(BgpCommand::Withdraw { rib: rib.clone(), keys: ce_withdraw });
+            self.send(BgpCommand::Withdraw {
+                rib: rib.clone(),
+                keys: ce_withdraw,
+            });
         }
         if !ce_originate.is_empty() {
-            self.send(BgpCommand::Originate { rib, routes: ce_originate });
+            self.send(BgpCommand::Originate {
+                rib,
+                routes: ce_originate,
+            });
         }
     }
 
     /// Re-evaluate which VPN routes a VRF imports (its RTs or row changed).
     fn reimport(&self, st: &State, cfg: &Config, vrf: &VrfKey) {
         let irt = rt_bytes(cfg, vrf, RtType::Import);
-        let active = cfg.vrfs.get(vrf).is_some_and(|r| r.state == RowState::Active);
+        let active = cfg
+            .vrfs
+            .get(vrf)
+            .is_some_and(|r| r.state == RowState::Active);
         let mut routes = (**self.routes.load()).clone();
         let mut changed = Vec::new();
         if !cfg.vrfs.contains_key(vrf) {
             changed = routes.clear_vrf(vrf);
         } else {
             // Drop imports that no longer match; keep CE-learned routes.
-            let held: Vec<(IpNet, BgpRoute)> =
-                routes.of(vrf).map(|m| m.iter().map(|(p, r)| (*p, r.clone())).collect()).unwrap_or_default();
+            let held: Vec<(IpNet, BgpRoute)> = routes
+                .of(vrf)
+                .map(|m| m.iter().map(|(p, r)| (*p, r.clone())).collect())
+                .unwrap_or_default();
             for (p, r) in &held {
                 if let Source::Imported { rd } = r.source {
                     let ok = active
-                        && st.vpn.get(&(rd, *p)).is_some_and(|path| path.attrs.ext_communities.iter().any(|c| irt.contains(c)));
+                        && st.vpn.get(&(rd, *p)).is_some_and(|path| {
+                            path.attrs.ext_communities.iter().any(|c| irt.contains(c))
+                        });
                     if !ok {
                         routes.remove(vrf, p);
                         changed.push(*p);
@@ -585,14 +705,23 @@ impl Vpn {
         let mut peer_view = (**self.peers.load()).clone();
         for ev in events {
             match ev {
-                BgpEvent::PeerState { id, status, old, new } => {
+                BgpEvent::PeerState {
+                    id,
+                    status,
+                    old,
+                    new,
+                } => {
                     if let Some(k) = st.keys.get(&id) {
                         tracing::info!(peer = %k.addr(), ?old, ?new, "BGP peer state");
                         peer_view.peers.insert(k.clone(), peer_state(&status));
                         peers_changed = true;
                     }
                 }
-                BgpEvent::Best { rib: None, key: RouteKey::Vpn(rd, p), best } => {
+                BgpEvent::Best {
+                    rib: None,
+                    key: RouteKey::Vpn(rd, p),
+                    best,
+                } => {
                     let old = match &best {
                         Some(path) => st.vpn.insert((rd, p), path.clone()),
                         None => st.vpn.remove(&(rd, p)),
@@ -607,9 +736,13 @@ impl Vpn {
                         }
                     }
                     for vrf in cands {
-                        let Some(row) = cfg.vrfs.get(&vrf) else { continue };
+                        let Some(row) = cfg.vrfs.get(&vrf) else {
+                            continue;
+                        };
                         let irt = rt_bytes(cfg, &vrf, RtType::Import);
-                        let wants = best.as_ref().is_some_and(|b| b.attrs.ext_communities.iter().any(|c| irt.contains(c)));
+                        let wants = best.as_ref().is_some_and(|b| {
+                            b.attrs.ext_communities.iter().any(|c| irt.contains(c))
+                        });
                         let cur = routes.get(&vrf, &p);
                         let is_ce = cur.is_some_and(|c| matches!(c.source, Source::Ce { .. }));
                         let holds = matches!(cur, Some(BgpRoute { source: Source::Imported { rd: r }, .. }) if *r == rd);
@@ -632,7 +765,8 @@ impl Vpn {
                             // Another RD may still offer the prefix.
                             routes.remove(&vrf, &p);
                             if let Some(((ord, _), other)) = st.vpn.iter().find(|((_, q), path)| {
-                                *q == p && path.attrs.ext_communities.iter().any(|c| irt.contains(c))
+                                *q == p
+                                    && path.attrs.ext_communities.iter().any(|c| irt.contains(c))
                             }) {
                                 routes.insert(&vrf, p, imported(*ord, &p, other));
                             }
@@ -640,8 +774,14 @@ impl Vpn {
                         }
                     }
                 }
-                BgpEvent::Best { rib: Some(name), key: RouteKey::Unicast(p), best } => {
-                    let Some(vrf) = VrfKey::new(name.as_bytes()) else { continue };
+                BgpEvent::Best {
+                    rib: Some(name),
+                    key: RouteKey::Unicast(p),
+                    best,
+                } => {
+                    let Some(vrf) = VrfKey::new(name.as_bytes()) else {
+                        continue;
+                    };
                     // A local best (one of ours, from: None) means no CE route.
                     let best = best.filter(|b| b.from.is_some());
                     match best {
@@ -668,7 +808,10 @@ impl Vpn {
                                 &vrf,
                                 p,
                                 BgpRoute {
-                                    source: Source::Ce { peer: path.from.unwrap_or(0), peer_as },
+                                    source: Source::Ce {
+                                        peer: path.from.unwrap_or(0),
+                                        peer_as,
+                                    },
                                     next_hop: family_next_hop(&p, path.attrs.next_hop),
                                     labels: Arc::from([]),
                                     attrs: path.attrs.clone(),
@@ -682,7 +825,9 @@ impl Vpn {
                     }
                     touched.entry(vrf).or_default().push(p);
                 }
-                BgpEvent::LabelReceived { .. } | BgpEvent::EndOfRib { .. } | BgpEvent::Best { .. } => {}
+                BgpEvent::LabelReceived { .. }
+                | BgpEvent::EndOfRib { .. }
+                | BgpEvent::Best { .. } => {}
             }
         }
         self.routes.store(Arc::new(routes));
@@ -707,7 +852,9 @@ impl Vpn {
 fn family_next_hop(p: &IpNet, nh: Option<IpAddr>) -> Option<IpAddr> {
     match (p, nh) {
         (IpNet::V6(_), Some(IpAddr::V4(a))) => Some(IpAddr::V6(a.to_ipv6_mapped())),
-        (IpNet::V4(_), Some(IpAddr::V6(a))) => a.to_ipv4_mapped().map(IpAddr::V4).or(Some(IpAddr::V6(a))),
+        (IpNet::V4(_), Some(IpAddr::V6(a))) => {
+            a.to_ipv4_mapped().map(IpAddr::V4).or(Some(IpAddr::V6(a)))
+        }
         (_, nh) => nh,
     }
 }

@@ -148,7 +148,9 @@ impl Responder {
         let fib = self.fib.load_full();
         let peers = self.peers.load_full();
         let bgp = self.bgp.load_full();
-        let view = self.mib.view(&cfg, &ifs, &fib, &peers, &bgp, vpn_core::clock::ticks());
+        let view = self
+            .mib
+            .view(&cfg, &ifs, &fib, &peers, &bgp, vpn_core::clock::ticks());
         let v1 = env.is_v1();
         let next = |oid: &[u32]| -> Option<(Vec<u32>, Value)> {
             let mut at = oid.to_vec();
