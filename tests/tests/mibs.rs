@@ -12,7 +12,11 @@ fn shipped_mib_modules_lint_clean_and_match_the_code() {
         .current_dir(&root)
         .output()
         .expect("running mib/check-mibs.sh (needs bash, smilint, snmptranslate)");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "mib/check-mibs.sh failed:\n{text}");
     assert!(text.contains("check-mibs: all checks passed"), "{text}");
 }

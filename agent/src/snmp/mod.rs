@@ -186,7 +186,7 @@ impl Engine {
                                 if sets.send(job).await.is_err() {
                                     return; // shutting down
                                 }
-                            } else if let Some(resp) = self.responder.read(&req, &env, &acl) {
+                            } else if let Some(resp) = self.guarded_read(&req, &env, &acl, src) {
                                 Self::send(&sock, &resp, src).await;
                             }
                         }
@@ -248,8 +248,29 @@ impl Engine {
                 req: &req,
                 max_size,
             };
-            if let Some(resp) = self.responder.read(&req, &env, &acl) {
+            if let Some(resp) = self.guarded_read(&req, &env, &acl, src) {
                 Self::send(&sock, &resp, src).await;
+            }
+        }
+    }
+
+    /// A read, with a bug in any handler contained: the request is dropped
+    /// (and logged), the receive loop and every other request go on.
+    fn guarded_read(
+        &self,
+        req: &wire::Request,
+        env: &dyn responder::Envelope,
+        acl: &dyn responder::AccessControl,
+        src: SocketAddr,
+    ) -> Option<Vec<u8>> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.responder.read(req, env, acl)
+        })) {
+            Ok(r) => r,
+            Err(_) => {
+                SnmpStats::inc(&self.stats().silent_drops);
+                tracing::error!(%src, "internal error answering a read; request dropped");
+                None
             }
         }
     }
