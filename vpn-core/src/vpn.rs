@@ -210,7 +210,8 @@ struct State {
     /// What each VRF's CE peers are offered: prefix -> path.
     ce_offered: BTreeMap<VrfKey, BTreeMap<IpNet, Path>>,
     /// The VPN RIB as the speaker reports it (best per RD:prefix).
-    vpn: BTreeMap<(bgp::Rd, IpNet), Path>,
+    /// Keyed prefix first, so every RD's route to one prefix is one range.
+    vpn: BTreeMap<(IpNet, bgp::Rd), Path>,
     /// Route target -> VRFs importing it, as of configuration `import_gen`.
     importers: BTreeMap<[u8; 8], Vec<VrfKey>>,
     import_gen: Option<u64>,
@@ -641,7 +642,7 @@ impl Vpn {
             for (p, r) in &held {
                 if let Source::Imported { rd } = r.source {
                     let ok = active
-                        && st.vpn.get(&(rd, *p)).is_some_and(|path| {
+                        && st.vpn.get(&(*p, rd)).is_some_and(|path| {
                             path.attrs.ext_communities.iter().any(|c| irt.contains(c))
                         });
                     if !ok {
@@ -651,7 +652,7 @@ impl Vpn {
                 }
             }
             if active {
-                for ((rd, p), path) in &st.vpn {
+                for ((p, rd), path) in &st.vpn {
                     if routes.get(vrf, p).is_some() {
                         continue;
                     }
@@ -723,8 +724,8 @@ impl Vpn {
                     best,
                 } => {
                     let old = match &best {
-                        Some(path) => st.vpn.insert((rd, p), path.clone()),
-                        None => st.vpn.remove(&(rd, p)),
+                        Some(path) => st.vpn.insert((p, rd), path.clone()),
+                        None => st.vpn.remove(&(p, rd)),
                     };
                     // VRFs that import the new or the old path's RTs.
                     let mut cands: BTreeSet<VrfKey> = BTreeSet::new();
@@ -764,10 +765,11 @@ impl Vpn {
                         } else if holds {
                             // Another RD may still offer the prefix.
                             routes.remove(&vrf, &p);
-                            if let Some(((ord, _), other)) = st.vpn.iter().find(|((_, q), path)| {
-                                *q == p
-                                    && path.attrs.ext_communities.iter().any(|c| irt.contains(c))
-                            }) {
+                            if let Some(((_, ord), other)) = st
+                                .vpn
+                                .range((p, [0u8; 8])..=(p, [0xffu8; 8]))
+                                .find(|(_, path)| path.attrs.ext_communities.iter().any(|c| irt.contains(c)))
+                            {
                                 routes.insert(&vrf, p, imported(*ord, &p, other));
                             }
                             touched.entry(vrf).or_default().push(p);
