@@ -35,6 +35,20 @@
 #     perf record options (e.g. "-F 499 --call-graph dwarf,16384": the release
 #     build has no frame pointers, so -g call chains stop early); perf.data
 #     stays in the log folder.
+# Churn (issue 4, "withdraw and re-announce 100,000 of them"), l3vpnd-full
+# and bird only, off by default:
+#   CHURN=100000: once all routes are in, the replayer withdraws the feed's
+#     first CHURN routes (MP_UNREACH_NLRI, 250 per UPDATE; RDs 65000:0.. in
+#     feed order), and once the count has dropped to ROUTES-CHURN, re-announces
+#     them (the feed's own UPDATEs: same attributes and labels). Each phase is
+#     timed from the replayer starting to write it until the count (l3vpnd-full:
+#     the sum of mplsL3VpnVrfPerfCurrNumRoutes; bird: `show route count` of
+#     vpntab) reaches ROUTES-CHURN, resp. ROUTES again, with the daemon's CPU
+#     seconds over the phase and in the 2 s after the count settled (the proxy
+#     for "FIB settled": the shadow FIB is not visible over SNMP).
+#   CHURN_WAIT=600 bounds each phase (s), CHURN_POLL=0.1 is the interval
+#     between count polls (s; the times are upper bounds by that plus one poll).
+#   Example: ONLY="l3vpnd-full bird" CHURN=100000 bench/bgp_ingest.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need_root
@@ -53,6 +67,10 @@ PROFILE=${PROFILE:-0}
 PERF_SECS=${PERF_SECS:-10}
 PERF_ARGS=${PERF_ARGS:--g}
 case $FULL_PEER in snmp | config) ;; *) die "FULL_PEER must be snmp or config" ;; esac
+CHURN=${CHURN:-0}
+CHURN_WAIT=${CHURN_WAIT:-600}
+CHURN_POLL=${CHURN_POLL:-0.1}
+[[ "$CHURN" =~ ^[0-9]+$ ]] && [ "$CHURN" -le "$ROUTES" ] || die "CHURN must be 0..$ROUTES"
 INGEST=$ROOT/target/release/examples/ingest
 HZ=$(getconf CLK_TCK)
 RUN=$(mktemp -d /tmp/bgp_ingest.XXXXXX)
@@ -95,11 +113,18 @@ ip -n $NS_FEED link set vbgping-f up
 
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
-# Starts the replayer; sets REPLAY_PID and REPLAY_OUT.
+# Starts the replayer; sets REPLAY_PID and REPLAY_OUT. With CHURN > 0 and a
+# variant that measures churn (l3vpnd-full, bird), the replayer also has the
+# churn phase, triggered by the files $RUN/churn.<variant>.{withdraw,announce}.
 start_replay() {
     REPLAY_OUT=$RUN/replay.$1.out
+    local churn=() hold=900
+    if [ "$CHURN" -gt 0 ] && { [ "$1" = l3vpnd-full ] || [ "$1" = bird ]; }; then
+        churn=(--churn "$CHURN" --churn-trigger "$RUN/churn.$1")
+        hold=$((900 + 2 * CHURN_WAIT)) # the session must outlive both phases
+    fi
     ip netns exec $NS_FEED "$REPLAY" --listen 10.99.0.2:179 --rds "$RDS" --per-rd "$PER_RD" \
-        --per-update 250 --hold 900 >"$REPLAY_OUT" 2>"$RUN/replay.$1.err" &
+        --per-update 250 --hold "$hold" "${churn[@]}" >"$REPLAY_OUT" 2>"$RUN/replay.$1.err" &
     REPLAY_PID=$!
     PIDS+=("$REPLAY_PID")
     for _ in $(seq 100); do grep -q '^READY' "$REPLAY_OUT" 2>/dev/null && return; sleep 0.1; done
@@ -142,6 +167,83 @@ $(awk -v k="$(hwm_kib "$pid")" 'BEGIN {printf "%.1f", k / 1024}')"
 }
 
 declare -A SECS CPU RSS
+declare -A CH_SECS CH_CPU CH_IDLE # key "<variant>:<withdraw|announce>"
+
+# churn NAME PID COUNT_CMD...: the churn phases against the running variant
+# NAME (pid PID, replayer REPLAY_OUT), COUNT_CMD printing its route count.
+churn() {
+    local name=$1 pid=$2
+    shift 2
+    local phase target start line i n last t0 c0 done_ns c1 t1 limit
+    for phase in withdraw announce; do
+        if [ "$phase" = withdraw ]; then start=WITHDRAWING target=$((ROUTES - CHURN)); else
+            start=ANNOUNCING target=$ROUTES
+        fi
+        c0=$(cpu_ticks "$pid")
+        touch "$RUN/churn.$name.$phase"
+        line=
+        for ((i = 0; i < 200; i++)); do
+            line=$(grep "^$start " "$REPLAY_OUT" || true)
+            [ -n "$line" ] && break
+            sleep 0.05
+        done
+        if [ -z "$line" ]; then
+            note "$name: the replayer did not start the $phase phase within 10 s (see $RUN)"
+            CH_SECS[$name:$phase]="no $phase"; CH_CPU[$name:$phase]=-; CH_IDLE[$name:$phase]=-
+            return
+        fi
+        t0=${line#* }
+        limit=$(($(date +%s) + CHURN_WAIT))
+        done_ns= last=?
+        while :; do
+            # A failed or partial poll prints nothing: it must not pass for a
+            # withdrawal done.
+            n=$("$@" 2>/dev/null || true)
+            if [[ "$n" =~ ^[0-9]+$ ]]; then
+                last=$n
+                if { [ "$phase" = withdraw ] && [ "$n" -le "$target" ]; } ||
+                    { [ "$phase" = announce ] && [ "$n" -ge "$target" ]; }; then
+                    done_ns=$(now_ns)
+                    c1=$(cpu_ticks "$pid")
+                    break
+                fi
+            fi
+            [ "$(date +%s)" -lt "$limit" ] || break
+            sleep "$CHURN_POLL"
+        done
+        n=$last
+        if [ -z "$done_ns" ]; then
+            note "$name: $phase: count $n after ${CHURN_WAIT} s, expected $target (see $RUN)"
+            CH_SECS[$name:$phase]="timeout($n routes)"
+            CH_CPU[$name:$phase]=$(awk -v t=$(($(cpu_ticks "$pid") - c0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')
+            CH_IDLE[$name:$phase]=-
+            churn_state "$name" "$pid"
+            [ "$name" != l3vpnd-full ] ||
+                note "l3vpnd-full: last peer state lines: $(grep 'BGP peer state' "$RUN/l3vpnd-full/l3vpnd.log" |
+                    tail -n 2 | sed 's/.*peer=/peer=/' | paste -sd';')"
+            return 0 # the next phase would measure a backlog
+        fi
+        # Is the daemon still busy (l3vpnd-full: the reconciler updating the
+        # shadow FIB) once the count has settled? Its CPU in the next 2 s says.
+        t1=$(cpu_ticks "$pid")
+        sleep 2
+        CH_IDLE[$name:$phase]=$(awk -v t=$(($(cpu_ticks "$pid") - t1)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')
+        CH_SECS[$name:$phase]=$(awk -v a="$t0" -v b="$done_ns" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+        CH_CPU[$name:$phase]=$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')
+        note "$name: churn $phase of $CHURN routes: count $n after ${CH_SECS[$name:$phase]} s," \
+            "CPU ${CH_CPU[$name:$phase]} s, CPU in the 2 s after: ${CH_IDLE[$name:$phase]} s"
+        churn_state "$name" "$pid"
+    done
+}
+
+# l3vpnd-full: CPU by thread, VRF route count and Adj-RIB-In size, as notes.
+churn_state() {
+    [ "$1" = l3vpnd-full ] || return 0
+    note "l3vpnd-full: CPU s by thread since start: $(thread_cpu "$2")"
+    note "l3vpnd-full: VRF routes $(full_count_all), Adj-RIB-In (l3vpndBgpPeerRcvdVpnv4)" \
+        "$(ip netns exec $NS_DUT snmpget -v2c -c public -On -Oqv -t 2 -r 1 "$FULL_SNMP" \
+            "$PEER_ENTRY.22.$PEER_IDX" 2>/dev/null || echo '?')"
+}
 
 run_l3vpnd() {
     start_replay l3vpnd
@@ -224,6 +326,18 @@ full_count() {
     echo "$out"
 }
 
+# full_count, but prints nothing unless the walk returned all RDS VRFs' rows
+# (the churn phases: a partial walk must not pass for a withdrawal).
+full_count_all() {
+    local out rows sum
+    out=$(ip netns exec $NS_DUT snmpbulkwalk -v2c -c public -On -Oqv -Cr50 -t 5 -r 1 "$FULL_SNMP" \
+        "$CURR_NUM_ROUTES") || return 0
+    read -r rows sum < <(awk '{ s += $1 } END { print NR, s + 0 }' <<<"$out")
+    echo "$(now_ns) $sum rows=$rows" >>"$RUN/l3vpnd-full/counts"
+    [ "$rows" = "$RDS" ] && echo "$sum"
+    return 0
+}
+
 # CPU seconds of PID's threads, summed by thread name: "name=s name=s ...".
 thread_cpu() {
     local t st
@@ -299,6 +413,9 @@ run_l3vpnd-full() {
         note "l3vpnd-full: perf top 15 (self time, $PERF_SECS s from session up):"
         cat "$dir/perf.top" >&2
     fi
+    if [ "$CHURN" -gt 0 ] && [[ "${SECS[l3vpnd-full]}" =~ ^[0-9.]+$ ]]; then
+        churn l3vpnd-full "$pid" full_count_all
+    fi
     stop_pid "$pid" 30
     stop_pid "$REPLAY_PID"
 }
@@ -325,6 +442,9 @@ CONF
     up=$(wait_established 30)
     count() { birdc -s "$RUN/bird.ctl" show route table vpntab count | awk '/routes for/ {print $1}'; }
     record bird "$up" "$(poll_count "$pid" 0.1 120 count)"
+    if [ "$CHURN" -gt 0 ] && [[ "${SECS[bird]}" =~ ^[0-9.]+$ ]]; then
+        churn bird "$pid" count
+    fi
     stop_pid "$pid"
     stop_pid "$REPLAY_PID"
 }
@@ -432,5 +552,34 @@ if [[ "${SECS[l3vpnd-full]:-}" =~ ^[0-9.]+$ ]]; then
             "$(awk -v a="${CPU[l3vpnd-full]}" -v b="${CPU[$dut]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')" \
             "$(awk -v a="${RSS[l3vpnd-full]}" -v b="${RSS[$dut]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')"
     done
+fi
+if [ "$CHURN" -gt 0 ]; then
+    CH=()
+    for dut in $ONLY; do if [ -n "${CH_SECS[$dut:withdraw]:-}" ]; then CH+=("$dut"); fi; done
+    if [ ${#CH[@]} -gt 0 ]; then
+        printf '\nChurn: withdraw, then re-announce, the first %d of the routes (250 per UPDATE)\n' "$CHURN"
+        printf "%-${W}s %22s %8s %8s %22s %8s %8s\n" daemon "withdraw s" "CPU s" "CPU +2s" \
+            "re-announce s" "CPU s" "CPU +2s"
+        for dut in "${CH[@]}"; do
+            printf "%-${W}s %22s %8s %8s %22s %8s %8s\n" "$dut" \
+                "${CH_SECS[$dut:withdraw]}" "${CH_CPU[$dut:withdraw]}" "${CH_IDLE[$dut:withdraw]}" \
+                "${CH_SECS[$dut:announce]:--}" "${CH_CPU[$dut:announce]:--}" "${CH_IDLE[$dut:announce]:--}"
+        done
+        echo "note: each time runs from the replayer starting to write the phase until the route count" \
+            "(l3vpnd-full: sum of mplsL3VpnVrfPerfCurrNumRoutes, i.e. the VRF RIBs; bird: routes in" \
+            "vpntab) is $((ROUTES - CHURN)), resp. $ROUTES, polled every ${CHURN_POLL} s (an upper bound);" \
+            "CPU s is the daemon's CPU over the phase (count polls included). \"CPU +2s\" is the daemon's" \
+            "CPU in the 2 s after the count settled: l3vpnd's shadow FIB is not visible over SNMP, so" \
+            "this stands in for \"FIB settled\" (near 0 = nothing left to do). BIRD has no VRFs or FIB here."
+        if [[ "${CH_SECS[l3vpnd-full:withdraw]:-}" =~ ^[0-9.]+$ ]] && [[ "${CH_SECS[bird:withdraw]:-}" =~ ^[0-9.]+$ ]]; then
+            for phase in withdraw announce; do
+                [[ "${CH_SECS[l3vpnd-full:$phase]:-}" =~ ^[0-9.]+$ ]] &&
+                    [[ "${CH_SECS[bird:$phase]:-}" =~ ^[0-9.]+$ ]] || continue
+                printf 'ratio l3vpnd-full/bird, %s: time %s, CPU %s\n' "$phase" \
+                    "$(awk -v a="${CH_SECS[l3vpnd-full:$phase]}" -v b="${CH_SECS[bird:$phase]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')" \
+                    "$(awk -v a="${CH_CPU[l3vpnd-full:$phase]}" -v b="${CH_CPU[bird:$phase]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else printf "n/a"}')"
+            done
+        fi
+    fi
 fi
 echo "(logs: $RUN)"
