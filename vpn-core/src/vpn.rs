@@ -768,7 +768,9 @@ impl Vpn {
                             if let Some(((_, ord), other)) = st
                                 .vpn
                                 .range((p, [0u8; 8])..=(p, [0xffu8; 8]))
-                                .find(|(_, path)| path.attrs.ext_communities.iter().any(|c| irt.contains(c)))
+                                .find(|(_, path)| {
+                                    path.attrs.ext_communities.iter().any(|c| irt.contains(c))
+                                })
                             {
                                 routes.insert(&vrf, p, imported(*ord, &p, other));
                             }
