@@ -48,6 +48,9 @@
 #     for "FIB settled": the shadow FIB is not visible over SNMP).
 #   CHURN_WAIT=600 bounds each phase (s), CHURN_POLL=0.1 is the interval
 #     between count polls (s; the times are upper bounds by that plus one poll).
+#     An l3vpnd-full poll that fails or misses VRF rows (e.g. the agent does
+#     not answer within its 5 s timeout + 1 retry while the daemon is busy) is
+#     skipped, not counted; $RUN/l3vpnd-full/counts holds the good ones.
 #   Example: ONLY="l3vpnd-full bird" CHURN=100000 bench/bgp_ingest.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -671,8 +671,15 @@ impl Vpn {
 
     /// Refresh the peer view from the speaker's status (counters move
     /// without events; called periodically, never per request).
+    /// Runs on an async worker: if the event thread holds the state (a big
+    /// batch of routes), skip this round rather than block the worker that
+    /// also answers SNMP.
     pub fn refresh_peers(&self, statuses: Vec<bgp::PeerStatus>) {
-        let st = self.st.lock().unwrap_or_else(|p| p.into_inner());
+        let st = match self.st.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
         let mut p = PeerStates::default();
         for s in &statuses {
             if let Some(k) = st.keys.get(&s.id) {
