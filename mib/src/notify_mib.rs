@@ -596,36 +596,12 @@ impl NTable {
     }
 }
 
-/// A scalar of this module.
-struct NScalar {
-    oid: &'static [u32],
-    st: Arc<NotifyState>,
-    read: fn(&NotifyState) -> Value,
-}
-
-impl Subtree for NScalar {
-    fn prefix(&self) -> &[u32] {
-        self.oid
-    }
-    fn get(&self, _v: &View, oid: &[u32]) -> VarResult {
-        if oid.len() == self.oid.len() + 1 && oid[self.oid.len()] == 0 {
-            VarResult::Value((self.read)(&self.st))
-        } else {
-            VarResult::NoSuchInstance
-        }
-    }
-    fn next(&self, _v: &View, oid: &[u32]) -> Option<(Oid, Value)> {
-        let inst = crate::oid::join(self.oid, &[0]);
-        (oid < inst.as_slice()).then(|| (inst, (self.read)(&self.st)))
-    }
-}
-
 /// Every subtree this module serves.
 pub fn subtrees(st: &Arc<NotifyState>) -> Vec<Box<dyn Subtree>> {
     let scalar = |oid: &'static [u32], read: fn(&NotifyState) -> Value| -> Box<dyn Subtree> {
-        Box::new(NScalar {
+        Box::new(crate::tree::StateScalar {
             oid,
-            st: st.clone(),
+            state: st.clone(),
             read,
         })
     };

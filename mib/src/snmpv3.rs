@@ -21,7 +21,7 @@ use crate::index::{self, Part};
 use crate::oid::Oid;
 use crate::rowstatus::{transition, Next, RowStatus};
 use crate::tree::{Subtree, Table, TableTree};
-use crate::value::{Value, VarResult};
+use crate::value::Value;
 use crate::view::View;
 use arc_swap::ArcSwap;
 use std::ops::Bound;
@@ -277,37 +277,14 @@ pub fn is_secret(oid: &[u32]) -> bool {
 // Reads
 // ---------------------------------------------------------------------------
 
-struct SecScalar {
-    oid: &'static [u32],
-    sec: Arc<SecState>,
-    read: fn(&SecState) -> Value,
-}
-
-impl Subtree for SecScalar {
-    fn prefix(&self) -> &[u32] {
-        self.oid
-    }
-    fn get(&self, _v: &View, oid: &[u32]) -> VarResult {
-        if oid.len() == self.oid.len() + 1 && oid[self.oid.len()] == 0 {
-            VarResult::Value((self.read)(&self.sec))
-        } else {
-            VarResult::NoSuchInstance
-        }
-    }
-    fn next(&self, _v: &View, oid: &[u32]) -> Option<(Oid, Value)> {
-        let inst = crate::oid::join(self.oid, &[0]);
-        (oid < inst.as_slice()).then(|| (inst, (self.read)(&self.sec)))
-    }
-}
-
 fn counter(
     sec: &Arc<SecState>,
     oid: &'static [u32],
     read: fn(&SecState) -> Value,
 ) -> Box<dyn Subtree> {
-    Box::new(SecScalar {
+    Box::new(crate::tree::StateScalar {
         oid,
-        sec: sec.clone(),
+        state: sec.clone(),
         read,
     })
 }

@@ -29,16 +29,46 @@ impl Subtree for Scalar {
         self.oid
     }
     fn get(&self, v: &View, oid: &[u32]) -> VarResult {
-        if oid.len() == self.oid.len() + 1 && oid[self.oid.len()] == 0 {
-            VarResult::Value((self.read)(v))
-        } else {
-            VarResult::NoSuchInstance
-        }
+        scalar_get(self.oid, oid, || (self.read)(v))
     }
     fn next(&self, v: &View, oid: &[u32]) -> Option<(Oid, Value)> {
-        let inst = crate::oid::join(self.oid, &[0]);
-        (oid < inst.as_slice()).then(|| (inst, (self.read)(v)))
+        scalar_next(self.oid, oid, || (self.read)(v))
     }
+}
+
+/// A scalar read from some state the subtree holds (rather than from the
+/// PDU's [`View`]): the SNMPv3 engine's and the notification originator's.
+pub struct StateScalar<S: Send + Sync> {
+    pub oid: &'static [u32],
+    pub state: std::sync::Arc<S>,
+    pub read: fn(&S) -> Value,
+}
+
+impl<S: Send + Sync> Subtree for StateScalar<S> {
+    fn prefix(&self) -> &[u32] {
+        self.oid
+    }
+    fn get(&self, _v: &View, oid: &[u32]) -> VarResult {
+        scalar_get(self.oid, oid, || (self.read)(&self.state))
+    }
+    fn next(&self, _v: &View, oid: &[u32]) -> Option<(Oid, Value)> {
+        scalar_next(self.oid, oid, || (self.read)(&self.state))
+    }
+}
+
+/// GET of a scalar: its one instance is `.0`.
+fn scalar_get(obj: &[u32], oid: &[u32], read: impl FnOnce() -> Value) -> VarResult {
+    if oid.len() == obj.len() + 1 && oid[obj.len()] == 0 {
+        VarResult::Value(read())
+    } else {
+        VarResult::NoSuchInstance
+    }
+}
+
+/// GETNEXT of a scalar: `.0` if it follows `oid`.
+fn scalar_next(obj: &[u32], oid: &[u32], read: impl FnOnce() -> Value) -> Option<(Oid, Value)> {
+    let inst = crate::oid::join(obj, &[0]);
+    (oid < inst.as_slice()).then(|| (inst, read()))
 }
 
 /// A conceptual table whose rows are keyed by byte strings ordered like its
