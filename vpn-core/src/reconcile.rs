@@ -97,13 +97,13 @@ fn fib_route(table: u32, idx: &RteIndex, r: &RteRow) -> Route {
 /// PE for an imported route, pushing the label it was advertised with; the
 /// CE for a CE route).
 fn bgp_fib_route(table: u32, p: &IpNet, r: &crate::vpn::BgpRoute) -> Option<Route> {
-    let addr = r.next_hop?;
+    let addr = r.next_hop(p)?;
     Some(Route {
         table,
         prefix: *p,
         nexthop: NextHop::Via { addr, ifindex: 0 },
         metric: r.distance(),
-        labels: r.labels.to_vec(),
+        labels: r.labels().to_vec(),
     })
 }
 

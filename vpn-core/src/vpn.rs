@@ -54,16 +54,24 @@ pub enum Source {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct BgpRoute {
     pub source: Source,
-    pub next_hop: Option<IpAddr>,
-    /// Shared, so copying a route (persistent maps copy nodes) never
-    /// allocates.
-    pub labels: Arc<[u32]>,
+    /// The label it was advertised with (the speaker keeps one label per
+    /// path: RFC 8277 without multiple labels); None for unlabelled routes.
+    pub label: Option<u32>,
     pub attrs: Arc<PathAttrs>,
     /// Agent clock ticks when it was last updated.
     pub updated: u32,
 }
 
 impl BgpRoute {
+    /// The label stack to push (outermost first): empty or one label.
+    pub fn labels(&self) -> &[u32] {
+        self.label.as_slice()
+    }
+    /// The next hop, in the family of the route's prefix `p` (derived from
+    /// the attributes, so it is not stored twice).
+    pub fn next_hop(&self, p: &IpNet) -> Option<IpAddr> {
+        family_next_hop(p, self.attrs.next_hop)
+    }
     pub fn distance(&self) -> u32 {
         match self.source {
             Source::Imported { .. } => IBGP_DISTANCE,
@@ -98,7 +106,7 @@ impl BgpRoutes {
             vrf,
             *p,
             BGP_POLICY,
-            r.next_hop.filter(|n| n.is_ipv4() == p.addr().is_ipv4()),
+            r.next_hop(p).filter(|n| n.is_ipv4() == p.addr().is_ipv4()),
         )
     }
     /// (added, deleted) BGP routes of a VRF.
@@ -448,7 +456,7 @@ impl Vpn {
                     ..PathAttrs::default()
                 },
             ),
-            (None, Some(b)) => (b.next_hop, (*b.attrs).clone()),
+            (None, Some(b)) => (b.next_hop(p), (*b.attrs).clone()),
             (None, None) => return (None, None),
         };
         // CE peers get the VRF's static and imported routes from us; routes
@@ -657,7 +665,7 @@ impl Vpn {
                         continue;
                     }
                     if path.attrs.ext_communities.iter().any(|c| irt.contains(c)) {
-                        routes.insert(vrf, *p, imported(*rd, p, path));
+                        routes.insert(vrf, *p, imported(*rd, path));
                         changed.push(*p);
                     }
                 }
@@ -767,7 +775,7 @@ impl Vpn {
                             for l in &path.labels {
                                 self.illegal.check(cfg, &vrf, *l);
                             }
-                            routes.insert(&vrf, p, imported(rd, &p, path));
+                            routes.insert(&vrf, p, imported(rd, path));
                             touched.entry(vrf).or_default().push(p);
                         } else if holds {
                             // Another RD may still offer the prefix.
@@ -779,7 +787,7 @@ impl Vpn {
                                     path.attrs.ext_communities.iter().any(|c| irt.contains(c))
                                 })
                             {
-                                routes.insert(&vrf, p, imported(*ord, &p, other));
+                                routes.insert(&vrf, p, imported(*ord, other));
                             }
                             touched.entry(vrf).or_default().push(p);
                         }
@@ -823,8 +831,7 @@ impl Vpn {
                                         peer: path.from.unwrap_or(0),
                                         peer_as,
                                     },
-                                    next_hop: family_next_hop(&p, path.attrs.next_hop),
-                                    labels: Arc::from([]),
+                                    label: None,
                                     attrs: path.attrs.clone(),
                                     updated: crate::clock::ticks(),
                                 },
@@ -870,11 +877,10 @@ fn family_next_hop(p: &IpNet, nh: Option<IpAddr>) -> Option<IpAddr> {
     }
 }
 
-fn imported(rd: bgp::Rd, p: &IpNet, path: &Path) -> BgpRoute {
+fn imported(rd: bgp::Rd, path: &Path) -> BgpRoute {
     BgpRoute {
         source: Source::Imported { rd },
-        next_hop: family_next_hop(p, path.attrs.next_hop),
-        labels: Arc::from(path.labels.as_slice()),
+        label: path.labels.first().copied(),
         attrs: path.attrs.clone(),
         updated: crate::clock::ticks(),
     }
