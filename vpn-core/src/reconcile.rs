@@ -224,13 +224,29 @@ impl Reconciler {
             fib.capabilities(),
         )));
         let (tx, rx) = std::sync::mpsc::channel();
-        let mut r = Reconciler {
+        let mut r = Reconciler::new(fib, store, bgp, ifs, view.clone());
+        let h = std::thread::Builder::new()
+            .name("reconciler".into())
+            .spawn(move || r.run(rx))
+            .expect("spawning the reconciler thread");
+        let _ = tx.send(Hint::Resync);
+        (tx, view, h)
+    }
+
+    fn new(
+        fib: Box<dyn Fib>,
+        store: Arc<Store>,
+        bgp: Arc<ArcSwap<crate::vpn::BgpRoutes>>,
+        ifs: Option<Arc<ArcSwap<crate::ifaces::Interfaces>>>,
+        view: Arc<ArcSwap<FibView>>,
+    ) -> Reconciler {
+        Reconciler {
             fib,
             store,
             bgp,
             bgp_now: Arc::new(crate::vpn::BgpRoutes::default()),
             ifs,
-            view: view.clone(),
+            view,
             applied: Applied::default(),
             failures: BTreeMap::new(),
             notes: BTreeMap::new(),
@@ -238,13 +254,7 @@ impl Reconciler {
             touched: BTreeSet::new(),
             tables: BTreeMap::new(),
             backoff: Duration::from_secs(1),
-        };
-        let h = std::thread::Builder::new()
-            .name("reconciler".into())
-            .spawn(move || r.run(rx))
-            .expect("spawning the reconciler thread");
-        let _ = tx.send(Hint::Resync);
-        (tx, view, h)
+        }
     }
 
     fn run(&mut self, rx: Receiver<Hint>) {
@@ -990,5 +1000,146 @@ mod tests {
         );
         tx.send(Hint::Stop).unwrap();
         h.join().unwrap();
+    }
+
+    /// Heap bytes in use (glibc; run with MALLOC_ARENA_MAX=1 so every
+    /// thread allocates from the arena mallinfo2 reports).
+    fn heap_in_use() -> usize {
+        // SAFETY: mallinfo2 only reads the allocator's statistics.
+        let m = unsafe { libc::mallinfo2() };
+        m.uordblks + m.hblkhd
+    }
+
+    /// CPU time of the calling thread.
+    fn thread_cpu() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: ts is a valid timespec for clock_gettime to fill.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
+    /// The hints the VPN glue sends for one on_change call.
+    fn prefix_hints(v: &VrfKey, ps: &[IpNet]) -> Vec<Hint> {
+        ps.iter().map(|p| Hint::Prefix(v.clone(), *p)).collect()
+    }
+
+    /// 1000 VRFs x 1000 imported BGP routes through the reconciler into a
+    /// shadow FIB: CPU of the ingest rounds and heap they leave behind.
+    /// `MALLOC_ARENA_MAX=1 cargo test --release -p vpn-core --lib
+    /// reconcile::tests::bench_bgp_ingest -- --ignored --nocapture`
+    #[test]
+    #[ignore = "benchmark; run in release with --ignored --nocapture"]
+    fn bench_bgp_ingest() {
+        use crate::vpn::{BgpRoute, BgpRoutes, Source};
+        const VRFS: usize = 1000;
+        const PER_VRF: usize = 1000;
+        const CHUNK: usize = 250; // prefixes per on_change call (one UPDATE)
+        const CALLS_PER_ROUND: usize = 64;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let shadow = Shared(Arc::new(Mutex::new(ShadowFib::new())));
+        let bgp: Arc<ArcSwap<BgpRoutes>> = Default::default();
+        let view = Arc::new(ArcSwap::from_pointee(FibView::new(
+            Backend::Shadow,
+            shadow.capabilities(),
+        )));
+        let mut rec = Reconciler::new(
+            Box::new(shadow.clone()),
+            store,
+            bgp.clone(),
+            None,
+            view.clone(),
+        );
+        let keys: Vec<VrfKey> = (0..VRFS).map(|i| vrf(&format!("v{i}"))).collect();
+        let changes: Vec<Change> = keys
+            .iter()
+            .map(|k| {
+                let mut row = VrfRow::new(Storage::Volatile);
+                row.state = RowState::Active;
+                Change::PutVrf(k.clone(), row)
+            })
+            .collect();
+        let (cfg, _) = Config::default().apply(&changes, 1);
+        rec.full(&cfg);
+        rec.publish(&cfg, true);
+        let mut routes = BgpRoutes::default();
+        let mut calls = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            let attrs = Arc::new(bgp::PathAttrs {
+                next_hop: Some(std::net::IpAddr::from([192, 0, 2, (i % 250) as u8 + 1])),
+                ..Default::default()
+            });
+            let mut rd = [0u8; 8];
+            rd[2..4].copy_from_slice(&65000u16.to_be_bytes());
+            rd[4..8].copy_from_slice(&(i as u32).to_be_bytes());
+            let ps: Vec<IpNet> = (0..PER_VRF)
+                .map(|j| {
+                    let a = std::net::Ipv4Addr::from(0x0a00_0000u32 + ((j as u32) << 8));
+                    IpNet::V4(ipnet::Ipv4Net::new(a, 24).unwrap())
+                })
+                .collect();
+            for p in &ps {
+                routes.insert(
+                    k,
+                    *p,
+                    BgpRoute {
+                        source: Source::Imported { rd },
+                        label: Some(16 + i as u32),
+                        attrs: attrs.clone(),
+                        updated: 0,
+                    },
+                );
+            }
+            for c in ps.chunks(CHUNK) {
+                calls.push((k.clone(), c.to_vec()));
+            }
+        }
+        bgp.store(Arc::new(routes));
+        rec.bgp_now = bgp.load_full();
+        let heap0 = heap_in_use();
+        let rounds: Vec<Vec<Hint>> = calls
+            .chunks(CALLS_PER_ROUND)
+            .map(|cs| cs.iter().flat_map(|(k, ps)| prefix_hints(k, ps)).collect())
+            .collect();
+        let heap_hints = heap_in_use() - heap0;
+        let (t0, c0) = (Instant::now(), thread_cpu());
+        for hints in rounds {
+            rec.incremental(&cfg, hints);
+            rec.publish(&cfg, false);
+        }
+        let (wall, cpu) = (t0.elapsed(), thread_cpu() - c0);
+        let heap_after = heap_in_use() - heap0;
+        let n = shadow.0.lock().unwrap().route_count();
+        assert_eq!(n, VRFS * PER_VRF + 2 * VRFS);
+        assert!(rec.failures.is_empty());
+        eprintln!(
+            "bgp ingest: {} routes, cpu {:.3} s, wall {:.3} s, hints {} MiB, \
+             heap after (applied + shadow + status) {} MiB",
+            VRFS * PER_VRF,
+            cpu.as_secs_f64(),
+            wall.as_secs_f64(),
+            heap_hints >> 20,
+            heap_after >> 20,
+        );
+        // A second pass (same routes): the level-triggered no-op.
+        let hints: Vec<Hint> = calls
+            .iter()
+            .flat_map(|(k, ps)| prefix_hints(k, ps))
+            .collect();
+        let c0 = thread_cpu();
+        rec.incremental(&cfg, hints);
+        rec.publish(&cfg, false);
+        eprintln!(
+            "no-op round over all routes: cpu {:.3} s",
+            (thread_cpu() - c0).as_secs_f64()
+        );
+        // Full pass (e.g. a retry): everything compared again.
+        let c0 = thread_cpu();
+        rec.full(&cfg);
+        rec.publish(&cfg, true);
+        eprintln!("full round: cpu {:.3} s", (thread_cpu() - c0).as_secs_f64());
     }
 }
