@@ -472,6 +472,11 @@ impl Core {
         targets: Option<&[u16]>,
     ) {
         let family = family_of(&key);
+        // The previous best's attributes, taken before its reference goes.
+        let learned = |p: &Option<PathRef>| p.is_some_and(|p| p.src != 0);
+        let old_attrs = (c.best_changed() && learned(&c.old_best))
+            .then(|| c.old_best.as_ref().map(|p| self.attrs.get(p.attr).clone()))
+            .flatten();
         if let Some(old) = c.removed {
             self.attrs.release(old.attr);
             if old.src != 0 {
@@ -483,13 +488,13 @@ impl Core {
         if !c.best_changed() {
             return;
         }
-        let learned = |p: &Option<PathRef>| p.is_some_and(|p| p.src != 0);
         if learned(&c.old_best) || learned(&c.new_best) {
             let best = c.new_best.as_ref().map(|p| self.path(p));
             self.events.push(BgpEvent::Best {
                 rib: rib.clone(),
                 key: to_route(&key),
                 best,
+                old: old_attrs,
             });
         }
         self.queue_out(rib, key, &c, targets);

@@ -218,6 +218,11 @@ pub enum BgpEvent {
         rib: Option<String>,
         key: RouteKey,
         best: Option<Path>,
+        /// The attributes of the previous best path when it was learned
+        /// from a peer (None: there was none, or it was local). Since every
+        /// change to or from a learned best is reported, this is the `best`
+        /// of the previous event for the key whenever that one was learned.
+        old: Option<Arc<PathAttrs>>,
     },
     /// End-of-RIB received (RFC 4724) for a family from a peer.
     EndOfRib { id: PeerId, family: Family },

@@ -324,12 +324,7 @@ impl Table for RteTable {
     /// Static rows (config) and BGP rows (read-only), merged in key order.
     fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
         let a = next_in(&v.cfg.routes, from);
-        let b = v
-            .bgp
-            .index
-            .range::<_, [u8]>((from, Bound::Unbounded))
-            .next()
-            .map(|(k, _)| k.as_bytes().to_vec());
+        let b = v.bgp.next_after(from).map(|(k, _)| k.as_bytes().to_vec());
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -346,26 +341,20 @@ impl Table for RteTable {
             .routes
             .range::<_, [u8]>((from, Bound::Unbounded))
             .next();
-        let b = v
-            .bgp
-            .index
-            .range::<_, [u8]>((from, Bound::Unbounded))
-            .next();
+        let b = v.bgp.next_after(from);
         match (a, b) {
-            (Some((ka, _)), Some((kb, _))) if kb.as_bytes() < ka.as_bytes() => {
-                Some((kb.as_bytes().to_vec(), bgp_cell(v, kb.as_bytes(), col)))
+            (Some((ka, _)), Some((kb, rb))) if kb.as_bytes() < ka.as_bytes() => {
+                Some((kb.as_bytes().to_vec(), bgp_cell(v, rb, col)))
             }
             (Some((ka, ra)), _) => Some((ka.as_bytes().to_vec(), static_cell(v, ra, col))),
-            (None, Some((kb, _))) => {
-                Some((kb.as_bytes().to_vec(), bgp_cell(v, kb.as_bytes(), col)))
-            }
+            (None, Some((kb, rb))) => Some((kb.as_bytes().to_vec(), bgp_cell(v, rb, col))),
             (None, None) => None,
         }
     }
     fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
         match v.cfg.routes.get(key) {
             Some(r) => static_cell(v, r, col),
-            None => bgp_cell(v, key, col),
+            None => bgp_cell(v, v.bgp.by_key(key)?, col),
         }
     }
 }
@@ -391,9 +380,8 @@ fn static_cell(v: &View, r: &vpn_core::routes::RteRow, col: u32) -> Option<Value
 pub const PROTO_BGP: i32 = 14;
 
 /// A BGP-learned route as a (read-only) route-table row.
-fn bgp_cell(v: &View, key: &[u8], col: u32) -> Option<Value> {
+fn bgp_cell(v: &View, r: &vpn_core::vpn::BgpRoute, col: u32) -> Option<Value> {
     use rte_col::*;
-    let r = v.bgp.index.get(key)?;
     let first_as = r.attrs.as_path.iter().find_map(|s| match s {
         vpn_core::bgp::AsSegment::Sequence(a) => a.first().copied(),
         vpn_core::bgp::AsSegment::Set(_) => None,

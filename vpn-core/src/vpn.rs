@@ -28,9 +28,10 @@ use arc_swap::ArcSwap;
 use bgp::{
     BgpCommand, BgpEvent, Family, Path, PathAttrs, PeerConfig, PeerId, RouteKey, SpeakerConfig,
 };
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
 /// Administrative distances: eBGP (CE-learned) and iBGP (imported VPN).
@@ -80,25 +81,49 @@ impl BgpRoute {
     }
 }
 
-/// BGP-learned routes of every VRF (one per prefix: the best), also indexed
-/// by their route-table key so the table is walked in index order.
+/// The BGP-learned routes of one VRF (one per prefix: the best) and its
+/// counters of routes added and deleted.
+#[derive(Clone, Debug, Default)]
+pub struct VrfBgp {
+    routes: imbl::OrdMap<IpNet, BgpRoute>,
+    added: u32,
+    deleted: u32,
+}
+
+impl VrfBgp {
+    pub fn routes(&self) -> &imbl::OrdMap<IpNet, BgpRoute> {
+        &self.routes
+    }
+    fn insert(&mut self, p: IpNet, r: BgpRoute) {
+        if self.routes.insert(p, r).is_none() {
+            self.added = self.added.wrapping_add(1);
+        }
+    }
+    fn remove(&mut self, p: &IpNet) -> Option<BgpRoute> {
+        let old = self.routes.remove(p)?;
+        self.deleted = self.deleted.wrapping_add(1);
+        Some(old)
+    }
+}
+
+/// BGP-learned routes of every VRF. Persistent maps: publishing a new
+/// version shares everything that did not change. The route table
+/// (mplsL3VpnVrfRteTable) is served from the same maps: within a VRF, the
+/// order of prefixes is the order of their route-table keys.
 #[derive(Clone, Debug, Default)]
 pub struct BgpRoutes {
-    vrfs: imbl::OrdMap<VrfKey, imbl::OrdMap<IpNet, BgpRoute>>,
-    pub index: imbl::OrdMap<RteKey, BgpRoute>,
-    /// Routes added to / removed from each VRF (Perf RoutesAdded/Deleted).
-    counters: imbl::OrdMap<VrfKey, (u32, u32)>,
+    vrfs: imbl::OrdMap<VrfKey, VrfBgp>,
 }
 
 impl BgpRoutes {
     pub fn of(&self, vrf: &VrfKey) -> Option<&imbl::OrdMap<IpNet, BgpRoute>> {
-        self.vrfs.get(vrf)
+        self.vrfs.get(vrf).map(|v| &v.routes)
     }
     pub fn count(&self, vrf: &VrfKey) -> u32 {
-        self.vrfs.get(vrf).map_or(0, |m| m.len() as u32)
+        self.of(vrf).map_or(0, |m| m.len() as u32)
     }
     pub fn get(&self, vrf: &VrfKey, p: &IpNet) -> Option<&BgpRoute> {
-        self.vrfs.get(vrf)?.get(p)
+        self.of(vrf)?.get(p)
     }
     /// The route-table key of a BGP route.
     pub fn key(vrf: &VrfKey, p: &IpNet, r: &BgpRoute) -> RteKey {
@@ -111,53 +136,116 @@ impl BgpRoutes {
     }
     /// (added, deleted) BGP routes of a VRF.
     pub fn counters(&self, vrf: &VrfKey) -> (u32, u32) {
-        self.counters.get(vrf).copied().unwrap_or((0, 0))
+        self.vrfs.get(vrf).map_or((0, 0), |v| (v.added, v.deleted))
+    }
+    /// One VRF's routes, for changing them in place (the persistent maps
+    /// copy only the nodes they share with published versions).
+    pub fn vrf_mut(&mut self, vrf: &VrfKey) -> &mut VrfBgp {
+        if !self.vrfs.contains_key(vrf) {
+            self.vrfs.insert(vrf.clone(), VrfBgp::default());
+        }
+        self.vrfs.get_mut(vrf).expect("inserted above")
     }
     pub fn insert(&mut self, vrf: &VrfKey, p: IpNet, r: BgpRoute) {
-        if self.replace(vrf, &p).is_none() {
-            let (a, d) = self.counters(vrf);
-            self.counters.insert(vrf.clone(), (a.wrapping_add(1), d));
-        }
-        self.index.insert(Self::key(vrf, &p, &r), r.clone());
-        // In place: the inner map's nodes are copied only where shared.
-        match self.vrfs.get_mut(vrf) {
-            Some(m) => {
-                m.insert(p, r);
-            }
-            None => {
-                self.vrfs.insert(vrf.clone(), imbl::OrdMap::unit(p, r));
-            }
-        }
+        self.vrf_mut(vrf).insert(p, r)
     }
     pub fn remove(&mut self, vrf: &VrfKey, p: &IpNet) -> Option<BgpRoute> {
-        let old = self.replace(vrf, p)?;
-        let (a, d) = self.counters(vrf);
-        self.counters.insert(vrf.clone(), (a, d.wrapping_add(1)));
-        Some(old)
-    }
-    /// Take a route out without counting it deleted (it is being replaced).
-    fn replace(&mut self, vrf: &VrfKey, p: &IpNet) -> Option<BgpRoute> {
-        let m = self.vrfs.get_mut(vrf)?;
-        let old = m.remove(p)?;
-        if m.is_empty() {
-            self.vrfs.remove(vrf);
-        }
-        self.index.remove(&Self::key(vrf, p, &old));
-        Some(old)
+        self.vrfs.get_mut(vrf)?.remove(p)
     }
 
     /// Drop every route of a VRF (it was destroyed); returns their prefixes.
     pub fn clear_vrf(&mut self, vrf: &VrfKey) -> Vec<IpNet> {
-        let ps: Vec<IpNet> = self
-            .vrfs
-            .get(vrf)
-            .map(|m| m.keys().copied().collect())
-            .unwrap_or_default();
-        for p in &ps {
-            self.replace(vrf, p);
+        self.vrfs
+            .remove(vrf)
+            .map(|v| v.routes.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The route a route-table key names, if it is a BGP route's key.
+    pub fn by_key(&self, key: &[u8]) -> Option<&BgpRoute> {
+        let (k, idx) = RteKey::parse(key).ok()?;
+        if idx.policy != BGP_POLICY {
+            return None;
         }
-        self.counters.remove(vrf);
-        ps
+        let r = self.get(&idx.vrf, &idx.prefix)?;
+        (Self::key(&idx.vrf, &idx.prefix, r) == k).then_some(r)
+    }
+
+    /// The first BGP route whose route-table key lies after `from` (a
+    /// route-table walk's lower bound), with that key.
+    pub fn next_after(&self, from: Bound<&[u8]>) -> Option<(RteKey, &BgpRoute)> {
+        let fb: &[u8] = match from {
+            Bound::Included(b) | Bound::Excluded(b) => b,
+            Bound::Unbounded => &[],
+        };
+        let past = |k: &RteKey| match from {
+            Bound::Included(b) => k.as_bytes() >= b,
+            Bound::Excluded(b) => k.as_bytes() > b,
+            Bound::Unbounded => true,
+        };
+        // VRF keys are [length, name..]: the VRF `from` names (or the first
+        // one after it) starts the search; later VRFs lie wholly after it.
+        let vlen = fb.first().map_or(0, |&n| (1 + n as usize).min(fb.len()));
+        for (vrf, v) in self
+            .vrfs
+            .range::<_, [u8]>((Bound::Included(&fb[..vlen]), Bound::Unbounded))
+        {
+            let floor = if fb.starts_with(vrf.as_bytes()) {
+                match prefix_floor(&fb[vrf.as_bytes().len()..]) {
+                    Some(p) => p,
+                    None => continue,
+                }
+            } else {
+                IpNet::V4(Ipv4Net::default())
+            };
+            // At most the other lengths of the floor's address come before.
+            for (p, r) in v.routes.range(floor..) {
+                let k = Self::key(vrf, p, r);
+                if past(&k) {
+                    return Some((k, r));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The least prefix whose route-key tail (what follows the VRF in a key:
+/// address type, address length and address, prefix length, ...) can come
+/// at or after `rest`; None when every tail comes before it. Within a VRF,
+/// prefix order (IPv4 before IPv6, then address, then length) is key order.
+fn prefix_floor(rest: &[u8]) -> Option<IpNet> {
+    use std::cmp::Ordering;
+    for v6 in [false, true] {
+        let (t, alen): (u8, usize) = if v6 { (2, 16) } else { (1, 4) };
+        let head = [0, 0, 0, t, alen as u8];
+        let n = rest.len().min(head.len());
+        match rest[..n].cmp(&head[..n]) {
+            // Every key of this family comes after `rest`.
+            Ordering::Less => return Some(family_min(v6)),
+            Ordering::Equal if n < head.len() => return Some(family_min(v6)),
+            Ordering::Greater => continue,
+            Ordering::Equal => {
+                let mut a = [0u8; 16];
+                let given = &rest[head.len()..rest.len().min(head.len() + alen)];
+                a[..given.len()].copy_from_slice(given);
+                return Some(if v6 {
+                    IpNet::V6(Ipv6Net::new(a.into(), 0).expect("length 0"))
+                } else {
+                    let b: [u8; 4] = a[..4].try_into().expect("4 octets");
+                    IpNet::V4(Ipv4Net::new(b.into(), 0).expect("length 0"))
+                });
+            }
+        }
+    }
+    None
+}
+
+fn family_min(v6: bool) -> IpNet {
+    if v6 {
+        IpNet::V6(Ipv6Net::default())
+    } else {
+        IpNet::V4(Ipv4Net::default())
     }
 }
 
@@ -205,6 +293,56 @@ fn export_label(
     }
 }
 
+/// A VPN path as the import side keeps it.
+#[derive(Clone, Debug)]
+struct VpnPath {
+    attrs: Arc<PathAttrs>,
+    label: Option<u32>,
+}
+
+impl VpnPath {
+    fn route(&self, rd: bgp::Rd) -> BgpRoute {
+        BgpRoute {
+            source: Source::Imported { rd },
+            label: self.label,
+            attrs: self.attrs.clone(),
+            updated: crate::clock::ticks(),
+        }
+    }
+}
+
+/// The route targets among a path's extended communities (RFC 4360 types
+/// 0x00/0x01/0x02, sub-type 0x02).
+fn route_targets(a: &PathAttrs) -> impl Iterator<Item = &[u8; 8]> {
+    a.ext_communities
+        .iter()
+        .filter(|c| c[0] <= 0x02 && c[1] == 0x02)
+}
+
+/// A VRF that imports, as of one configuration generation.
+struct Importer {
+    key: VrfKey,
+    /// Its import route targets.
+    irt: Vec<[u8; 8]>,
+    max_routes: u32,
+    created: u32,
+}
+
+impl Importer {
+    fn wants(&self, a: &PathAttrs) -> bool {
+        a.ext_communities.iter().any(|c| self.irt.contains(c))
+    }
+}
+
+/// Which VRFs import each route target (rebuilt when the configuration
+/// changed).
+#[derive(Default)]
+struct Imports {
+    gen: Option<u64>,
+    vrfs: Vec<Importer>,
+    by_rt: std::collections::HashMap<[u8; 8], Vec<usize>>,
+}
+
 #[derive(Default)]
 struct State {
     next_id: PeerId,
@@ -217,12 +355,58 @@ struct State {
     exported: BTreeMap<VrfKey, BTreeMap<IpNet, (RouteKey, Path)>>,
     /// What each VRF's CE peers are offered: prefix -> path.
     ce_offered: BTreeMap<VrfKey, BTreeMap<IpNet, Path>>,
-    /// The VPN RIB as the speaker reports it (best per RD:prefix).
-    /// Keyed prefix first, so every RD's route to one prefix is one range.
-    vpn: BTreeMap<(IpNet, bgp::Rd), Path>,
-    /// Route target -> VRFs importing it, as of configuration `import_gen`.
-    importers: BTreeMap<[u8; 8], Vec<VrfKey>>,
-    import_gen: Option<u64>,
+    /// The VPN RIB's learned best paths as the speaker reports them, once
+    /// per route target they carry: (RT, prefix, RD). A VRF finds what it
+    /// imports by its import RTs, and the other RDs that offer a prefix.
+    by_rt: BTreeMap<([u8; 8], IpNet, bgp::Rd), VpnPath>,
+    imports: Imports,
+}
+
+impl State {
+    /// A path (the lowest RD's) for `p` carrying one of `irt`, if any.
+    fn import_candidate(&self, irt: &[[u8; 8]], p: &IpNet) -> Option<(bgp::Rd, &VpnPath)> {
+        irt.iter()
+            .filter_map(|rt| {
+                self.by_rt
+                    .range((*rt, *p, [0u8; 8])..=(*rt, *p, [0xffu8; 8]))
+                    .next()
+                    .map(|((_, _, rd), path)| (*rd, path))
+            })
+            .min_by_key(|(rd, _)| *rd)
+    }
+
+    fn refresh_imports(&mut self, cfg: &Config) {
+        if self.imports.gen == Some(cfg.generation) {
+            return;
+        }
+        let mut im = Imports {
+            gen: Some(cfg.generation),
+            ..Imports::default()
+        };
+        for (vrf, r) in cfg.vrfs.iter() {
+            if r.state != RowState::Active {
+                continue;
+            }
+            let irt = rt_bytes(cfg, vrf, RtType::Import);
+            if irt.is_empty() {
+                continue;
+            }
+            let i = im.vrfs.len();
+            for rt in &irt {
+                let v = im.by_rt.entry(*rt).or_default();
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+            im.vrfs.push(Importer {
+                key: vrf.clone(),
+                irt,
+                max_routes: r.max_routes,
+                created: r.times.created,
+            });
+        }
+        self.imports = im;
+    }
 }
 
 /// Told which prefixes of a VRF got other BGP routes.
@@ -642,32 +826,42 @@ impl Vpn {
         if !cfg.vrfs.contains_key(vrf) {
             changed = routes.clear_vrf(vrf);
         } else {
+            let v = routes.vrf_mut(vrf);
             // Drop imports that no longer match; keep CE-learned routes.
-            let held: Vec<(IpNet, BgpRoute)> = routes
-                .of(vrf)
-                .map(|m| m.iter().map(|(p, r)| (*p, r.clone())).collect())
-                .unwrap_or_default();
-            for (p, r) in &held {
-                if let Source::Imported { rd } = r.source {
-                    let ok = active
-                        && st.vpn.get(&(*p, rd)).is_some_and(|path| {
-                            path.attrs.ext_communities.iter().any(|c| irt.contains(c))
-                        });
-                    if !ok {
-                        routes.remove(vrf, p);
-                        changed.push(*p);
-                    }
+            let held: Vec<(IpNet, bgp::Rd)> = v
+                .routes
+                .iter()
+                .filter_map(|(p, r)| match r.source {
+                    Source::Imported { rd } => Some((*p, rd)),
+                    Source::Ce { .. } => None,
+                })
+                .collect();
+            for (p, rd) in held {
+                let ok = active && irt.iter().any(|rt| st.by_rt.contains_key(&(*rt, p, rd)));
+                if !ok {
+                    v.remove(&p);
+                    changed.push(p);
                 }
             }
             if active {
-                for ((p, rd), path) in &st.vpn {
-                    if routes.get(vrf, p).is_some() {
+                // What the import RTs bring, the lowest RD per prefix.
+                let mut want: BTreeMap<IpNet, (bgp::Rd, &VpnPath)> = BTreeMap::new();
+                for rt in &irt {
+                    let from = (*rt, IpNet::V4(Ipv4Net::default()), [0u8; 8]);
+                    for ((_, p, rd), path) in st.by_rt.range(from..).take_while(|(k, _)| k.0 == *rt)
+                    {
+                        let e = want.entry(*p).or_insert((*rd, path));
+                        if *rd < e.0 {
+                            *e = (*rd, path);
+                        }
+                    }
+                }
+                for (p, (rd, path)) in want {
+                    if v.routes.contains_key(&p) {
                         continue;
                     }
-                    if path.attrs.ext_communities.iter().any(|c| irt.contains(c)) {
-                        routes.insert(vrf, *p, imported(*rd, path));
-                        changed.push(*p);
-                    }
+                    v.insert(p, path.route(rd));
+                    changed.push(p);
                 }
             }
         }
@@ -699,26 +893,22 @@ impl Vpn {
 
     /// Handle events from the speaker (a batch: one view update for all).
     /// `cfg` is the current configuration.
+    ///
+    /// VPN routes are applied in two steps: first the route-target index
+    /// and, per importing VRF, the list of its (prefix, RD) changes in event
+    /// order; then each VRF's list against that VRF's routes (one lookup of
+    /// the VRF per batch, not per route). CE routes are applied as they come.
     pub fn on_events(&self, cfg: &Config, events: Vec<BgpEvent>) {
-        let mut st = self.st.lock().unwrap_or_else(|e| e.into_inner());
-        // Which VRFs import each route target (rebuilt when the
-        // configuration changed).
-        if st.import_gen != Some(cfg.generation) {
-            let mut idx: BTreeMap<[u8; 8], Vec<VrfKey>> = BTreeMap::new();
-            for (vrf, r) in cfg.vrfs.iter() {
-                if r.state == RowState::Active {
-                    for rt in rt_bytes(cfg, vrf, RtType::Import) {
-                        idx.entry(rt).or_default().push(vrf.clone());
-                    }
-                }
-            }
-            st.importers = idx;
-            st.import_gen = Some(cfg.generation);
-        }
+        let mut guard = self.st.lock().unwrap_or_else(|e| e.into_inner());
+        let st = &mut *guard;
+        st.refresh_imports(cfg);
         let mut routes = (**self.routes.load()).clone();
         let mut touched: BTreeMap<VrfKey, Vec<IpNet>> = BTreeMap::new();
         let mut peers_changed = false;
         let mut peer_view = (**self.peers.load()).clone();
+        // Importer index -> (prefix, RD, new path has one of its RTs).
+        let mut work: BTreeMap<usize, Vec<(IpNet, bgp::Rd, bool)>> = BTreeMap::new();
+        let mut cands: Vec<usize> = Vec::new();
         for ev in events {
             match ev {
                 BgpEvent::PeerState {
@@ -737,115 +927,65 @@ impl Vpn {
                     rib: None,
                     key: RouteKey::Vpn(rd, p),
                     best,
+                    old,
                 } => {
-                    let old = match &best {
-                        Some(path) => st.vpn.insert((p, rd), path.clone()),
-                        None => st.vpn.remove(&(p, rd)),
-                    };
+                    // Only learned paths are imported (a local best is one of
+                    // this PE's own exports).
+                    let best = best.filter(|b| b.from.is_some());
+                    if let Some(o) = &old {
+                        for rt in route_targets(o) {
+                            st.by_rt.remove(&(*rt, p, rd));
+                        }
+                    }
+                    if let Some(b) = &best {
+                        let vp = VpnPath {
+                            attrs: b.attrs.clone(),
+                            label: b.labels.first().copied(),
+                        };
+                        for rt in route_targets(&b.attrs) {
+                            st.by_rt.insert((*rt, p, rd), vp.clone());
+                        }
+                    }
                     // VRFs that import the new or the old path's RTs.
-                    let mut cands: BTreeSet<VrfKey> = BTreeSet::new();
-                    for path in best.iter().chain(old.iter()) {
-                        for c in &path.attrs.ext_communities {
-                            if let Some(v) = st.importers.get(c) {
-                                cands.extend(v.iter().cloned());
+                    cands.clear();
+                    for a in best.iter().map(|b| &*b.attrs).chain(old.as_deref()) {
+                        for rt in route_targets(a) {
+                            if let Some(v) = st.imports.by_rt.get(rt) {
+                                cands.extend_from_slice(v);
                             }
                         }
                     }
-                    for vrf in cands {
-                        let Some(row) = cfg.vrfs.get(&vrf) else {
-                            continue;
-                        };
-                        let irt = rt_bytes(cfg, &vrf, RtType::Import);
-                        let wants = best.as_ref().is_some_and(|b| {
-                            b.attrs.ext_communities.iter().any(|c| irt.contains(c))
-                        });
-                        let cur = routes.get(&vrf, &p);
-                        let is_ce = cur.is_some_and(|c| matches!(c.source, Source::Ce { .. }));
-                        let holds = matches!(cur, Some(BgpRoute { source: Source::Imported { rd: r }, .. }) if *r == rd);
-                        if wants && !is_ce {
-                            let path = best.as_ref().expect("wants implies a path");
-                            if cur.is_none() {
-                                // A new route: within the VRF's maximum?
-                                let n = cfg.active_route_count(&vrf) + routes.count(&vrf);
-                                if row.max_routes != 0 && n >= row.max_routes {
-                                    self.drops.record(&vrf, row.times.created);
-                                    continue;
-                                }
-                            }
-                            for l in &path.labels {
-                                self.illegal.check(cfg, &vrf, *l);
-                            }
-                            routes.insert(&vrf, p, imported(rd, path));
-                            touched.entry(vrf).or_default().push(p);
-                        } else if holds {
-                            // Another RD may still offer the prefix.
-                            routes.remove(&vrf, &p);
-                            if let Some(((_, ord), other)) = st
-                                .vpn
-                                .range((p, [0u8; 8])..=(p, [0xffu8; 8]))
-                                .find(|(_, path)| {
-                                    path.attrs.ext_communities.iter().any(|c| irt.contains(c))
-                                })
-                            {
-                                routes.insert(&vrf, p, imported(*ord, other));
-                            }
-                            touched.entry(vrf).or_default().push(p);
-                        }
+                    cands.sort_unstable();
+                    cands.dedup();
+                    for &i in &cands {
+                        let wants = best
+                            .as_ref()
+                            .is_some_and(|b| st.imports.vrfs[i].wants(&b.attrs));
+                        work.entry(i).or_default().push((p, rd, wants));
                     }
                 }
                 BgpEvent::Best {
                     rib: Some(name),
                     key: RouteKey::Unicast(p),
                     best,
+                    ..
                 } => {
                     let Some(vrf) = VrfKey::new(name.as_bytes()) else {
                         continue;
                     };
-                    // A local best (one of ours, from: None) means no CE route.
-                    let best = best.filter(|b| b.from.is_some());
-                    match best {
-                        Some(path) => {
-                            let peer_as = path
-                                .attrs
-                                .as_path
-                                .iter()
-                                .find_map(|s| match s {
-                                    bgp::AsSegment::Sequence(v) => v.first().copied(),
-                                    bgp::AsSegment::Set(_) => None,
-                                })
-                                .unwrap_or(0);
-                            if routes.get(&vrf, &p).is_none() {
-                                if let Some(row) = cfg.vrfs.get(&vrf) {
-                                    let n = cfg.active_route_count(&vrf) + routes.count(&vrf);
-                                    if row.max_routes != 0 && n >= row.max_routes {
-                                        self.drops.record(&vrf, row.times.created);
-                                        continue;
-                                    }
-                                }
-                            }
-                            routes.insert(
-                                &vrf,
-                                p,
-                                BgpRoute {
-                                    source: Source::Ce {
-                                        peer: path.from.unwrap_or(0),
-                                        peer_as,
-                                    },
-                                    label: None,
-                                    attrs: path.attrs.clone(),
-                                    updated: crate::clock::ticks(),
-                                },
-                            );
-                        }
-                        None => {
-                            routes.remove(&vrf, &p);
-                        }
-                    }
+                    self.ce_best(st, cfg, &mut routes, &vrf, p, best);
                     touched.entry(vrf).or_default().push(p);
                 }
                 BgpEvent::LabelReceived { .. }
                 | BgpEvent::EndOfRib { .. }
                 | BgpEvent::Best { .. } => {}
+            }
+        }
+        for (i, list) in work {
+            let imp = &st.imports.vrfs[i];
+            let ps = self.import_into(st, cfg, &mut routes, imp, list);
+            if !ps.is_empty() {
+                touched.entry(imp.key.clone()).or_default().extend(ps);
             }
         }
         self.routes.store(Arc::new(routes));
@@ -854,7 +994,119 @@ impl Vpn {
         }
         for (v, ps) in touched {
             (self.on_change)(&v, &ps);
-            self.sync_export_prefixes(&mut st, cfg, &v, Some(&ps));
+            self.sync_export_prefixes(st, cfg, &v, Some(&ps));
+        }
+    }
+
+    /// Applies one VRF's share of a batch of VPN best-path changes (in
+    /// event order); returns the prefixes whose route changed.
+    fn import_into(
+        &self,
+        st: &State,
+        cfg: &Config,
+        routes: &mut BgpRoutes,
+        imp: &Importer,
+        list: Vec<(IpNet, bgp::Rd, bool)>,
+    ) -> Vec<IpNet> {
+        let vrf = &imp.key;
+        let statics = cfg.active_route_count(vrf);
+        let v = routes.vrf_mut(vrf);
+        let mut changed = Vec::with_capacity(list.len());
+        for (p, rd, wants) in list {
+            let cur = v.routes.get(&p);
+            let is_ce = cur.is_some_and(|c| matches!(c.source, Source::Ce { .. }));
+            let holds = matches!(cur, Some(BgpRoute { source: Source::Imported { rd: r }, .. }) if *r == rd);
+            if wants && !is_ce {
+                // The path as the index holds it now (a later event of the
+                // batch may have changed it again: it is then in the list
+                // too, and applies after this one).
+                let Some(path) = imp.irt.iter().find_map(|rt| st.by_rt.get(&(*rt, p, rd))) else {
+                    continue;
+                };
+                if cur.is_none() && imp.max_routes != 0 {
+                    // A new route: within the VRF's maximum?
+                    if statics + v.routes.len() as u32 >= imp.max_routes {
+                        self.drops.record(vrf, imp.created);
+                        continue;
+                    }
+                }
+                if let Some(l) = path.label {
+                    self.illegal.check(cfg, vrf, l);
+                }
+                v.insert(p, path.route(rd));
+                changed.push(p);
+            } else if holds {
+                // Another RD may still offer the prefix.
+                v.remove(&p);
+                if let Some((ord, other)) = st.import_candidate(&imp.irt, &p) {
+                    v.insert(p, other.route(ord));
+                }
+                changed.push(p);
+            }
+        }
+        changed
+    }
+
+    /// A CE peer's best path for a prefix of its VRF changed.
+    fn ce_best(
+        &self,
+        st: &State,
+        cfg: &Config,
+        routes: &mut BgpRoutes,
+        vrf: &VrfKey,
+        p: IpNet,
+        best: Option<Path>,
+    ) {
+        // A local best (one of ours, from: None) means no CE route.
+        match best.filter(|b| b.from.is_some()) {
+            Some(path) => {
+                let peer_as = path
+                    .attrs
+                    .as_path
+                    .iter()
+                    .find_map(|s| match s {
+                        bgp::AsSegment::Sequence(v) => v.first().copied(),
+                        bgp::AsSegment::Set(_) => None,
+                    })
+                    .unwrap_or(0);
+                if routes.get(vrf, &p).is_none() {
+                    if let Some(row) = cfg.vrfs.get(vrf) {
+                        let n = cfg.active_route_count(vrf) + routes.count(vrf);
+                        if row.max_routes != 0 && n >= row.max_routes {
+                            self.drops.record(vrf, row.times.created);
+                            return;
+                        }
+                    }
+                }
+                routes.insert(
+                    vrf,
+                    p,
+                    BgpRoute {
+                        source: Source::Ce {
+                            peer: path.from.unwrap_or(0),
+                            peer_as,
+                        },
+                        label: None,
+                        attrs: path.attrs.clone(),
+                        updated: crate::clock::ticks(),
+                    },
+                );
+            }
+            None => {
+                let was_ce = routes
+                    .get(vrf, &p)
+                    .is_some_and(|r| matches!(r.source, Source::Ce { .. }));
+                if !was_ce {
+                    return;
+                }
+                routes.remove(vrf, &p);
+                // An imported path for the prefix takes over.
+                if let Some(imp) = st.imports.vrfs.iter().find(|i| &i.key == vrf) {
+                    if let Some((rd, path)) = st.import_candidate(&imp.irt, &p) {
+                        routes.insert(vrf, p, path.route(rd));
+                    }
+                }
+            }
         }
     }
 
@@ -874,15 +1126,6 @@ fn family_next_hop(p: &IpNet, nh: Option<IpAddr>) -> Option<IpAddr> {
             a.to_ipv4_mapped().map(IpAddr::V4).or(Some(IpAddr::V6(a)))
         }
         (_, nh) => nh,
-    }
-}
-
-fn imported(rd: bgp::Rd, path: &Path) -> BgpRoute {
-    BgpRoute {
-        source: Source::Imported { rd },
-        label: path.labels.first().copied(),
-        attrs: path.attrs.clone(),
-        updated: crate::clock::ticks(),
     }
 }
 
@@ -920,5 +1163,299 @@ fn peer_state(s: &bgp::PeerStatus) -> PeerState {
         received,
         accepted,
         in_update_elapsed: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{RtRow, Storage, VrfRow};
+    use crate::keys::RtKey;
+    use crate::rd::RouteDistinguisher;
+    use crate::store::Store;
+    use std::sync::Mutex;
+
+    fn vrf(n: &str) -> VrfKey {
+        VrfKey::new(n.as_bytes()).unwrap()
+    }
+
+    fn route(nh: &str) -> BgpRoute {
+        BgpRoute {
+            source: Source::Imported { rd: [0; 8] },
+            label: Some(16),
+            attrs: Arc::new(PathAttrs {
+                next_hop: Some(nh.parse().unwrap()),
+                ..PathAttrs::default()
+            }),
+            updated: 0,
+        }
+    }
+
+    /// The route table's walk over BGP routes (next_after, by_key) agrees
+    /// with a sorted map of their keys, from every bound a walk can give:
+    /// each key, each key cut short, each key with one octet raised or
+    /// lowered, and a few odd ones.
+    #[test]
+    fn walk_bounds_match_a_sorted_key_map() {
+        let mut r = BgpRoutes::default();
+        let vrfs = [vrf("a"), vrf("b"), vrf("zz"), vrf("abc"), vrf("empty")];
+        let ps = [
+            "0.0.0.0/0",
+            "10.0.0.0/8",
+            "10.0.0.0/16",
+            "10.0.0.0/24",
+            "10.1.0.0/16",
+            "192.0.2.0/24",
+            "255.255.255.255/32",
+            "::/0",
+            "2001:db8::/32",
+            "2001:db8::/48",
+            "2001:db8:1::/48",
+            "ffff::/16",
+        ];
+        let mut want: BTreeMap<RteKey, ()> = BTreeMap::new();
+        for (i, v) in vrfs.iter().enumerate().take(4) {
+            for (j, p) in ps.iter().enumerate() {
+                if (i + j) % 3 == 2 {
+                    continue;
+                }
+                let p: IpNet = p.parse().unwrap();
+                let nh = if j % 2 == 0 {
+                    "192.0.2.1"
+                } else {
+                    "2001:db8::1"
+                };
+                let rt = route(nh);
+                want.insert(BgpRoutes::key(v, &p, &rt), ());
+                r.insert(v, p, rt);
+            }
+        }
+        r.vrf_mut(&vrfs[4]);
+        let mut bounds: Vec<Vec<u8>> = vec![vec![], vec![0], vec![255; 40], vec![1, b'a', 9]];
+        for k in want.keys() {
+            let b = k.as_bytes();
+            for n in 0..=b.len() {
+                bounds.push(b[..n].to_vec());
+            }
+            for i in 0..b.len() {
+                let mut up = b.to_vec();
+                up[i] = up[i].wrapping_add(1);
+                bounds.push(up);
+                let mut down = b.to_vec();
+                down[i] = down[i].wrapping_sub(1);
+                bounds.push(down);
+            }
+        }
+        for b in &bounds {
+            for bound in [Bound::Included(&b[..]), Bound::Excluded(&b[..])] {
+                let got = r.next_after(bound).map(|(k, _)| k);
+                let exp = want
+                    .range::<[u8], _>((bound, Bound::Unbounded))
+                    .next()
+                    .map(|(k, _)| k.clone());
+                assert_eq!(got, exp, "bound {bound:?}");
+            }
+            assert_eq!(
+                r.by_key(b).is_some(),
+                want.keys().any(|k| k.as_bytes() == &b[..]),
+                "key {b:?}"
+            );
+        }
+        assert_eq!(
+            r.next_after(Bound::Unbounded).map(|(k, _)| k),
+            want.keys().next().cloned()
+        );
+    }
+
+    fn rt(s: &str) -> RouteDistinguisher {
+        RouteDistinguisher::parse_text(s).unwrap()
+    }
+
+    /// A VRF importing `irt` (an active row with an RD and one import RT).
+    fn vrf_changes(name: &str, irt: &str, max_routes: u32) -> Vec<Change> {
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        row.rd = Some(rt("65001:1"));
+        row.max_routes = max_routes;
+        let mut r = RtRow::new(Storage::Volatile);
+        r.rt = Some(rt(irt));
+        r.state = RowState::Active;
+        vec![
+            Change::PutVrf(vrf(name), row),
+            Change::PutRt(RtKey::new(&vrf(name), 1, RtType::Import), r),
+        ]
+    }
+
+    fn glue() -> (Vpn, Arc<Mutex<Vec<(VrfKey, Vec<IpNet>)>>>) {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let v = Vpn::new(
+            tx,
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Box::new(move |v, ps| s.lock().unwrap().push((v.clone(), ps.to_vec()))),
+        );
+        (v, seen)
+    }
+
+    fn path(rts: &[&str], label: u32, nh: &str) -> Path {
+        Path {
+            attrs: Arc::new(PathAttrs {
+                next_hop: Some(nh.parse().unwrap()),
+                ext_communities: rts.iter().map(|r| rt(r).to_rt_bytes()).collect(),
+                ..PathAttrs::default()
+            }),
+            labels: vec![label],
+            from: Some(1),
+        }
+    }
+
+    fn best(rd: &str, p: &str, best: Option<&Path>, old: Option<&Path>) -> BgpEvent {
+        BgpEvent::Best {
+            rib: None,
+            key: RouteKey::Vpn(rt(rd).to_rd_bytes(), p.parse().unwrap()),
+            best: best.cloned(),
+            old: old.map(|o| o.attrs.clone()),
+        }
+    }
+
+    /// (prefix, RD as text, label) of a VRF's BGP routes.
+    fn held(v: &Vpn, name: &str) -> Vec<(String, String, Option<u32>)> {
+        let r = v.routes.load();
+        r.of(&vrf(name))
+            .map(|m| {
+                m.iter()
+                    .map(|(p, r)| match r.source {
+                        Source::Imported { rd } => (
+                            p.to_string(),
+                            RouteDistinguisher::from_rd_bytes(&rd).unwrap().to_string(),
+                            r.label,
+                        ),
+                        Source::Ce { .. } => (p.to_string(), "ce".into(), r.label),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Import by route target, another RD taking over a withdrawn prefix
+    /// (also within one batch), a path losing the VRF's RT, route limits,
+    /// and a VRF whose import RT changes.
+    #[test]
+    fn imports_follow_route_targets_and_other_rds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut ch = vrf_changes("red", "65000:1", 0);
+        ch.extend(vrf_changes("blue", "65000:2", 2));
+        store.commit(1, ch).unwrap();
+        let cfg = store.snapshot();
+        let (v, seen) = glue();
+        let a = path(&["65000:1"], 100, "10.9.0.1");
+        let b = path(&["65000:1", "65000:2"], 200, "10.9.0.2");
+        v.on_events(
+            &cfg,
+            vec![
+                best("65000:10", "10.1.0.0/16", Some(&a), None),
+                best("65000:20", "10.1.0.0/16", Some(&b), None),
+                best("65000:20", "10.2.0.0/16", Some(&b), None),
+                best("65000:20", "10.3.0.0/16", Some(&b), None),
+            ],
+        );
+        // The last event for a prefix wins; blue takes two (its maximum).
+        assert_eq!(
+            held(&v, "red"),
+            vec![
+                ("10.1.0.0/16".into(), "65000:20".into(), Some(200)),
+                ("10.2.0.0/16".into(), "65000:20".into(), Some(200)),
+                ("10.3.0.0/16".into(), "65000:20".into(), Some(200)),
+            ]
+        );
+        assert_eq!(
+            held(&v, "blue"),
+            vec![
+                ("10.1.0.0/16".into(), "65000:20".into(), Some(200)),
+                ("10.2.0.0/16".into(), "65000:20".into(), Some(200)),
+            ]
+        );
+        assert_eq!(
+            v.drops.get(
+                &vrf("blue"),
+                cfg.vrfs.get(&vrf("blue")).unwrap().times.created
+            ),
+            1
+        );
+        // RD 65000:20 withdraws 10.1/16: red falls back to RD 65000:10.
+        seen.lock().unwrap().clear();
+        v.on_events(&cfg, vec![best("65000:20", "10.1.0.0/16", None, Some(&b))]);
+        assert_eq!(
+            held(&v, "red")[0],
+            ("10.1.0.0/16".into(), "65000:10".into(), Some(100))
+        );
+        assert_eq!(held(&v, "blue").len(), 1);
+        let mut s = seen.lock().unwrap().clone();
+        s.sort();
+        let mut exp = vec![
+            (vrf("blue"), vec!["10.1.0.0/16".parse().unwrap()]),
+            (vrf("red"), vec!["10.1.0.0/16".parse().unwrap()]),
+        ];
+        exp.sort();
+        assert_eq!(s, exp);
+        // 10.2/16 loses red's RT (same RD, new attributes) and, in the same
+        // batch, is offered again by RD 65000:30 with it.
+        let c = path(&["65000:2"], 300, "10.9.0.3");
+        let d = path(&["65000:1"], 400, "10.9.0.4");
+        v.on_events(
+            &cfg,
+            vec![
+                best("65000:20", "10.2.0.0/16", Some(&c), Some(&b)),
+                best("65000:30", "10.2.0.0/16", Some(&d), None),
+            ],
+        );
+        assert_eq!(
+            held(&v, "red")[1],
+            ("10.2.0.0/16".into(), "65000:30".into(), Some(400))
+        );
+        assert_eq!(
+            held(&v, "blue"),
+            vec![("10.2.0.0/16".into(), "65000:20".into(), Some(300))]
+        );
+        // A local best (from: None) is never imported, and undoes nothing
+        // it was not given.
+        let mut mine = path(&["65000:1"], 500, "10.9.0.5");
+        mine.from = None;
+        v.on_events(
+            &cfg,
+            vec![best("65000:40", "10.4.0.0/16", Some(&mine), None)],
+        );
+        assert_eq!(held(&v, "red").len(), 3);
+        // red now imports 65000:2 instead: exactly blue's paths come in.
+        let mut r = RtRow::new(Storage::Volatile);
+        r.rt = Some(rt("65000:2"));
+        r.state = RowState::Active;
+        store
+            .commit(
+                1,
+                vec![Change::PutRt(RtKey::new(&vrf("red"), 1, RtType::Import), r)],
+            )
+            .unwrap();
+        let cfg = store.snapshot();
+        v.on_commit(
+            &cfg,
+            &[Change::PutRt(
+                RtKey::new(&vrf("red"), 1, RtType::Import),
+                RtRow::new(Storage::Volatile),
+            )],
+        );
+        assert_eq!(
+            held(&v, "red"),
+            vec![
+                ("10.2.0.0/16".into(), "65000:20".into(), Some(300)),
+                ("10.3.0.0/16".into(), "65000:20".into(), Some(200)),
+            ]
+        );
+        assert_eq!(v.routes.load().counters(&vrf("red")), (6, 4));
     }
 }

@@ -131,7 +131,7 @@ fn bests(core: &mut Core) -> Vec<(Option<String>, RouteKey, Option<Path>)> {
     core.events
         .drain(..)
         .filter_map(|e| match e {
-            BgpEvent::Best { rib, key, best } => Some((rib, key, best)),
+            BgpEvent::Best { rib, key, best, .. } => Some((rib, key, best)),
             _ => None,
         })
         .collect()
@@ -564,4 +564,80 @@ fn session_start_dump_and_route_refresh() {
     c.refresh_out(1, Family::Vpnv4);
     let (ann, _, eor) = sent(&mut c, 1);
     assert_eq!((ann.len(), eor), (1, vec![Family::Vpnv4]));
+}
+
+/// Each Best event names the previous learned best's attributes, so a
+/// consumer can undo what it derived from it; a local previous best is not
+/// named (it was never reported as learned).
+#[test]
+fn best_events_carry_the_previous_learned_attributes() {
+    let mut core = speaker();
+    up(
+        &mut core,
+        cfg(1, "10.0.0.2", 65000, false, None),
+        [2, 2, 2, 2],
+        None,
+    );
+    let key = vpn_key(1, "10.1.0.0/16");
+    let olds = |core: &mut Core| -> Vec<(Option<Ipv4Addr>, Option<Option<IpAddr>>)> {
+        core.events
+            .drain(..)
+            .filter_map(|e| match e {
+                BgpEvent::Best { best, old, .. } => Some((
+                    best.and_then(|b| match b.attrs.next_hop {
+                        Some(IpAddr::V4(a)) => Some(a),
+                        _ => None,
+                    }),
+                    old.map(|o| o.next_hop),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    announce(&mut core, 1, key, Some(16), attrs(&[], "192.0.2.1"));
+    assert_eq!(
+        olds(&mut core),
+        vec![(Some("192.0.2.1".parse().unwrap()), None)]
+    );
+    announce(&mut core, 1, key, Some(16), attrs(&[], "192.0.2.2"));
+    assert_eq!(
+        olds(&mut core),
+        vec![(
+            Some("192.0.2.2".parse().unwrap()),
+            Some(Some("192.0.2.1".parse().unwrap()))
+        )]
+    );
+    // A local path wins (no AS path, local): reported with the old learned one.
+    let local = Path {
+        attrs: Arc::new(PathAttrs {
+            local_pref: Some(200),
+            ..attrs(&[], "192.0.2.9")
+        }),
+        labels: vec![17],
+        from: None,
+    };
+    core.originate(&None, vec![(key, local)]);
+    assert_eq!(
+        olds(&mut core),
+        vec![(
+            Some("192.0.2.9".parse().unwrap()),
+            Some(Some("192.0.2.2".parse().unwrap()))
+        )]
+    );
+    // The local path goes: the learned one is best again, old not named.
+    core.withdraw(&None, vec![key]);
+    assert_eq!(
+        olds(&mut core),
+        vec![(Some("192.0.2.2".parse().unwrap()), None)]
+    );
+    // The peer withdraws: no best, old named.
+    let up = Update {
+        withdrawn: vec![Nlri { key, label: None }],
+        ..Update::default()
+    };
+    core.apply_update(1, 1, up);
+    assert_eq!(
+        olds(&mut core),
+        vec![(None, Some(Some("192.0.2.2".parse().unwrap())))]
+    );
 }
