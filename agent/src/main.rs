@@ -296,10 +296,12 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
             mib.illegal_labels.clone(),
             mib.drops.clone(),
             Box::new(move |vrf, prefixes| {
-                let tx = hints.lock().unwrap_or_else(|p| p.into_inner());
-                for p in prefixes {
-                    let _ = tx.send(Hint::Prefix(vrf.clone(), *p));
+                // One hint per call: one key and one queue node per batch.
+                if prefixes.is_empty() {
+                    return;
                 }
+                let tx = hints.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = tx.send(Hint::Prefixes(vrf.clone(), prefixes.to_vec()));
             }),
         ))
     };

@@ -16,7 +16,7 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use fib::{Fib, FibOp, NetlinkFib, NextHop, Route};
+use fib::{Fib, FibOp, Labels, NetlinkFib, NextHop, Route};
 use ipnet::IpNet;
 
 fn ifindex(name: &str) -> u32 {
@@ -72,7 +72,7 @@ fn main() {
                     ifindex: oif,
                 },
                 metric: 0,
-                labels: Vec::new(),
+                labels: Labels::new(),
             }));
         }
     }

@@ -3,10 +3,12 @@
 //! the same way, so the reconciler sees the same result from the shadow model
 //! as from the kernel.
 
-use crate::{FibError, FibOp, NextHop};
+use crate::{FibError, FibOp, Labels, NextHop};
 
 /// Largest MPLS label value (20 bits, RFC 3032 section 2.1).
 pub(crate) const MAX_LABEL: u32 = (1 << 20) - 1;
+/// The reason a stack deeper than [`Labels::CAPACITY`] is refused names it.
+const _: () = assert!(Labels::CAPACITY == 3);
 /// Labels 0-15 are reserved (RFC 3032 section 2.1); an ILM may not use them.
 pub(crate) const FIRST_UNRESERVED_LABEL: u32 = 16;
 
@@ -76,6 +78,9 @@ pub(crate) fn validate(op: &FibOp) -> Result<(), FibError> {
             }
             if r.labels.iter().any(|l| *l > MAX_LABEL) {
                 return invalid("label above 2^20-1");
+            }
+            if r.labels.is_truncated() {
+                return invalid("label stack deeper than 3 labels");
             }
         }
         FibOp::PutIlm(i) => {

@@ -35,8 +35,7 @@ impl fmt::Display for Route {
             NextHop::Via { .. } | NextHop::Dev { .. } => write!(f, "{}", self.prefix)?,
         }
         if !self.labels.is_empty() {
-            let stack: Vec<String> = self.labels.iter().map(u32::to_string).collect();
-            write!(f, " encap mpls {}", stack.join("/"))?;
+            write!(f, " encap mpls {}", self.labels)?;
         }
         match &self.nexthop {
             NextHop::Via { addr, ifindex: 0 } => write!(f, " via {addr}")?,

@@ -14,11 +14,15 @@ use std::net::IpAddr;
 mod caps;
 mod check;
 mod display;
+mod labels;
 pub mod netlink;
 pub mod shadow;
+mod table;
 
+pub use labels::Labels;
 pub use netlink::{NetlinkConfig, NetlinkFib, RTPROT_L3VPND};
 pub use shadow::ShadowFib;
+pub use table::{RouteTable, StoredRoute};
 
 /// The metric Linux gives an IPv6 route installed with metric 0
 /// (`IP6_RT_PRIO_USER`): the kernel has no IPv6 metric 0.
@@ -56,7 +60,7 @@ pub struct Route {
     pub nexthop: NextHop,
     pub metric: u32,
     /// MPLS labels to push (outermost first); empty for none.
-    pub labels: Vec<u32>,
+    pub labels: Labels,
 }
 
 impl Route {
@@ -66,11 +70,21 @@ impl Route {
     /// reported with the interface the kernel resolved, and an IPv6 route
     /// given metric 0 is reported with [`IPV6_DEFAULT_METRIC`].
     pub fn is_installed_as(&self, loaded: &Route) -> bool {
-        let metric_ok = self.metric == loaded.metric
-            || (self.prefix.addr().is_ipv6()
-                && self.metric == 0
-                && loaded.metric == IPV6_DEFAULT_METRIC);
-        let nexthop_ok = match (&self.nexthop, &loaded.nexthop) {
+        self.table == loaded.table
+            && self.prefix == loaded.prefix
+            && self.installs(&loaded.nexthop, loaded.metric, &loaded.labels)
+    }
+
+    /// [`Route::is_installed_as`] for a route held in a [`RouteTable`]
+    /// under this route's table and prefix.
+    pub fn is_stored_as(&self, loaded: &StoredRoute) -> bool {
+        self.installs(&loaded.nexthop, loaded.metric, &loaded.labels)
+    }
+
+    fn installs(&self, nexthop: &NextHop, metric: u32, labels: &Labels) -> bool {
+        let metric_ok = self.metric == metric
+            || (self.prefix.addr().is_ipv6() && self.metric == 0 && metric == IPV6_DEFAULT_METRIC);
+        let nexthop_ok = match (&self.nexthop, nexthop) {
             (
                 NextHop::Via { addr, ifindex: 0 },
                 NextHop::Via {
@@ -79,11 +93,7 @@ impl Route {
             ) => addr == loaded_addr,
             (a, b) => a == b,
         };
-        self.table == loaded.table
-            && self.prefix == loaded.prefix
-            && self.labels == loaded.labels
-            && metric_ok
-            && nexthop_ok
+        self.labels == *labels && metric_ok && nexthop_ok
     }
 }
 
@@ -150,7 +160,8 @@ pub enum FibError {
     Io(String),
     /// The operation is malformed; no backend would accept it, so none tries
     /// (a prefix with host bits set, a reserved table id, a label outside
-    /// 20 bits, a gateway of the other address family).
+    /// 20 bits, a label stack deeper than [`Labels::CAPACITY`], a gateway of
+    /// the other address family).
     #[error("invalid {op}: {reason}")]
     Invalid { op: String, reason: &'static str },
 }

@@ -1,7 +1,9 @@
 //! The shadow backend: an exact in-memory model of what l3vpnd asked the FIB
 //! to hold. No kernel is involved: it stores VRFs by table, routes by
 //! (table, prefix), ILM entries by label, and keeps label stacks that a
-//! kernel without MPLS could not hold. [`Fib::load`] returns exactly what was
+//! kernel without MPLS could not hold. Routes are kept per table
+//! ([`RouteTable`]: the key is not repeated in the value, removing a table
+//! costs its own routes only). [`Fib::load`] returns exactly what was
 //! applied; [`ShadowFib::state`] and the `Display` impl make it inspectable
 //! (one line per object, see `display.rs`).
 //!
@@ -19,13 +21,16 @@ use mpls::Ilm;
 
 use crate::check::validate;
 use crate::display::fmt_ilm;
-use crate::{Capabilities, Fib, FibError, FibOp, FibState, Route, VrfFib};
+use crate::{Capabilities, Fib, FibError, FibOp, FibState, Route, RouteTable, StoredRoute, VrfFib};
 
 /// In-memory FIB (see the module docs).
 #[derive(Clone, Debug, Default)]
 pub struct ShadowFib {
     vrfs: BTreeMap<u32, VrfFib>,
-    routes: BTreeMap<(u32, IpNet), Route>,
+    /// Routes by table; no empty table is kept.
+    routes: BTreeMap<u32, RouteTable>,
+    /// Routes held, all tables.
+    route_count: usize,
     ilm: BTreeMap<u32, Ilm>,
 }
 
@@ -40,31 +45,94 @@ impl ShadowFib {
     pub fn state(&self) -> FibState {
         FibState {
             vrfs: self.vrfs.values().cloned().collect(),
-            routes: self.routes.values().cloned().collect(),
+            routes: self.routes().collect(),
             ilm: self.ilm.values().copied().collect(),
         }
     }
 
-    /// Number of routes held (all tables).
-    pub fn route_count(&self) -> usize {
-        self.routes.len()
+    /// The routes held, by (table, prefix).
+    fn routes(&self) -> impl Iterator<Item = Route> + '_ {
+        self.routes.iter().flat_map(|(t, rt)| rt.routes(*t))
     }
 
-    fn apply_one(&mut self, op: &FibOp) -> Result<(), FibError> {
-        validate(op)?;
+    /// Number of routes held (all tables).
+    pub fn route_count(&self) -> usize {
+        self.route_count
+    }
+
+    /// Number of routes held in one table.
+    pub fn table_route_count(&self, table: u32) -> usize {
+        self.routes.get(&table).map_or(0, RouteTable::len)
+    }
+
+    /// Apply operations; a run of puts into one table is merged at once
+    /// ([`RouteTable::insert_batch`]), with the same result as one by one.
+    fn apply_all(&mut self, ops: &[FibOp]) -> Vec<Result<(), FibError>> {
+        let mut results = Vec::with_capacity(ops.len());
+        let mut run: Vec<(IpNet, StoredRoute)> = Vec::new();
+        let mut run_table = 0;
+        for op in ops {
+            let res = validate(op);
+            match (op, &res) {
+                (FibOp::PutRoute(r), Ok(())) => {
+                    if r.table != run_table {
+                        self.put_routes(run_table, &mut run);
+                        run_table = r.table;
+                    }
+                    run.push((r.prefix, StoredRoute::from(r)));
+                }
+                (_, Ok(())) => {
+                    self.put_routes(run_table, &mut run);
+                    self.apply_one(op);
+                }
+                (_, Err(_)) => {}
+            }
+            results.push(res);
+        }
+        self.put_routes(run_table, &mut run);
+        results
+    }
+
+    fn put_routes(&mut self, table: u32, run: &mut Vec<(IpNet, StoredRoute)>) {
+        if run.is_empty() {
+            return;
+        }
+        let rt = self.routes.entry(table).or_default();
+        let before = rt.len();
+        if run.len() == 1 {
+            let (p, r) = run.remove(0);
+            rt.insert(p, r);
+        } else {
+            rt.insert_batch(run.drain(..));
+        }
+        self.route_count += rt.len() - before;
+    }
+
+    /// One validated operation other than a route put.
+    fn apply_one(&mut self, op: &FibOp) {
         match op {
             FibOp::PutVrf(v) => {
                 self.vrfs.insert(v.table, v.clone());
             }
             FibOp::DelVrf { table } => {
                 self.vrfs.remove(table);
-                self.routes.retain(|(t, _), _| t != table);
+                if let Some(rt) = self.routes.remove(table) {
+                    self.route_count -= rt.len();
+                }
             }
             FibOp::PutRoute(r) => {
-                self.routes.insert((r.table, r.prefix), r.clone());
+                let mut run = vec![(r.prefix, StoredRoute::from(r))];
+                self.put_routes(r.table, &mut run);
             }
             FibOp::DelRoute { table, prefix } => {
-                self.routes.remove(&(*table, *prefix));
+                if let Some(rt) = self.routes.get_mut(table) {
+                    if rt.remove(prefix).is_some() {
+                        self.route_count -= 1;
+                    }
+                    if rt.is_empty() {
+                        self.routes.remove(table);
+                    }
+                }
             }
             FibOp::PutIlm(i) => {
                 self.ilm.insert(i.label, *i);
@@ -73,7 +141,6 @@ impl ShadowFib {
                 self.ilm.remove(label);
             }
         }
-        Ok(())
     }
 }
 
@@ -94,7 +161,7 @@ impl Fib for ShadowFib {
     }
 
     fn apply(&mut self, ops: &[FibOp]) -> Vec<Result<(), FibError>> {
-        ops.iter().map(|op| self.apply_one(op)).collect()
+        self.apply_all(ops)
     }
 }
 
@@ -104,7 +171,7 @@ impl fmt::Display for ShadowFib {
         for v in self.vrfs.values() {
             writeln!(f, "{v}")?;
         }
-        for r in self.routes.values() {
+        for r in self.routes() {
             writeln!(f, "{r}")?;
         }
         for i in self.ilm.values() {

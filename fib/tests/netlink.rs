@@ -16,7 +16,9 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::process::Command;
 
-use fib::{Capabilities, Fib, FibError, FibOp, NetlinkConfig, NetlinkFib, NextHop, Route, VrfFib};
+use fib::{
+    Capabilities, Fib, FibError, FibOp, Labels, NetlinkConfig, NetlinkFib, NextHop, Route, VrfFib,
+};
 use ipnet::IpNet;
 use mpls::{Ilm, IlmAction};
 
@@ -95,7 +97,7 @@ fn route(table: u32, prefix: &str, nexthop: NextHop, metric: u32) -> Route {
         prefix: net(prefix),
         nexthop,
         metric,
-        labels: Vec::new(),
+        labels: Labels::new(),
     }
 }
 
@@ -514,7 +516,7 @@ fn labels_are_never_dropped_silently() {
         let (ve0, _) = veths();
         let mut fib = open();
         let labelled = Route {
-            labels: vec![100],
+            labels: [100].into(),
             ..route(100, "10.1.0.0/24", via("192.0.2.2", ve0), 0)
         };
         let ops = vec![

@@ -31,6 +31,10 @@ pub struct VrfFibState {
     pub reason: String,
     /// Agent clock ticks of the last status change.
     pub last_change: u32,
+    /// Routes the VRF's table holds as applied by the reconciler (its
+    /// catch-all defaults included); a change of it alone is no status
+    /// change.
+    pub routes: u32,
 }
 
 /// Published by the reconciler after each round.
@@ -55,6 +59,7 @@ impl FibView {
             status: FibStatus::Pending,
             reason: String::new(),
             last_change: 0,
+            routes: 0,
         })
     }
 }

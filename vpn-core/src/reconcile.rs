@@ -19,10 +19,12 @@ use crate::keys::VrfKey;
 use crate::routes::{RteIndex, RteKey, RteRow, RteType, STATIC_DISTANCE};
 use crate::store::Store;
 use arc_swap::ArcSwap;
-use fib::{Fib, FibError, FibOp, NextHop, Route, VrfFib};
+use fib::{Fib, FibError, FibOp, Labels, NextHop, Route, RouteTable, StoredRoute, VrfFib};
 use ipnet::IpNet;
 use mpls::{Ilm, IlmAction};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +37,11 @@ pub enum Hint {
     /// Reload what the kernel holds, then everything (links came or went).
     Resync,
     Vrf(VrfKey),
+    /// One prefix of a VRF (a commit changed a route row).
     Prefix(VrfKey, IpNet),
+    /// Prefixes of one VRF (BGP changed its routes): one hint, one key, for
+    /// a whole batch.
+    Prefixes(VrfKey, Vec<IpNet>),
     Label(Vec<u8>),
     Stop,
 }
@@ -89,7 +95,7 @@ fn fib_route(table: u32, idx: &RteIndex, r: &RteRow) -> Route {
         prefix: idx.prefix,
         nexthop,
         metric: r.metrics[0].max(0) as u32,
-        labels: Vec::new(),
+        labels: Labels::new(),
     }
 }
 
@@ -103,7 +109,7 @@ fn bgp_fib_route(table: u32, p: &IpNet, r: &crate::vpn::BgpRoute) -> Option<Rout
         prefix: *p,
         nexthop: NextHop::Via { addr, ifindex: 0 },
         metric: r.distance(),
-        labels: r.labels().to_vec(),
+        labels: Labels::from(r.labels()),
     })
 }
 
@@ -170,10 +176,94 @@ fn ilm_for(cfg: &Config, owner: &[u8]) -> Option<Ilm> {
 #[derive(Default)]
 struct Applied {
     vrfs: BTreeMap<u32, VrfFib>,
-    routes: BTreeMap<(u32, IpNet), Route>,
+    /// Routes by table (no empty table kept): what a table holds is one
+    /// lookup, and dropping it costs its own routes only.
+    routes: BTreeMap<u32, RouteTable>,
     /// label -> (entry, owner it was installed for)
     ilm: BTreeMap<u32, (Ilm, Vec<u8>)>,
     ilm_by_owner: BTreeMap<Vec<u8>, u32>,
+}
+
+impl Applied {
+    /// Record routes that took (a run of one table is merged at once).
+    fn put_routes(&mut self, routes: impl IntoIterator<Item = Route>) {
+        let mut routes = routes.into_iter().peekable();
+        while let Some(first) = routes.next() {
+            let table = first.table;
+            let held = self.routes.entry(table).or_default();
+            if routes.peek().is_none_or(|r| r.table != table) {
+                held.insert(first.prefix, StoredRoute::from(first));
+                continue;
+            }
+            let mut run = vec![(first.prefix, StoredRoute::from(first))];
+            while let Some(r) = routes.next_if(|r| r.table == table) {
+                run.push((r.prefix, StoredRoute::from(r)));
+            }
+            held.insert_batch(run);
+        }
+    }
+
+    fn route_count(&self) -> usize {
+        self.routes.values().map(RouteTable::len).sum()
+    }
+
+    /// Routes held in one table.
+    fn table_len(&self, table: u32) -> u32 {
+        self.routes
+            .get(&table)
+            .map_or(0, |t| u32::try_from(t.len()).unwrap_or(u32::MAX))
+    }
+}
+
+/// What the prefixes of one VRF have in common in a round, looked up once.
+struct VrfFacts<'a> {
+    table: u32,
+    /// Row active and admin up ([`routes_enabled`]).
+    enabled: bool,
+    /// Whether the VRF has any static route row (else no best_route lookup).
+    has_static: bool,
+    bgp: Option<&'a imbl::OrdMap<IpNet, crate::vpn::BgpRoute>>,
+    /// What its table holds as applied.
+    applied: Option<&'a RouteTable>,
+    /// The backend has IPv6 (catch-all of that family).
+    ipv6: bool,
+}
+
+/// The operation (if any) that makes one prefix of a VRF right.
+fn prefix_ops(cfg: &Config, f: &VrfFacts, vrf: &VrfKey, p: &IpNet, ops: &mut Vec<FibOp>) {
+    let table = f.table;
+    let want = if f.enabled {
+        f.has_static
+            .then(|| best_route(cfg, vrf, p))
+            .flatten()
+            .map(|(k, r)| fib_route(table, &k.index(), r))
+            .or_else(|| {
+                f.bgp
+                    .and_then(|m| m.get(p))
+                    .and_then(|r| bgp_fib_route(table, p, r))
+            })
+    } else {
+        None
+    };
+    let want = match want {
+        None if is_default(p) && (p.addr().is_ipv4() || f.ipv6) => {
+            Some(catch_all(table, p.addr().is_ipv6()))
+        }
+        w => w,
+    };
+    match (want, f.applied.and_then(|h| h.get(p))) {
+        (Some(w), Some(h)) if w.is_stored_as(h) => {}
+        (Some(w), _) => ops.push(FibOp::PutRoute(w)),
+        (None, Some(_)) => ops.push(FibOp::DelRoute { table, prefix: *p }),
+        (None, None) => {}
+    }
+}
+
+/// The start of the label owners of one kind (`V`, `P`, `N`) of a VRF.
+fn owner_start(kind: u8, vrf: &VrfKey) -> Vec<u8> {
+    let mut p = vec![kind];
+    p.extend_from_slice(vrf.as_bytes());
+    p
 }
 
 /// The reconciler (runs on its own thread; see [`Reconciler::spawn`]).
@@ -304,16 +394,14 @@ impl Reconciler {
                 for v in st.vrfs {
                     self.applied.vrfs.insert(v.table, v);
                 }
-                for r in st.routes {
-                    self.applied.routes.insert((r.table, r.prefix), r);
-                }
+                self.applied.put_routes(st.routes);
                 for i in st.ilm {
                     // Owner unknown until reconciled: mark with an empty owner.
                     self.applied.ilm.insert(i.label, (i, Vec::new()));
                 }
                 tracing::info!(
                     vrfs = self.applied.vrfs.len(),
-                    routes = self.applied.routes.len(),
+                    routes = self.applied.route_count(),
                     ilm = self.applied.ilm.len(),
                     "FIB loaded"
                 );
@@ -342,15 +430,16 @@ impl Reconciler {
         {
             ops.push(FibOp::DelVrf { table });
         }
-        let stray_routes: Vec<(u32, IpNet)> = self
+        for (&table, held) in self
             .applied
             .routes
-            .keys()
+            .iter()
             .filter(|(t, _)| !wanted.contains(t))
-            .copied()
-            .collect();
-        for (table, prefix) in stray_routes {
-            ops.push(FibOp::DelRoute { table, prefix });
+        {
+            ops.extend(
+                held.prefixes()
+                    .map(|prefix| FibOp::DelRoute { table, prefix }),
+            );
         }
         for vrf in cfg.vrfs.keys() {
             self.vrf_ops(cfg, vrf, &mut ops);
@@ -383,16 +472,21 @@ impl Reconciler {
     fn incremental(&mut self, cfg: &Config, hints: Vec<Hint>) {
         let mut ops = Vec::new();
         let mut vrfs = BTreeSet::new();
-        let mut prefixes = BTreeSet::new();
+        // Prefix hints grouped by VRF: the VRF's facts are looked up once.
+        let mut prefixes: BTreeMap<VrfKey, Vec<IpNet>> = BTreeMap::new();
         let mut owners = BTreeSet::new();
         for h in hints {
             match h {
                 Hint::Vrf(v) => {
                     vrfs.insert(v);
                 }
-                Hint::Prefix(v, p) => {
-                    prefixes.insert((v, p));
-                }
+                Hint::Prefix(v, p) => prefixes.entry(v).or_default().push(p),
+                Hint::Prefixes(v, ps) => match prefixes.entry(v) {
+                    Entry::Vacant(e) => {
+                        e.insert(ps);
+                    }
+                    Entry::Occupied(mut e) => e.get_mut().extend(ps),
+                },
                 Hint::Label(o) => {
                     owners.insert(o);
                 }
@@ -406,20 +500,52 @@ impl Reconciler {
             owners.extend(cfg.label_owners_of(v).cloned());
             owners.extend(owners_in(&self.applied.ilm_by_owner, v));
         }
-        for (v, p) in &prefixes {
-            if vrfs.contains(v) {
+        let bgp = self.bgp_now.clone();
+        let ipv6 = self.fib.capabilities().ipv6;
+        for (v, mut ps) in prefixes {
+            if vrfs.contains(&v) {
                 continue;
             }
-            if let Some(table) = installs(cfg, v) {
-                self.prefix_ops(cfg, v, table, p, &mut ops);
-                let o = crate::config::label_owner_prefix(v, p);
-                if cfg.label(&o).is_some() || self.applied.ilm_by_owner.contains_key(&o) {
-                    owners.insert(o);
+            if let Some(table) = installs(cfg, &v) {
+                ps.sort_unstable();
+                ps.dedup();
+                let facts = VrfFacts {
+                    table,
+                    enabled: routes_enabled(cfg, &v),
+                    has_static: cfg.routes_of(&v).next().is_some(),
+                    bgp: bgp.of(&v),
+                    applied: self.applied.routes.get(&table),
+                    ipv6,
+                };
+                for p in &ps {
+                    prefix_ops(cfg, &facts, &v, p, &mut ops);
+                }
+                // Per-prefix label owners (allocated or installed), looked
+                // for only where the VRF has any.
+                let start = owner_start(b'P', &v);
+                let allocated = cfg
+                    .labels
+                    .range::<_, [u8]>((Bound::Included(&start[..]), Bound::Unbounded))
+                    .next()
+                    .is_some_and(|(o, _)| o.starts_with(&start));
+                let installed = self
+                    .applied
+                    .ilm_by_owner
+                    .range::<[u8], _>((Bound::Included(&start[..]), Bound::Unbounded))
+                    .next()
+                    .is_some_and(|(o, _)| o.starts_with(&start));
+                if allocated || installed {
+                    for p in &ps {
+                        let o = crate::config::label_owner_prefix(&v, p);
+                        if cfg.label(&o).is_some() || self.applied.ilm_by_owner.contains_key(&o) {
+                            owners.insert(o);
+                        }
+                    }
                 }
             }
+            self.touched.insert(v);
         }
-        self.touched.extend(vrfs.iter().cloned());
-        self.touched.extend(prefixes.iter().map(|(v, _)| v.clone()));
+        self.touched.extend(vrfs);
         for o in owners {
             self.ilm_ops(cfg, &o, &mut ops);
         }
@@ -489,60 +615,19 @@ impl Reconciler {
             let c = catch_all(table, v6);
             desired.entry(c.prefix).or_insert(c);
         }
-        let have: Vec<IpNet> = self
-            .applied
-            .routes
-            .range((table, min_net())..)
-            .take_while(|((t, _), _)| *t == table)
-            .map(|((_, p), _)| *p)
-            .collect();
-        for p in have {
+        let have = self.applied.routes.get(&table);
+        for p in have.iter().flat_map(|h| h.prefixes()) {
             if !desired.contains_key(&p) {
                 ops.push(FibOp::DelRoute { table, prefix: p });
             }
         }
         for (p, r) in desired {
-            if self
-                .applied
-                .routes
-                .get(&(table, p))
-                .is_none_or(|h| !r.is_installed_as(h))
+            if have
+                .and_then(|h| h.get(&p))
+                .is_none_or(|h| !r.is_stored_as(h))
             {
                 ops.push(FibOp::PutRoute(r));
             }
-        }
-    }
-
-    fn prefix_ops(
-        &mut self,
-        cfg: &Config,
-        vrf: &VrfKey,
-        table: u32,
-        p: &IpNet,
-        ops: &mut Vec<FibOp>,
-    ) {
-        let want = if routes_enabled(cfg, vrf) {
-            best_route(cfg, vrf, p)
-                .map(|(k, r)| fib_route(table, &k.index(), r))
-                .or_else(|| {
-                    self.bgp_now
-                        .get(vrf, p)
-                        .and_then(|r| bgp_fib_route(table, p, r))
-                })
-        } else {
-            None
-        };
-        let want = match want {
-            None if is_default(p) && (p.addr().is_ipv4() || self.fib.capabilities().ipv6) => {
-                Some(catch_all(table, p.addr().is_ipv6()))
-            }
-            w => w,
-        };
-        match (want, self.applied.routes.get(&(table, *p))) {
-            (Some(w), Some(h)) if w.is_installed_as(h) => {}
-            (Some(w), _) => ops.push(FibOp::PutRoute(w)),
-            (None, Some(_)) => ops.push(FibOp::DelRoute { table, prefix: *p }),
-            (None, None) => {}
         }
     }
 
@@ -568,12 +653,14 @@ impl Reconciler {
         }
         let results = self.fib.apply(&ops);
         let mut done = 0usize;
+        // Route puts that took are recorded a run at a time (merged per
+        // table); any other operation keeps its place after them.
+        let mut run: Vec<Route> = Vec::new();
         for (op, res) in ops.into_iter().zip(results) {
             let table = op_table(&op, cfg);
             match res {
                 Ok(()) => {
                     done += 1;
-                    self.record(cfg, op);
                 }
                 Err(FibError::Unsupported(what)) => {
                     // The platform cannot do it: say so on the VRF, do not retry.
@@ -581,14 +668,22 @@ impl Reconciler {
                         table,
                         format!("{what} not programmed: the kernel has no support for it"),
                     );
-                    self.record(cfg, op);
                 }
                 Err(e) => {
                     tracing::warn!(table, error = %e, "FIB operation failed");
                     self.failures.entry(table).or_insert_with(|| e.to_string());
+                    continue;
+                }
+            }
+            match op {
+                FibOp::PutRoute(r) => run.push(r),
+                op => {
+                    self.applied.put_routes(run.drain(..));
+                    self.record(cfg, op);
                 }
             }
         }
+        self.applied.put_routes(run);
         tracing::debug!(done, failures = self.failures.len(), "FIB round");
     }
 
@@ -600,22 +695,17 @@ impl Reconciler {
             }
             FibOp::DelVrf { table } => {
                 a.vrfs.remove(&table);
-                let gone: Vec<(u32, IpNet)> = a
-                    .routes
-                    .range((table, min_net())..)
-                    .take_while(|((t, _), _)| *t == table)
-                    .map(|(k, _)| *k)
-                    .collect();
-                for k in gone {
-                    a.routes.remove(&k);
-                }
+                a.routes.remove(&table);
                 self.notes.remove(&table);
             }
-            FibOp::PutRoute(r) => {
-                a.routes.insert((r.table, r.prefix), r);
-            }
+            FibOp::PutRoute(r) => a.put_routes([r]),
             FibOp::DelRoute { table, prefix } => {
-                a.routes.remove(&(table, prefix));
+                if let Some(held) = a.routes.get_mut(&table) {
+                    held.remove(&prefix);
+                    if held.is_empty() {
+                        a.routes.remove(&table);
+                    }
+                }
             }
             FibOp::PutIlm(i) => {
                 let owner = cfg.label_holder(i.label).cloned().unwrap_or_default();
@@ -678,8 +768,19 @@ impl Reconciler {
             } else {
                 (FibStatus::Pending, String::new())
             };
+            let routes = self.applied.table_len(r.table_id);
             match self.status.get(&k) {
-                Some(s) if s.status == status && s.reason == reason => {}
+                Some(s) if s.status == status && s.reason == reason => {
+                    if s.routes != routes {
+                        // Not a status change: last_change stays.
+                        let s = VrfFibState {
+                            routes,
+                            ..s.clone()
+                        };
+                        self.status.insert(k, s);
+                        changed = true;
+                    }
+                }
                 _ => {
                     self.status.insert(
                         k,
@@ -687,6 +788,7 @@ impl Reconciler {
                             status,
                             reason,
                             last_change: now,
+                            routes,
                         },
                     );
                     changed = true;
@@ -719,7 +821,7 @@ fn catch_all(table: u32, v6: bool) -> Route {
         prefix,
         nexthop: NextHop::Reject,
         metric: CATCH_ALL_METRIC,
-        labels: Vec::new(),
+        labels: Labels::new(),
     }
 }
 
@@ -732,8 +834,7 @@ fn is_default(p: &IpNet) -> bool {
 fn owners_in(map: &BTreeMap<Vec<u8>, u32>, vrf: &VrfKey) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for t in [b'V', b'P', b'N'] {
-        let mut p = vec![t];
-        p.extend_from_slice(vrf.as_bytes());
+        let p = owner_start(t, vrf);
         out.extend(
             map.range(p.clone()..)
                 .take_while(|(o, _)| o.starts_with(&p))
@@ -947,7 +1048,7 @@ mod tests {
             prefix: "10.99.0.0/16".parse().unwrap(),
             nexthop: NextHop::Blackhole,
             metric: 0,
-            labels: vec![],
+            labels: Labels::new(),
         })]);
         let (tx, _view, h) = start(&store, &shadow);
         wait_for("stray removed", || fib().routes.len() == 4);
@@ -1002,6 +1103,130 @@ mod tests {
         h.join().unwrap();
     }
 
+    fn bgp_route(nh: &str, label: u32) -> crate::vpn::BgpRoute {
+        crate::vpn::BgpRoute {
+            source: crate::vpn::Source::Imported {
+                rd: [0, 0, 0xfd, 0xe8, 0, 0, 0, 1],
+            },
+            label: Some(label),
+            attrs: Arc::new(bgp::PathAttrs {
+                next_hop: Some(nh.parse().unwrap()),
+                ..Default::default()
+            }),
+            updated: 0,
+        }
+    }
+
+    #[test]
+    fn bgp_prefix_batches_converge_and_the_route_count_is_published() {
+        use crate::vpn::BgpRoutes;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let shadow = Shared(Arc::new(Mutex::new(ShadowFib::new())));
+        let bgp: Arc<ArcSwap<BgpRoutes>> = Default::default();
+        let (tx, view, h) = Reconciler::spawn(
+            Box::new(shadow.clone()),
+            Backend::Shadow,
+            store.clone(),
+            bgp.clone(),
+            None,
+        );
+        let hooks = Mutex::new(tx.clone());
+        store.on_commit(Box::new(move |_, eff| {
+            for h in hints(eff) {
+                let _ = hooks.lock().unwrap().send(h);
+            }
+        }));
+        let (a, b) = (vrf("a"), vrf("b"));
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        // b has a static route: it wins over BGP for its prefix
+        let (sk, sr) = route(&b, "10.0.1.0/24", "192.0.2.9", 0);
+        store
+            .commit(
+                1,
+                vec![
+                    Change::PutVrf(a.clone(), row.clone()),
+                    Change::PutVrf(b.clone(), row.clone()),
+                    Change::PutRte(sk, sr),
+                ],
+            )
+            .unwrap();
+        let count = |k: &VrfKey| view.load().vrf(k).routes;
+        wait_for("catch-alls and the static route", || {
+            count(&a) == 2 && count(&b) == 3
+        });
+        let installed_at = view.load().vrf(&a).last_change;
+        let nets: Vec<IpNet> = (0..100u32)
+            .map(|i| IpNet::V4(ipnet::Ipv4Net::new((0x0a00_0000 + (i << 8)).into(), 24).unwrap()))
+            .collect();
+        let mut routes = BgpRoutes::default();
+        for p in &nets {
+            routes.insert(&a, *p, bgp_route("192.0.2.1", 100));
+            routes.insert(&b, *p, bgp_route("192.0.2.2", 200));
+        }
+        bgp.store(Arc::new(routes.clone()));
+        // batches of any size, a prefix twice, a prefix hint among them
+        tx.send(Hint::Prefixes(a.clone(), nets[..60].to_vec()))
+            .unwrap();
+        tx.send(Hint::Prefixes(b.clone(), nets.clone())).unwrap();
+        tx.send(Hint::Prefix(a.clone(), nets[70])).unwrap();
+        tx.send(Hint::Prefixes(a.clone(), nets[50..].to_vec()))
+            .unwrap();
+        wait_for("BGP routes", || count(&a) == 102 && count(&b) == 102);
+        let st = shadow.0.lock().unwrap().state();
+        let a_table = store.snapshot().vrfs[&a].table_id;
+        let b_table = store.snapshot().vrfs[&b].table_id;
+        let r = st
+            .routes
+            .iter()
+            .find(|r| r.table == a_table && r.prefix == nets[5])
+            .unwrap();
+        assert_eq!(
+            r.to_string(),
+            format!("10.0.5.0/24 encap mpls 100 via 192.0.2.1 table {a_table} metric 200")
+        );
+        let r = st
+            .routes
+            .iter()
+            .find(|r| r.table == b_table && r.prefix == nets[1])
+            .unwrap();
+        assert_eq!(
+            r.to_string(),
+            format!("10.0.1.0/24 via 192.0.2.9 table {b_table}"),
+            "the static route wins"
+        );
+        // a count change is no status change
+        assert_eq!(view.load().vrf(&a).last_change, installed_at);
+        assert_eq!(view.load().vrf(&a).status, FibStatus::Installed);
+        // withdrawals
+        for p in &nets[..30] {
+            routes.remove(&a, p);
+        }
+        bgp.store(Arc::new(routes));
+        tx.send(Hint::Prefixes(a.clone(), nets[..30].to_vec()))
+            .unwrap();
+        wait_for("withdrawn", || count(&a) == 72);
+        assert_eq!(count(&b), 102);
+        // the incremental rounds left what a full round wants: no-op
+        let before = shadow.0.lock().unwrap().state();
+        tx.send(Hint::All).unwrap();
+        tx.send(Hint::Vrf(b.clone())).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(shadow.0.lock().unwrap().state(), before);
+        // admin down: the catch-alls stay
+        row.admin = AdminStatus::Down;
+        store
+            .commit(2, vec![Change::PutVrf(a.clone(), row)])
+            .unwrap();
+        wait_for("admin down", || count(&a) == 2);
+        store.commit(3, vec![Change::DelVrf(b.clone())]).unwrap();
+        wait_for("b gone", || view.load().vrfs.get(&b).is_none());
+        assert_eq!(count(&b), 0);
+        tx.send(Hint::Stop).unwrap();
+        h.join().unwrap();
+    }
+
     /// Heap bytes in use (glibc; run with MALLOC_ARENA_MAX=1 so every
     /// thread allocates from the arena mallinfo2 reports).
     fn heap_in_use() -> usize {
@@ -1023,7 +1248,7 @@ mod tests {
 
     /// The hints the VPN glue sends for one on_change call.
     fn prefix_hints(v: &VrfKey, ps: &[IpNet]) -> Vec<Hint> {
-        ps.iter().map(|p| Hint::Prefix(v.clone(), *p)).collect()
+        vec![Hint::Prefixes(v.clone(), ps.to_vec())]
     }
 
     /// 1000 VRFs x 1000 imported BGP routes through the reconciler into a

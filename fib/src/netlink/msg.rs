@@ -22,7 +22,7 @@ use netlink_packet_route::route::{
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::{NextHop, Route};
+use crate::{Labels, NextHop, Route};
 
 /// rtm_table of a request for table `t`: the id itself when it fits in the
 /// byte, else RT_TABLE_UNSPEC with the id in RTA_TABLE (what iproute2 does).
@@ -93,7 +93,7 @@ pub(crate) fn new_route(r: &Route, protocol: u8, metric: u32) -> RouteNetlinkMes
     if !r.labels.is_empty() {
         a.push(RouteAttribute::EncapType(RouteLwEnCapType::Mpls));
         a.push(RouteAttribute::Encap(vec![RouteLwTunnelEncap::Mpls(
-            RouteMplsIpTunnel::Destination(stack(&r.labels)),
+            RouteMplsIpTunnel::Destination(stack(r.labels.as_slice())),
         )]));
     }
     RouteNetlinkMessage::NewRoute(m)
@@ -199,7 +199,7 @@ pub(crate) fn parse_route(m: &RouteMessage) -> Result<Option<Route>, String> {
     let mut gateway = None;
     let mut oif = 0;
     let mut metric = 0;
-    let mut labels = Vec::new();
+    let mut labels = Labels::new();
     for a in &m.attributes {
         match a {
             RouteAttribute::Destination(d) => dst = ip_of(d),

@@ -3,7 +3,7 @@ use std::net::IpAddr;
 use mpls::{Ilm, IlmAction};
 
 use super::*;
-use crate::{NextHop, IPV6_DEFAULT_METRIC};
+use crate::{Labels, NextHop, IPV6_DEFAULT_METRIC};
 
 fn net(s: &str) -> IpNet {
     s.parse().unwrap()
@@ -27,7 +27,7 @@ fn route(table: u32, prefix: &str, nexthop: NextHop) -> Route {
         prefix: net(prefix),
         nexthop,
         metric: 0,
-        labels: Vec::new(),
+        labels: Labels::new(),
     }
 }
 
@@ -48,7 +48,7 @@ fn all_ok(results: &[Result<(), FibError>]) {
 fn load_returns_exactly_what_was_applied() {
     let mut fib = ShadowFib::new();
     let labelled = Route {
-        labels: vec![16, 1048575],
+        labels: [16, 1048575].into(),
         metric: 20,
         ..route(100, "10.1.0.0/24", via("192.0.2.2", 3))
     };
@@ -210,7 +210,7 @@ fn display_prints_one_line_per_object() {
         }),
         FibOp::PutRoute(Route {
             metric: 10,
-            labels: vec![16, 17],
+            labels: [16, 17].into(),
             ..route(100, "10.1.0.0/24", via("192.0.2.2", 3))
         }),
         FibOp::PutRoute(route(100, "10.2.0.0/24", NextHop::Blackhole)),
@@ -269,7 +269,7 @@ fn malformed_operations_are_refused_and_change_nothing() {
         FibOp::PutRoute(route(100, "10.1.0.0/24", via("2001:db8::1", 0))),
         FibOp::PutRoute(route(100, "10.1.0.0/24", NextHop::Dev { ifindex: 0 })),
         FibOp::PutRoute(Route {
-            labels: vec![1 << 20],
+            labels: [1 << 20].into(),
             ..route(100, "10.1.0.0/24", NextHop::Blackhole)
         }),
         FibOp::PutVrf(vrf(255, &[])),
@@ -316,8 +316,68 @@ fn is_installed_as_allows_what_the_kernel_fills_in() {
     };
     assert!(!want4.is_installed_as(&got4), "IPv4 has a metric 0");
     let labelled = Route {
-        labels: vec![16],
+        labels: [16].into(),
         ..want.clone()
     };
     assert!(!labelled.is_installed_as(&got));
+}
+
+#[test]
+fn a_batch_gives_what_its_operations_give_one_by_one() {
+    // Puts into one table are merged; whatever comes between them (a delete
+    // of the same prefix, a refused put, a VRF removal) keeps its place.
+    let mut ops = vec![FibOp::PutVrf(vrf(100, &[3]))];
+    for i in 0..40u32 {
+        let p = format!("10.{}.0.0/16", i % 25);
+        ops.push(FibOp::PutRoute(Route {
+            metric: i,
+            ..route(100 + i % 2, &p, NextHop::Blackhole)
+        }));
+        if i % 7 == 0 {
+            ops.push(FibOp::DelRoute {
+                table: 100,
+                prefix: net(&p),
+            });
+        }
+        if i == 20 {
+            ops.push(FibOp::DelVrf { table: 101 });
+            ops.push(FibOp::PutRoute(route(100, "10.1.1.1/16", NextHop::Reject)));
+        }
+    }
+    let mut batched = ShadowFib::new();
+    let results = batched.apply(&ops);
+    let mut single = ShadowFib::new();
+    for (op, r) in ops.iter().zip(&results) {
+        assert_eq!(&single.apply(std::slice::from_ref(op))[0], r, "{op:?}");
+    }
+    assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
+    assert_eq!(batched.state(), single.state());
+    assert_eq!(batched.route_count(), single.state().routes.len());
+    assert_eq!(
+        batched.table_route_count(100),
+        single
+            .state()
+            .routes
+            .iter()
+            .filter(|r| r.table == 100)
+            .count()
+    );
+    assert_eq!(batched.table_route_count(7), 0);
+}
+
+#[test]
+fn a_label_stack_deeper_than_held_is_refused() {
+    let mut fib = ShadowFib::new();
+    let deep = Route {
+        labels: [16, 17, 18, 19].into(),
+        ..route(100, "10.1.0.0/24", NextHop::Blackhole)
+    };
+    let three = Route {
+        labels: [16, 17, 18].into(),
+        ..route(100, "10.2.0.0/24", NextHop::Blackhole)
+    };
+    let r = fib.apply(&[FibOp::PutRoute(deep), FibOp::PutRoute(three.clone())]);
+    assert!(matches!(r[0], Err(FibError::Invalid { .. })), "{r:?}");
+    assert!(r[1].is_ok());
+    assert_eq!(fib.state().routes, vec![three]);
 }

@@ -37,7 +37,7 @@ fn sample(prefix: &str, nexthop: NextHop, metric: u32, labels: &[u32]) -> Route 
         prefix: prefix.parse().unwrap(),
         nexthop,
         metric,
-        labels: labels.to_vec(),
+        labels: labels.into(),
     }
 }
 
@@ -231,4 +231,33 @@ fn ilm_messages_read_back() {
     assert_eq!(parse_ilm(&m, &vrfs), None);
     let m = route_of(roundtrip(del_ilm(1000, 201)).0);
     assert_eq!(m.header.kind, RouteType::Unicast);
+}
+
+#[test]
+fn a_stack_deeper_than_held_reads_as_truncated() {
+    // A stray of ours with four labels (the kernel takes up to 30): read as
+    // cut, so it never equals a route we want and is replaced or removed.
+    let gw: IpAddr = "192.0.2.2".parse().unwrap();
+    let nh = NextHop::Via {
+        addr: gw,
+        ifindex: 3,
+    };
+    let three = sample("10.1.0.0/24", nh, 0, &[16, 17, 18]);
+    let mut m = route_of(new_route(&three, 201, 0));
+    for a in &mut m.attributes {
+        if let RouteAttribute::Encap(e) = a {
+            *e = vec![RouteLwTunnelEncap::Mpls(RouteMplsIpTunnel::Destination(
+                stack(&[16, 17, 18, 19]),
+            ))];
+        }
+    }
+    let m = route_of(roundtrip(RouteNetlinkMessage::NewRoute(m)).0);
+    let read = parse_route(&m).unwrap().unwrap();
+    assert!(read.labels.is_truncated());
+    assert_eq!(read.labels.as_slice(), &[16, 17, 18]);
+    assert!(!three.is_installed_as(&read));
+    assert_eq!(
+        read.to_string(),
+        "10.1.0.0/24 encap mpls 16/17/18/... via 192.0.2.2 ifindex 3 table 1000"
+    );
 }
