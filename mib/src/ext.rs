@@ -1,7 +1,7 @@
 //! L3VPND-MIB (mibs/L3VPND-MIB.txt): what RFC 4382 lacks. Label ranges, FIB
 //! backend and capabilities, the writable max-threshold re-issue time, and a
 //! per-VRF extension (AUGMENTS mplsL3VpnVrfEntry): label mode, label, kernel
-//! table, FIB status.
+//! table, FIB status and the number of routes its FIB table holds.
 
 use crate::index::Part;
 use crate::tree::{Scalar, Subtree, Table, TableTree};
@@ -33,6 +33,9 @@ pub mod vrf_ext_col {
     pub const FIB_STATUS: u32 = 4;
     pub const FIB_REASON: u32 = 5;
     pub const FIB_LAST_CHANGE: u32 = 6;
+    /// l3vpndVrfFibRoutes: routes in the VRF's FIB table as applied by the
+    /// reconciler (catch-all defaults included).
+    pub const FIB_ROUTES: u32 = 7;
 }
 
 fn truth(b: bool) -> Value {
@@ -92,7 +95,7 @@ impl Table for VrfExtTable {
         VRF_EXT_ENTRY
     }
     fn columns(&self) -> &'static [u32] {
-        &[1, 2, 3, 4, 5, 6]
+        &[1, 2, 3, 4, 5, 6, 7]
     }
     fn index(&self) -> &'static [Part] {
         crate::l3vpn::VRF_INDEX
@@ -115,7 +118,76 @@ impl Table for VrfExtTable {
             FIB_STATUS => Value::Integer(v.fib.vrf(&k).status as i32),
             FIB_REASON => Value::OctetString(v.fib.vrf(&k).reason.into_bytes()),
             FIB_LAST_CHANGE => Value::TimeTicks(v.fib.vrf(&k).last_change),
+            FIB_ROUTES => Value::Gauge32(v.fib.vrf(&k).routes),
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AgentInfo, Mib, SnmpStats, VarResult};
+    use std::sync::Arc;
+    use vpn_core::config::{Change, Config, RowState, Storage, VrfRow};
+    use vpn_core::fibview::{Backend, FibStatus, FibView, VrfFibState};
+
+    #[test]
+    fn fib_routes_column_serves_the_published_count() {
+        let m = Mib::new(
+            AgentInfo {
+                sys_descr: "t".into(),
+                default_sys_name: "h".into(),
+            },
+            Arc::new(SnmpStats::default()),
+            Storage::Volatile,
+        );
+        let (red, blue) = (VrfKey::new(b"red").unwrap(), VrfKey::new(b"blue").unwrap());
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        let (cfg, _) = Config::default().apply(
+            &[
+                Change::PutVrf(red.clone(), row.clone()),
+                Change::PutVrf(blue, row),
+            ],
+            1,
+        );
+        let mut fib = FibView::new(Backend::Shadow, Default::default());
+        fib.vrfs.insert(
+            red,
+            VrfFibState {
+                status: FibStatus::Installed,
+                reason: String::new(),
+                last_change: 5,
+                routes: 1_000_002,
+            },
+        );
+        let (i, p, b) = (Default::default(), Default::default(), Default::default());
+        let v = m.view(&cfg, &i, &fib, &p, &b, 10);
+        let oid = |col: u32, name: &str| {
+            let mut o = VRF_EXT_ENTRY.to_vec();
+            o.push(col);
+            o.push(name.len() as u32);
+            o.extend(name.bytes().map(u32::from));
+            o
+        };
+        use vrf_ext_col::*;
+        assert_eq!(
+            m.get(&v, &oid(FIB_ROUTES, "red")),
+            VarResult::Value(Value::Gauge32(1_000_002))
+        );
+        // a VRF the reconciler has published nothing for yet
+        assert_eq!(
+            m.get(&v, &oid(FIB_ROUTES, "blue")),
+            VarResult::Value(Value::Gauge32(0))
+        );
+        assert_eq!(
+            m.get(&v, &oid(FIB_ROUTES, "green")),
+            VarResult::NoSuchInstance
+        );
+        assert_eq!(
+            m.get(&v, &oid(FIB_ROUTES + 1, "red")),
+            VarResult::NoSuchObject
+        );
     }
 }
