@@ -87,7 +87,11 @@ impl FromIterator<u32> for Labels {
 
 impl From<&[u32]> for Labels {
     fn from(labels: &[u32]) -> Labels {
-        labels.iter().copied().collect()
+        match labels.len() {
+            0 => Labels::new(),
+            1 => Labels::one(labels[0]),
+            _ => labels.iter().copied().collect(),
+        }
     }
 }
 

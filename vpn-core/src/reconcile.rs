@@ -222,26 +222,58 @@ struct VrfFacts<'a> {
     enabled: bool,
     /// Whether the VRF has any static route row (else no best_route lookup).
     has_static: bool,
-    bgp: Option<&'a imbl::OrdMap<IpNet, crate::vpn::BgpRoute>>,
+    /// The VRF's BGP routes.
+    bgp: Option<&'a crate::chunkmap::ChunkMap<IpNet, crate::vpn::BgpRoute>>,
     /// What its table holds as applied.
     applied: Option<&'a RouteTable>,
     /// The backend has IPv6 (catch-all of that family).
     ipv6: bool,
 }
 
-/// The operation (if any) that makes one prefix of a VRF right.
-fn prefix_ops(cfg: &Config, f: &VrfFacts, vrf: &VrfKey, p: &IpNet, ops: &mut Vec<FibOp>) {
+impl VrfFacts<'_> {
+    /// The operations that make the VRF's `prefixes` (sorted, distinct)
+    /// right.
+    fn prefix_ops(&self, cfg: &Config, vrf: &VrfKey, prefixes: &[IpNet], ops: &mut Vec<FibOp>) {
+        // The BGP route of each prefix: where the prefixes are many for
+        // the VRF's BGP routes, one ordered walk of the map (at most
+        // MERGE_WALK steps per prefix) instead of a lookup per prefix.
+        const MERGE_WALK: usize = 8;
+        let mut walk = match (self.bgp, prefixes.first()) {
+            (Some(m), Some(first)) if prefixes.len().saturating_mul(MERGE_WALK) >= m.len() => {
+                Some(m.range_from(first).peekable())
+            }
+            _ => None,
+        };
+        for p in prefixes {
+            let bgp = match &mut walk {
+                Some(w) => {
+                    while w.next_if(|(q, _)| *q < p).is_some() {}
+                    w.next_if(|(q, _)| *q == p).map(|(_, r)| r)
+                }
+                None => self.bgp.and_then(|m| m.get(p)),
+            };
+            prefix_op(cfg, self, vrf, p, bgp, ops);
+        }
+    }
+}
+
+/// The operation (if any) that makes one prefix of a VRF right, given its
+/// BGP route.
+fn prefix_op(
+    cfg: &Config,
+    f: &VrfFacts,
+    vrf: &VrfKey,
+    p: &IpNet,
+    bgp: Option<&crate::vpn::BgpRoute>,
+    ops: &mut Vec<FibOp>,
+) {
     let table = f.table;
     let want = if f.enabled {
         f.has_static
             .then(|| best_route(cfg, vrf, p))
             .flatten()
             .map(|(k, r)| fib_route(table, &k.index(), r))
-            .or_else(|| {
-                f.bgp
-                    .and_then(|m| m.get(p))
-                    .and_then(|r| bgp_fib_route(table, p, r))
-            })
+            .or_else(|| bgp.and_then(|r| bgp_fib_route(table, p, r)))
     } else {
         None
     };
@@ -517,9 +549,7 @@ impl Reconciler {
                     applied: self.applied.routes.get(&table),
                     ipv6,
                 };
-                for p in &ps {
-                    prefix_ops(cfg, &facts, &v, p, &mut ops);
-                }
+                facts.prefix_ops(cfg, &v, &ps, &mut ops);
                 // Per-prefix label owners (allocated or installed), looked
                 // for only where the VRF has any.
                 let start = owner_start(b'P', &v);
@@ -1199,6 +1229,22 @@ mod tests {
         // a count change is no status change
         assert_eq!(view.load().vrf(&a).last_change, installed_at);
         assert_eq!(view.load().vrf(&a).status, FibStatus::Installed);
+        // one prefix among many BGP routes (a lookup, not a walk)
+        routes.insert(&a, nets[80], bgp_route("192.0.2.3", 300));
+        bgp.store(Arc::new(routes.clone()));
+        tx.send(Hint::Prefix(a.clone(), nets[80])).unwrap();
+        let want = format!("10.0.80.0/24 encap mpls 300 via 192.0.2.3 table {a_table} metric 200");
+        wait_for("updated", || {
+            shadow
+                .0
+                .lock()
+                .unwrap()
+                .state()
+                .routes
+                .iter()
+                .any(|r| r.to_string() == want)
+        });
+        assert_eq!(count(&a), 102);
         // withdrawals
         for p in &nets[..30] {
             routes.remove(&a, p);
