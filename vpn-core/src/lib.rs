@@ -6,6 +6,7 @@
 //! lookup in the in-memory maps and in sled alike.
 
 pub mod bgpcfg;
+pub mod chunkmap;
 pub mod clock;
 pub mod config;
 pub mod fibview;

@@ -17,6 +17,7 @@ use crate::bgpcfg::{
     PeerKey, PeerRow, PeerState, PeerStates, FAM_IPV4_UNICAST, FAM_IPV6_UNICAST, FAM_VPNV4,
     FAM_VPNV6,
 };
+use crate::chunkmap::ChunkMap;
 use crate::config::{
     label_owner_next_hop, label_owner_prefix, label_owner_vrf, Config, LabelMode, RowState,
 };
@@ -85,13 +86,13 @@ impl BgpRoute {
 /// counters of routes added and deleted.
 #[derive(Clone, Debug, Default)]
 pub struct VrfBgp {
-    routes: imbl::OrdMap<IpNet, BgpRoute>,
+    routes: ChunkMap<IpNet, BgpRoute>,
     added: u32,
     deleted: u32,
 }
 
 impl VrfBgp {
-    pub fn routes(&self) -> &imbl::OrdMap<IpNet, BgpRoute> {
+    pub fn routes(&self) -> &ChunkMap<IpNet, BgpRoute> {
         &self.routes
     }
     fn insert(&mut self, p: IpNet, r: BgpRoute) {
@@ -106,8 +107,9 @@ impl VrfBgp {
     }
 }
 
-/// BGP-learned routes of every VRF. Persistent maps: publishing a new
-/// version shares everything that did not change. The route table
+/// BGP-learned routes of every VRF. Persistent maps (an imbl map of VRFs,
+/// a [`ChunkMap`] of routes per VRF): publishing a new version shares
+/// everything that did not change. The route table
 /// (mplsL3VpnVrfRteTable) is served from the same maps: within a VRF, the
 /// order of prefixes is the order of their route-table keys.
 #[derive(Clone, Debug, Default)]
@@ -116,7 +118,7 @@ pub struct BgpRoutes {
 }
 
 impl BgpRoutes {
-    pub fn of(&self, vrf: &VrfKey) -> Option<&imbl::OrdMap<IpNet, BgpRoute>> {
+    pub fn of(&self, vrf: &VrfKey) -> Option<&ChunkMap<IpNet, BgpRoute>> {
         self.vrfs.get(vrf).map(|v| &v.routes)
     }
     pub fn count(&self, vrf: &VrfKey) -> u32 {
@@ -199,7 +201,7 @@ impl BgpRoutes {
                 IpNet::V4(Ipv4Net::default())
             };
             // At most the other lengths of the floor's address come before.
-            for (p, r) in v.routes.range(floor..) {
+            for (p, r) in v.routes.range_from(&floor) {
                 let k = Self::key(vrf, p, r);
                 if past(&k) {
                     return Some((k, r));
@@ -358,7 +360,7 @@ struct State {
     /// The VPN RIB's learned best paths as the speaker reports them, once
     /// per route target they carry: (RT, prefix, RD). A VRF finds what it
     /// imports by its import RTs, and the other RDs that offer a prefix.
-    by_rt: BTreeMap<([u8; 8], IpNet, bgp::Rd), VpnPath>,
+    by_rt: ChunkMap<([u8; 8], IpNet, bgp::Rd), VpnPath>,
     imports: Imports,
 }
 
@@ -368,8 +370,9 @@ impl State {
         irt.iter()
             .filter_map(|rt| {
                 self.by_rt
-                    .range((*rt, *p, [0u8; 8])..=(*rt, *p, [0xffu8; 8]))
+                    .range_from(&(*rt, *p, [0u8; 8]))
                     .next()
+                    .filter(|((r, q, _), _)| r == rt && q == p)
                     .map(|((_, _, rd), path)| (*rd, path))
             })
             .min_by_key(|(rd, _)| *rd)
@@ -848,7 +851,8 @@ impl Vpn {
                 let mut want: BTreeMap<IpNet, (bgp::Rd, &VpnPath)> = BTreeMap::new();
                 for rt in &irt {
                     let from = (*rt, IpNet::V4(Ipv4Net::default()), [0u8; 8]);
-                    for ((_, p, rd), path) in st.by_rt.range(from..).take_while(|(k, _)| k.0 == *rt)
+                    for ((_, p, rd), path) in
+                        st.by_rt.range_from(&from).take_while(|(k, _)| k.0 == *rt)
                     {
                         let e = want.entry(*p).or_insert((*rd, path));
                         if *rd < e.0 {
