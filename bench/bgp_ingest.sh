@@ -10,9 +10,10 @@
 #   the feed's RT of RD 65000:<i-1>), so every route is also imported into
 #   its VRF's RIB and installed in the shadow FIB.
 # Prints, side by side: seconds from session up until every route is in the
-# daemon's VPN table (l3vpnd-full: in its VRF, i.e. the sum of
-# mplsL3VpnVrfPerfCurrNumRoutes reaches the route count), CPU seconds of the
-# daemon, its peak RSS.
+# daemon's VPN table (l3vpnd-full: in its VRF RIB and in the shadow FIB, i.e.
+# the sum of mplsL3VpnVrfPerfCurrNumRoutes and that of l3vpndVrfFibRoutes less
+# the 2 catch-all defaults per VRF both reach the route count), CPU seconds
+# of the daemon, its peak RSS.
 #
 # Usage (root): bench/bgp_ingest.sh            # l3vpnd bird gobgp frr
 #               ONLY="l3vpnd-full l3vpnd bird" bench/bgp_ingest.sh
@@ -42,10 +43,10 @@
 #     feed order), and once the count has dropped to ROUTES-CHURN, re-announces
 #     them (the feed's own UPDATEs: same attributes and labels). Each phase is
 #     timed from the replayer starting to write it until the count (l3vpnd-full:
-#     the sum of mplsL3VpnVrfPerfCurrNumRoutes; bird: `show route count` of
-#     vpntab) reaches ROUTES-CHURN, resp. ROUTES again, with the daemon's CPU
-#     seconds over the phase and in the 2 s after the count settled (the proxy
-#     for "FIB settled": the shadow FIB is not visible over SNMP).
+#     the VRF RIBs' and the FIB's counts as above, both; bird: `show route
+#     count` of vpntab) reaches ROUTES-CHURN, resp. ROUTES again, with the
+#     daemon's CPU seconds over the phase and in the 2 s after the count
+#     settled (near 0: nothing was left to do).
 #   CHURN_WAIT=600 bounds each phase (s), CHURN_POLL=0.1 is the interval
 #     between count polls (s; the times are upper bounds by that plus one poll).
 #     An l3vpnd-full poll that fails or misses VRF rows (e.g. the agent does
@@ -179,8 +180,8 @@ churn() {
     shift 2
     local phase target start line i n last t0 c0 done_ns c1 t1 limit
     for phase in withdraw announce; do
-        if [ "$phase" = withdraw ]; then start=WITHDRAWING target=$((ROUTES - CHURN)); else
-            start=ANNOUNCING target=$ROUTES
+        if [ "$phase" = withdraw ]; then start=WITHDRAWING target=$((ROUTES - CHURN)) COUNT_AGG=max; else
+            start=ANNOUNCING target=$ROUTES COUNT_AGG=min
         fi
         c0=$(cpu_ticks "$pid")
         touch "$RUN/churn.$name.$phase"
@@ -289,6 +290,7 @@ PEER_ENTRY=1.3.6.1.4.1.32473.1.1.3.10.1
 PEER_IDX=0.1.4.10.99.0.2
 CONFIGURED_VRFS=1.3.6.1.2.1.10.166.11.1.1.1.0
 CURR_NUM_ROUTES=1.3.6.1.2.1.10.166.11.1.3.1.1.3 # mplsL3VpnVrfPerfCurrNumRoutes
+FIB_ROUTES=1.3.6.1.4.1.32473.1.1.2.1.7 # L3VPND-MIB l3vpndVrfFibRoutes
 
 full_conf() { # FILE WITH_PEER(0|1)
     {
@@ -319,25 +321,39 @@ full_start() { # DIR CONF
     }
 }
 
-# Sum of the VRFs' route counts (one bulk walk of the column).
-full_count() {
-    local out
-    out=$(ip netns exec $NS_DUT snmpbulkwalk -v2c -c public -On -Oqv -Cr50 -t 5 -r 1 "$FULL_SNMP" \
-        "$CURR_NUM_ROUTES") || true
-    out=$(awk '{ s += $1 } END { print s + 0 }' <<<"$out")
-    echo "$(now_ns) $out" >>"$RUN/l3vpnd-full/counts" # progress: unix ns, routes in VRFs
-    echo "$out"
+# What the daemon holds, from two bulk walks: "rows_rib sum_rib rows_fib
+# sum_fib" (mplsL3VpnVrfPerfCurrNumRoutes: the VRF RIBs; l3vpndVrfFibRoutes:
+# the routes each VRF's FIB table holds, its 2 catch-all defaults included).
+full_walks() {
+    local rib fib
+    rib=$(ip netns exec $NS_DUT snmpbulkwalk -v2c -c public -On -Oqv -Cr50 -t 5 -r 1 "$FULL_SNMP" \
+        "$CURR_NUM_ROUTES") || rib=
+    fib=$(ip netns exec $NS_DUT snmpbulkwalk -v2c -c public -On -Oqv -Cr50 -t 5 -r 1 "$FULL_SNMP" \
+        "$FIB_ROUTES") || fib=
+    echo "$(awk '{ s += $1 } END { print NR, s + 0 }' <<<"$rib") $(awk '{ s += $1 } END { print NR, s + 0 }' <<<"$fib")"
 }
 
-# full_count, but prints nothing unless the walk returned all RDS VRFs' rows
+# The route count both the VRF RIBs and the FIB have reached: the smaller of
+# the RIB sum and the FIB sum less the catch-alls (COUNT_AGG=max while routes
+# are being withdrawn: then both must have come down).
+full_count() {
+    local rr rs fr fs n
+    read -r rr rs fr fs < <(full_walks)
+    n=$(awk -v a="$rs" -v b="$((fs - 2 * fr))" -v m="${COUNT_AGG:-min}" \
+        'BEGIN { if ((m == "min") == (a < b)) print a; else print b }')
+    echo "$(now_ns) $rs fib=$fs rows=$rr/$fr" >>"$RUN/l3vpnd-full/counts" # progress: unix ns, routes in VRFs, in FIB
+    echo "$n"
+}
+
+# full_count, but prints nothing unless the walks returned all RDS VRFs' rows
 # (the churn phases: a partial walk must not pass for a withdrawal).
 full_count_all() {
-    local out rows sum
-    out=$(ip netns exec $NS_DUT snmpbulkwalk -v2c -c public -On -Oqv -Cr50 -t 5 -r 1 "$FULL_SNMP" \
-        "$CURR_NUM_ROUTES") || return 0
-    read -r rows sum < <(awk '{ s += $1 } END { print NR, s + 0 }' <<<"$out")
-    echo "$(now_ns) $sum rows=$rows" >>"$RUN/l3vpnd-full/counts"
-    [ "$rows" = "$RDS" ] && echo "$sum"
+    local rr rs fr fs
+    read -r rr rs fr fs < <(full_walks)
+    echo "$(now_ns) $rs fib=$fs rows=$rr/$fr" >>"$RUN/l3vpnd-full/counts"
+    [ "$rr" = "$RDS" ] && [ "$fr" = "$RDS" ] || return 0
+    awk -v a="$rs" -v b="$((fs - 2 * fr))" -v m="${COUNT_AGG:-min}" \
+        'BEGIN { if ((m == "min") == (a < b)) print a; else print b }'
     return 0
 }
 
@@ -532,8 +548,9 @@ done
 if [ -n "${SECS[l3vpnd-full]:-}" ]; then
     echo "note: l3vpnd-full is the whole daemon: besides its VPN table it imports every route into" \
         "one of $RDS VRF RIBs (route-target match) and installs it in the shadow FIB; its time ends" \
-        "when the VRF route counts (mplsL3VpnVrfPerfCurrNumRoutes, walked every ${FULL_POLL} s) sum" \
-        "to $ROUTES. BIRD/GoBGP/FRR and l3vpnd (speaker only) just fill their VPN table."
+        "when the VRF RIBs (sum of mplsL3VpnVrfPerfCurrNumRoutes) and the FIB (sum of" \
+        "l3vpndVrfFibRoutes less 2 catch-all defaults per VRF), walked every ${FULL_POLL} s, both hold" \
+        "$ROUTES. BIRD/GoBGP/FRR and l3vpnd (speaker only) just fill their VPN table."
 fi
 if [ -n "${SECS[l3vpnd]:-}" ]; then
     for dut in $ONLY; do
@@ -569,11 +586,10 @@ if [ "$CHURN" -gt 0 ]; then
                 "${CH_SECS[$dut:announce]:--}" "${CH_CPU[$dut:announce]:--}" "${CH_IDLE[$dut:announce]:--}"
         done
         echo "note: each time runs from the replayer starting to write the phase until the route count" \
-            "(l3vpnd-full: sum of mplsL3VpnVrfPerfCurrNumRoutes, i.e. the VRF RIBs; bird: routes in" \
+            "(l3vpnd-full: the VRF RIBs and the FIB, both; bird: routes in" \
             "vpntab) is $((ROUTES - CHURN)), resp. $ROUTES, polled every ${CHURN_POLL} s (an upper bound);" \
             "CPU s is the daemon's CPU over the phase (count polls included). \"CPU +2s\" is the daemon's" \
-            "CPU in the 2 s after the count settled: l3vpnd's shadow FIB is not visible over SNMP, so" \
-            "this stands in for \"FIB settled\" (near 0 = nothing left to do). BIRD has no VRFs or FIB here."
+            "CPU in the 2 s after the count settled (near 0 = nothing left to do). BIRD has no VRFs or FIB here."
         if [[ "${CH_SECS[l3vpnd-full:withdraw]:-}" =~ ^[0-9.]+$ ]] && [[ "${CH_SECS[bird:withdraw]:-}" =~ ^[0-9.]+$ ]]; then
             for phase in withdraw announce; do
                 [[ "${CH_SECS[l3vpnd-full:$phase]:-}" =~ ^[0-9.]+$ ]] &&
