@@ -284,7 +284,7 @@ fn prefix_op(
         w => w,
     };
     match (want, f.applied.and_then(|h| h.get(p))) {
-        (Some(w), Some(h)) if w.is_stored_as(h) => {}
+        (Some(w), Some(h)) if w.is_stored_as(&h) => {}
         (Some(w), _) => ops.push(FibOp::PutRoute(w)),
         (None, Some(_)) => ops.push(FibOp::DelRoute { table, prefix: *p }),
         (None, None) => {}
@@ -654,7 +654,7 @@ impl Reconciler {
         for (p, r) in desired {
             if have
                 .and_then(|h| h.get(&p))
-                .is_none_or(|h| !r.is_stored_as(h))
+                .is_none_or(|h| !r.is_stored_as(&h))
             {
                 ops.push(FibOp::PutRoute(r));
             }
