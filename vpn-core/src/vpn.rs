@@ -303,12 +303,13 @@ struct VpnPath {
 }
 
 impl VpnPath {
-    fn route(&self, rd: bgp::Rd) -> BgpRoute {
+    /// The VRF route it makes, updated at `now` (agent clock ticks).
+    fn route(&self, rd: bgp::Rd, now: u32) -> BgpRoute {
         BgpRoute {
             source: Source::Imported { rd },
             label: self.label,
             attrs: self.attrs.clone(),
-            updated: crate::clock::ticks(),
+            updated: now,
         }
     }
 }
@@ -819,6 +820,7 @@ impl Vpn {
 
     /// Re-evaluate which VPN routes a VRF imports (its RTs or row changed).
     fn reimport(&self, st: &State, cfg: &Config, vrf: &VrfKey) {
+        let now = crate::clock::ticks();
         let irt = rt_bytes(cfg, vrf, RtType::Import);
         let active = cfg
             .vrfs
@@ -864,7 +866,7 @@ impl Vpn {
                     if v.routes.contains_key(&p) {
                         continue;
                     }
-                    v.insert(p, path.route(rd));
+                    v.insert(p, path.route(rd, now));
                     changed.push(p);
                 }
             }
@@ -1014,6 +1016,7 @@ impl Vpn {
     ) -> Vec<IpNet> {
         let vrf = &imp.key;
         let statics = cfg.active_route_count(vrf);
+        let now = crate::clock::ticks();
         let v = routes.vrf_mut(vrf);
         let mut changed = Vec::with_capacity(list.len());
         for (p, rd, wants) in list {
@@ -1037,13 +1040,13 @@ impl Vpn {
                 if let Some(l) = path.label {
                     self.illegal.check(cfg, vrf, l);
                 }
-                v.insert(p, path.route(rd));
+                v.insert(p, path.route(rd, now));
                 changed.push(p);
             } else if holds {
                 // Another RD may still offer the prefix.
                 v.remove(&p);
                 if let Some((ord, other)) = st.import_candidate(&imp.irt, &p) {
-                    v.insert(p, other.route(ord));
+                    v.insert(p, other.route(ord, now));
                 }
                 changed.push(p);
             }
@@ -1105,9 +1108,10 @@ impl Vpn {
                 }
                 routes.remove(vrf, &p);
                 // An imported path for the prefix takes over.
+                let now = crate::clock::ticks();
                 if let Some(imp) = st.imports.vrfs.iter().find(|i| &i.key == vrf) {
                     if let Some((rd, path)) = st.import_candidate(&imp.irt, &p) {
-                        routes.insert(vrf, p, path.route(rd));
+                        routes.insert(vrf, p, path.route(rd, now));
                     }
                 }
             }
