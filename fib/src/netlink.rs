@@ -46,8 +46,11 @@ use crate::{
     caps, Capabilities, Fib, FibError, FibOp, FibState, Route, VrfFib, IPV6_DEFAULT_METRIC,
 };
 
+mod installed;
 pub(crate) mod msg;
 pub(crate) mod sock;
+
+use installed::Installed;
 
 use msg::{Link, OurRule};
 use sock::{Batch, Conn, Failure};
@@ -91,7 +94,7 @@ pub struct NetlinkFib {
     cfg: NetlinkConfig,
     /// Metrics of our routes per (table, prefix), as last loaded and
     /// applied since; lets a put that changes the metric remove the old one.
-    installed: HashMap<(u32, IpNet), Vec<u32>>,
+    installed: Installed,
 }
 
 /// Links and our rules as the kernel has them, read once per apply when an
@@ -176,7 +179,7 @@ impl NetlinkFib {
             conn,
             caps,
             cfg,
-            installed: HashMap::new(),
+            installed: Installed::default(),
         })
     }
 
@@ -222,10 +225,10 @@ impl NetlinkFib {
             let op = &ctx.ops[i];
             match op {
                 FibOp::PutRoute(r) => {
-                    self.installed.remove(&(r.table, r.prefix));
+                    self.installed.remove(r.table, &r.prefix);
                 }
                 FibOp::DelRoute { table, prefix } => {
-                    self.installed.remove(&(*table, *prefix));
+                    self.installed.remove(*table, prefix);
                 }
                 FibOp::PutVrf(_) | FibOp::DelVrf { .. } | FibOp::PutIlm(_) => ctx.view = None,
                 FibOp::DelIlm { .. } => {}
@@ -305,16 +308,12 @@ impl NetlinkFib {
             return Err(FibError::Unsupported("mpls encap"));
         }
         let metric = effective_metric(r);
-        let key = (r.table, r.prefix);
         let proto = self.cfg.protocol;
-        let stale: Vec<u32> = self
-            .installed
-            .get(&key)
-            .map(|ms| ms.iter().copied().filter(|m| *m != metric).collect())
-            .unwrap_or_default();
+        let mut stale = self.installed.metrics(r.table, &r.prefix);
+        stale.retain(|m| *m != metric);
         // Recorded before the push: a failure found by a flush inside it
         // forgets the entry again.
-        self.installed.insert(key, vec![metric]);
+        self.installed.set(r.table, r.prefix, metric);
         self.push(
             ctx,
             i,
@@ -352,7 +351,7 @@ impl NetlinkFib {
             return Ok(()); // nothing of that family can be there
         }
         let proto = self.cfg.protocol;
-        match self.installed.remove(&(table, *prefix)) {
+        match self.installed.remove(table, prefix) {
             Some(metrics) => {
                 for m in metrics {
                     self.push(
@@ -540,7 +539,7 @@ impl NetlinkFib {
                 GONE,
             );
         }
-        self.installed.retain(|(t, _), _| *t != table);
+        self.installed.remove_table(table);
         self.ensure_view(ctx).map_err(|f| to_error(op, f))?;
         let Some(view) = ctx.view.as_ref() else {
             return Err(FibError::Io(format!("{}: no link view", describe(op))));
@@ -656,7 +655,7 @@ impl Fib for NetlinkFib {
             Failure::Io(s) => FibError::Io(format!("load: {what}: {s}")),
         };
         let mut state = FibState::default();
-        let mut installed: HashMap<(u32, IpNet), Vec<u32>> = HashMap::new();
+        let mut installed = Installed::default();
         for family in self.families() {
             for m in self
                 .dump_our_routes(family, None)
@@ -664,10 +663,7 @@ impl Fib for NetlinkFib {
             {
                 match msg::parse_route(&m) {
                     Ok(Some(r)) => {
-                        installed
-                            .entry((r.table, r.prefix))
-                            .or_default()
-                            .push(r.metric);
+                        installed.add(r.table, r.prefix, r.metric);
                         state.routes.push(r);
                     }
                     Ok(None) => {
