@@ -317,12 +317,11 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
             .name("bgp-events".into())
             .spawn(move || {
                 // Events in batches: one view update per batch, not per route.
-                while let Some(first) = bgp_events.blocking_recv() {
-                    let mut batch = vec![first];
+                while let Some(mut batch) = bgp_events.blocking_recv_batch() {
                     while batch.len() < 4096 {
-                        match bgp_events.try_recv() {
-                            Ok(ev) => batch.push(ev),
-                            Err(_) => break,
+                        match bgp_events.try_recv_batch() {
+                            Some(more) => batch.extend(more),
+                            None => break,
                         }
                     }
                     for ev in &batch {

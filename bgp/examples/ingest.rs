@@ -93,14 +93,12 @@ fn main() {
         let mut best = 0usize;
         let mut labels = 0usize;
         let deadline = Instant::now() + Duration::from_secs(hold);
-        let mut batch = Vec::with_capacity(1024);
         loop {
-            batch.clear();
-            match tokio::time::timeout_at(deadline.into(), events.recv_many(&mut batch, 1024)).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            for e in batch.drain(..) {
+            let batch = match tokio::time::timeout_at(deadline.into(), events.recv_batch()).await {
+                Ok(Some(b)) => b,
+                Ok(None) | Err(_) => break,
+            };
+            for e in batch {
             match e {
                 BgpEvent::PeerState { new: FsmState::Established, .. } => {
                     up = Some((Instant::now(), cpu_secs()));

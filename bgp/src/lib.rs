@@ -237,26 +237,91 @@ pub enum BgpEvent {
     },
 }
 
+/// The speaker's events, in order. They travel in batches (one channel
+/// operation per batch); take them one at a time ([`Events::recv`]) or a
+/// batch at a time.
+pub struct Events {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Vec<BgpEvent>>,
+    /// The speaker's room for events: given back per batch taken.
+    room: Arc<tokio::sync::Semaphore>,
+    /// The rest of a batch being taken one at a time.
+    pending: std::collections::VecDeque<BgpEvent>,
+}
+
+impl Events {
+    /// The next event; None once the speaker has stopped.
+    pub async fn recv(&mut self) -> Option<BgpEvent> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Some(e);
+            }
+            let b = self.rx.recv().await?;
+            self.taken(&b);
+            self.pending.extend(b);
+        }
+    }
+
+    fn taken(&self, b: &[BgpEvent]) {
+        self.room.add_permits(b.len().min(speaker::EVENT_QUEUE));
+    }
+
+    /// The next batch (never empty); None once the speaker has stopped.
+    pub async fn recv_batch(&mut self) -> Option<Vec<BgpEvent>> {
+        if !self.pending.is_empty() {
+            return Some(self.pending.drain(..).collect());
+        }
+        let b = self.rx.recv().await?;
+        self.taken(&b);
+        Some(b)
+    }
+
+    /// [`Events::recv_batch`] for a thread outside the runtime.
+    pub fn blocking_recv_batch(&mut self) -> Option<Vec<BgpEvent>> {
+        if !self.pending.is_empty() {
+            return Some(self.pending.drain(..).collect());
+        }
+        let b = self.rx.blocking_recv()?;
+        self.taken(&b);
+        Some(b)
+    }
+
+    /// A batch if one is ready now.
+    pub fn try_recv_batch(&mut self) -> Option<Vec<BgpEvent>> {
+        if !self.pending.is_empty() {
+            return Some(self.pending.drain(..).collect());
+        }
+        let b = self.rx.try_recv().ok()?;
+        self.taken(&b);
+        Some(b)
+    }
+}
+
 /// Starts the speaker on the current tokio runtime (call from inside one).
 ///
 /// Returns the event stream and the status handle. Events are never
-/// dropped: the channel is bounded (4096) and when vpn-core falls behind
-/// the speaker waits, stops reading its sessions' UPDATEs, and TCP flow
-/// control holds the peers back (keepalives go on). Commands sent meanwhile
-/// are still taken, so a task that both sends commands and reads events
-/// cannot deadlock with the speaker. Each route learned yields a
-/// `LabelReceived` (labelled routes) and a `Best`. The speaker stops on
+/// dropped: at most 16,384 are in flight, and when vpn-core falls behind the
+/// speaker waits, stops reading its sessions' UPDATEs, and TCP flow control
+/// holds the peers back (keepalives go on). Commands sent meanwhile are
+/// still taken, so a task that both sends commands and reads events cannot
+/// deadlock with the speaker. Each route learned yields a `LabelReceived`
+/// (labelled routes) and a `Best`. The speaker stops on
 /// [`BgpCommand::Shutdown`] or when `cmds` closes, after sending Cease
 /// NOTIFICATIONs.
 ///
 /// Everything else about a peer's session (hold/keepalive negotiation,
 /// collision detection, TCP MD5, graceful restart helper, route refresh)
 /// happens inside; see [`PeerStatus`] for what is visible.
-pub fn spawn(
-    cmds: tokio::sync::mpsc::Receiver<BgpCommand>,
-) -> (tokio::sync::mpsc::Receiver<BgpEvent>, StatusHandle) {
-    let (tx, rx) = tokio::sync::mpsc::channel(speaker::EVENT_QUEUE);
+pub fn spawn(cmds: tokio::sync::mpsc::Receiver<BgpCommand>) -> (Events, StatusHandle) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let room = Arc::new(tokio::sync::Semaphore::new(speaker::EVENT_QUEUE));
     let status = StatusHandle::default();
-    tokio::spawn(speaker::run(cmds, tx, status.clone()));
-    (rx, status)
+    tokio::spawn(speaker::run(cmds, tx, room.clone(), status.clone()));
+    (
+        Events {
+            rx,
+            room,
+            pending: Default::default(),
+        },
+        status,
+    )
 }

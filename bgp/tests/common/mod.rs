@@ -182,7 +182,7 @@ where
 
 pub struct Speaker {
     pub tx: mpsc::Sender<BgpCommand>,
-    pub events: mpsc::Receiver<BgpEvent>,
+    pub events: bgp::Events,
     pub status: StatusHandle,
     pub seen: Vec<BgpEvent>,
 }
