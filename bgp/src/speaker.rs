@@ -60,10 +60,13 @@ pub(crate) const EVENT_BATCH: usize = 4096;
 /// vpn-core is behind.
 pub(crate) const EVENT_QUEUE: usize = 16384;
 /// Events the speaker lets accumulate (while applying queued UPDATEs)
-/// before sending them: larger batches mean fewer task wake-ups (measured:
-/// 16k events 0.88 s / 0.77 CPU s / 66 MiB for the 1M-route ingest, 64k
-/// 0.65 s / 0.62 / 75 MiB, 200k 0.6 s / 0.52 / 100 MiB).
-const MAX_BATCH_EVENTS: usize = 65536;
+/// before sending them. With per-event sends, larger batches meant fewer
+/// wake-ups (16k events 0.88 s / 0.77 CPU s / 66 MiB for the 1M-route
+/// ingest, 64k 0.65 s / 0.62 / 75 MiB); with batched sends the wake-ups are
+/// few anyway and a large batch only holds memory (bench/bgp_ingest.sh,
+/// speaker only, 2 runs each: 64k 0.34 s / 0.38 CPU s / 92-112 MiB, 16k
+/// 0.26-0.29 s / 0.30 / 63-72 MiB, 4k 0.27-0.29 s / 0.31 / 61-70 MiB).
+const MAX_BATCH_EVENTS: usize = 16384;
 /// Decoded UPDATE batches queued from the sessions to the speaker.
 const SESSION_QUEUE: usize = 64;
 
