@@ -101,6 +101,7 @@ L3VPND-MIB::l3vpndVrfTableId         |$P.1.1.2.1.3  |read-only     |Unsigned32
 L3VPND-MIB::l3vpndVrfFibStatus       |$P.1.1.2.1.4  |read-only     |INTEGER {pending(1), installed(2), failed(3), notApplicable(4)}
 L3VPND-MIB::l3vpndVrfFibReason       |$P.1.1.2.1.5  |read-only     |OCTET STRING (0..255)
 L3VPND-MIB::l3vpndVrfFibLastChange   |$P.1.1.2.1.6  |read-only     |TimeTicks
+L3VPND-MIB::l3vpndVrfFibRoutes       |$P.1.1.2.1.7  |read-only     |Gauge32
 L3VPND-MIB::l3vpndBgp                |$P.1.1.3      |-             |-
 L3VPND-MIB::l3vpndNotifyStats        |$P.1.1.4      |-             |-
 L3VPND-MIB::l3vpndNotifyTrapsSent               |$P.1.1.4.1     |read-only     |Counter32

@@ -1031,6 +1031,7 @@ pub mod ext {
     pub const FIB_STATUS: u32 = 4;
     pub const FIB_REASON: u32 = 5;
     pub const FIB_LAST_CHANGE: u32 = 6;
+    pub const FIB_ROUTES: u32 = 7;
 
     pub const PER_VRF: &str = "1";
     pub const PER_PREFIX: &str = "2";

@@ -9,12 +9,11 @@ use l3vpnd_tests::*;
 use std::time::Duration;
 
 /// l3vpndVrfEntry column 7.
-const FIB_ROUTES: u32 = 7;
 
 const T: Duration = Duration::from_secs(10);
 
 fn fib_routes(d: &Daemon, vrf: &str) -> i64 {
-    d.num(&ext::vrf_oid(FIB_ROUTES, vrf))
+    d.num(&ext::vrf_oid(ext::FIB_ROUTES, vrf))
 }
 
 #[track_caller]
@@ -23,7 +22,7 @@ fn wait_routes(d: &Daemon, vrf: &str, n: i64) {
         fib_routes(d, vrf) == n
     });
     // exactly, as a Gauge32
-    d.expect(&ext::vrf_oid(FIB_ROUTES, vrf), &gauge(n as u64));
+    d.expect(&ext::vrf_oid(ext::FIB_ROUTES, vrf), &gauge(n as u64));
 }
 
 #[track_caller]
@@ -99,7 +98,7 @@ fn fib_routes_counts_what_the_vrf_table_holds() {
     // the row goes with its VRF
     d.destroy_vrf("A");
     wait_for("A's extension row gone", T, || {
-        d.val(&ext::vrf_oid(FIB_ROUTES, "A"))
+        d.val(&ext::vrf_oid(ext::FIB_ROUTES, "A"))
             .starts_with("No Such Instance")
     });
     wait_routes(&d, "B", 2);
