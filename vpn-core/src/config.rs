@@ -289,6 +289,13 @@ pub enum Change {
     /// An effect, not a request: a label allocated to (`Some`) or released
     /// from (`None`) an owner. [`Config::apply`] produces these.
     Label(Vec<u8>, Option<u32>),
+    /// Routes outside the configuration (CE-learned, connected) that a VRF
+    /// exports with a per-prefix or per-next-hop label hold that label's
+    /// owner (`true`) while they exist and drop it (`false`) when they go;
+    /// the VPN glue sends these, in order. A hold is not a row and is not
+    /// persisted (the allocation it causes is, like any label); a hold for
+    /// a VRF that does not exist is ignored.
+    HoldLabels(Vec<(Vec<u8>, bool)>),
     /// A row of the SNMP security tables ([`crate::security`]): not part of
     /// [`Config`], committed in the same transaction as the rest of a PDU.
     Security(crate::security::SecChange),
@@ -334,6 +341,10 @@ pub struct Config {
     label_owner: OrdMap<u32, Vec<u8>>,
     /// Derived: active routes that use each per-prefix / per-next-hop label.
     label_refs: OrdMap<Vec<u8>, u32>,
+    /// Holds on per-prefix / per-next-hop labels by routes outside the
+    /// configuration ([`Change::HoldLabels`]). A label goes when neither
+    /// routes nor holds use it.
+    label_holds: OrdMap<Vec<u8>, u32>,
     /// Where the next allocation starts looking.
     label_hint: u32,
     /// Owners that needed a label and found none (dynamic range exhausted)
@@ -596,7 +607,11 @@ impl Config {
                 self.label_refs.insert(owner.clone(), r + 1);
                 self.ensure_label(owner, eff);
             } else if r <= 1 {
-                self.release_label(&owner, eff);
+                if self.label_holds.contains_key(&owner) {
+                    self.label_refs.remove(&owner);
+                } else {
+                    self.release_label(&owner, eff);
+                }
             } else {
                 self.label_refs.insert(owner, r - 1);
             }
@@ -625,6 +640,17 @@ impl Config {
                     }
                 }
             }
+            // Held by routes outside the configuration: kept until their
+            // holder drops them (it re-evaluates after a mode change).
+            for (o, _) in self.holds_of(vrf) {
+                want.entry(o.clone()).or_default();
+            }
+        } else {
+            // The VRF is gone: so are the holds on its labels.
+            let held: Vec<Vec<u8>> = self.holds_of(vrf).map(|(o, _)| o.clone()).collect();
+            for o in held {
+                self.label_holds.remove(&o);
+            }
         }
         let have: Vec<Vec<u8>> = self.label_owners_of(vrf).cloned().collect();
         for o in have {
@@ -634,9 +660,50 @@ impl Config {
         }
         for (o, refs) in want {
             if o[0] != b'V' {
-                self.label_refs.insert(o.clone(), refs);
+                if refs > 0 {
+                    self.label_refs.insert(o.clone(), refs);
+                } else {
+                    self.label_refs.remove(&o);
+                }
             }
             self.ensure_label(o, eff);
+        }
+    }
+
+    /// Holds on the per-prefix / per-next-hop labels of one VRF.
+    fn holds_of<'a>(&'a self, vrf: &'a VrfKey) -> impl Iterator<Item = (&'a Vec<u8>, &'a u32)> {
+        [b'P', b'N'].into_iter().flat_map(move |t| {
+            let mut p = vec![t];
+            p.extend_from_slice(vrf.as_bytes());
+            self.label_holds
+                .range::<_, Vec<u8>>((Bound::Included(p.clone()), Bound::Unbounded))
+                .take_while(move |(o, _)| o.starts_with(&p))
+                .filter(move |(o, _)| label_owner_vrf_key(o).as_ref() == Some(vrf))
+        })
+    }
+
+    /// Number of holds on a label owner (see [`Change::HoldLabels`]).
+    pub fn label_holds(&self, owner: &[u8]) -> u32 {
+        self.label_holds.get(owner).copied().unwrap_or(0)
+    }
+
+    fn hold_label(&mut self, owner: &[u8], hold: bool, eff: &mut Vec<Change>) {
+        if !matches!(owner.first(), Some(b'P' | b'N'))
+            || !label_owner_vrf_key(owner).is_some_and(|v| self.vrfs.contains_key(&v))
+        {
+            return;
+        }
+        let n = self.label_holds(owner);
+        if hold {
+            self.label_holds.insert(owner.to_vec(), n + 1);
+            self.ensure_label(owner.to_vec(), eff);
+        } else if n > 1 {
+            self.label_holds.insert(owner.to_vec(), n - 1);
+        } else if n == 1 {
+            self.label_holds.remove(owner);
+            if !self.label_refs.contains_key(owner) {
+                self.release_label(owner, eff);
+            }
         }
     }
 
@@ -855,6 +922,11 @@ impl Config {
                 }
             }
             Change::Label(..) => {}
+            Change::HoldLabels(list) => {
+                for (o, hold) in list {
+                    self.hold_label(o, *hold, eff);
+                }
+            }
             Change::PutPeer(k, row) => {
                 let mut row = row.clone();
                 row.ever_active |= row.state == RowState::Active;
@@ -1086,6 +1158,74 @@ mod tests {
             state: RowState::Active,
             ..RteRow::default()
         }
+    }
+
+    /// Holds by routes outside the configuration keep a per-prefix label
+    /// alive alongside route rows; the label goes when neither uses it;
+    /// holds go with their VRF and never touch another VRF's labels.
+    #[test]
+    fn label_holds_share_labels_with_route_rows() {
+        let k = vrf("h");
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        row.label_mode = LabelMode::PerPrefix;
+        let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), row.clone())], 1);
+        assert_eq!(c.labels_allocated(), 0);
+        let p = label_owner_prefix(&k, &"10.9.0.0/16".parse().unwrap());
+        let hold =
+            |c: &Config, h: bool, t: u32| c.apply(&[Change::HoldLabels(vec![(p.clone(), h)])], t);
+        // Two holds, one allocation (the effect names it).
+        let (c, eff) = hold(&c, true, 2);
+        let l = c.label(&p).unwrap();
+        assert_eq!(eff, vec![Change::Label(p.clone(), Some(l))]);
+        let (c, eff) = hold(&c, true, 3);
+        assert!(eff.is_empty());
+        assert_eq!(c.label_holds(&p), 2);
+        let (c, _) = hold(&c, false, 4);
+        assert_eq!(c.label(&p), Some(l));
+        // A route row for the prefix shares it: the last hold goes, the
+        // label stays; the row goes, the label goes.
+        let r = route(&k, "10.9.0.0/16", Some("192.0.2.1"));
+        let (c, _) = c.apply(&[Change::PutRte(r.clone(), active_route())], 5);
+        let (c, eff) = hold(&c, false, 6);
+        assert!(eff.is_empty());
+        assert_eq!(c.label(&p), Some(l));
+        let (c, eff) = c.apply(&[Change::DelRte(r.clone())], 7);
+        assert!(eff.contains(&Change::Label(p.clone(), None)));
+        // The other way round: the row goes first, the hold keeps it.
+        let (c, _) = c.apply(&[Change::PutRte(r.clone(), active_route())], 8);
+        let (c, _) = hold(&c, true, 9);
+        let l2 = c.label(&p).unwrap();
+        let (c, _) = c.apply(&[Change::DelRte(r)], 10);
+        assert_eq!(c.label(&p), Some(l2));
+        // A mode change keeps held labels until the holder drops them.
+        row.label_mode = LabelMode::PerVrf;
+        let (c, _) = c.apply(&[Change::PutVrf(k.clone(), row.clone())], 11);
+        assert_eq!(c.label(&p), Some(l2));
+        let (c, eff) = hold(&c, false, 12);
+        assert_eq!(eff, vec![Change::Label(p.clone(), None)]);
+        // Holds go with their VRF; a late drop, or a hold of an unknown VRF
+        // or of a VRF label, changes nothing.
+        row.label_mode = LabelMode::PerPrefix;
+        let (c, _) = c.apply(&[Change::PutVrf(k.clone(), row.clone())], 13);
+        let (c, _) = hold(&c, true, 14);
+        let (c, _) = c.apply(&[Change::DelVrf(k.clone())], 15);
+        assert_eq!((c.label(&p), c.label_holds(&p)), (None, 0));
+        let (c, _) = c.apply(&[Change::PutVrf(k.clone(), row.clone())], 16);
+        let (c, eff) = hold(&c, false, 17);
+        assert!(eff.is_empty());
+        let (c, eff) = c.apply(
+            &[Change::HoldLabels(vec![
+                (
+                    label_owner_prefix(&vrf("nope"), &"10.0.0.0/8".parse().unwrap()),
+                    true,
+                ),
+                (label_owner_vrf(&k), true),
+            ])],
+            18,
+        );
+        assert!(eff.is_empty());
+        assert_eq!(c.labels_allocated(), 0);
     }
 
     #[test]

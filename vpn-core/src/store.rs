@@ -427,7 +427,7 @@ fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<Op> {
             Change::Label(o, _) => touch(Tree::Label, o),
             Change::PutPeer(k, _) | Change::DelPeer(k) => touch(Tree::Peer, k.as_bytes()),
             Change::PutSettings(_) => {}
-            Change::Security(_) | Change::Notify(_) => {}
+            Change::Security(_) | Change::Notify(_) | Change::HoldLabels(_) => {}
         }
     }
     let mut ops = Vec::new();
