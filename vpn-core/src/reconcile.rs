@@ -60,7 +60,7 @@ pub fn hints(eff: &[crate::Change]) -> Vec<Hint> {
             }
             Label(o, _) => out.push(Hint::Label(o.clone())),
             PutRt(..) | DelRt(..) | PutSettings(..) | Security(..) | Notify(..) | PutPeer(..)
-            | DelPeer(..) => {}
+            | DelPeer(..) | HoldLabels(..) => {}
         }
     }
     out
