@@ -1,16 +1,20 @@
-//! Live view of the host's network interfaces (what IF-MIB serves and what
-//! interface bindings refer to). Filled from the kernel and kept current from
-//! link notifications; readers take an immutable snapshot.
+//! Live view of the host's network interfaces (what IF-MIB serves, what
+//! interface bindings refer to, and the addresses that give a VRF its
+//! connected routes). Filled from the kernel and kept current from link and
+//! address notifications; readers take an immutable snapshot.
 //!
 //! ```text
-//!              one NETLINK_ROUTE socket, bound to RTNLGRP_LINK
-//!   kernel ──► RTM_NEWLINK / RTM_DELLINK notifications ──┐
+//!     one NETLINK_ROUTE socket, bound to RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR
+//!     and RTNLGRP_IPV6_IFADDR
+//!   kernel ──► RTM_NEWLINK / RTM_DELLINK / RTM_NEWADDR / RTM_DELADDR ──┐
 //!         ◄── RTM_GETLINK dump (start, every stats_interval, after a loss)
-//!         ──► dump replies (NLM_F_MULTI ... NLMSG_DONE) ──┤ in kernel order
-//!                                                         ▼
+//!         ◄── RTM_GETADDR dump (start, after a loss; after the link dump)
+//!         ──► dump replies (NLM_F_MULTI ... NLMSG_DONE) ───────────────┤
+//!                                                     in kernel order ▼
 //!                                       watcher task: Table (working copy)
 //!                                          │ ArcSwap::store (copy-on-write)
-//!                                          │ then broadcast LinkEvent
+//!                                          │ then broadcast LinkEvent (links)
+//!                                          │ and IfEvent (links, addresses)
 //!                                          ▼
 //!                   readers: snapshot() / view() ─ Arc<Interfaces>, never wait
 //! ```
@@ -19,20 +23,24 @@
 //! queues both in the order it produced them, so applying every message in
 //! arrival order leaves each link in its latest state. (Two sockets, one for
 //! notifications and one for the periodic dump, could let a dump taken before
-//! a change overwrite the notification of that change.)
+//! a change overwrite the notification of that change.) A socket runs one
+//! dump at a time: links first, then addresses (an address names its link).
 
 use std::collections::{BTreeMap, HashSet};
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use ipnet::IpNet;
 use netlink_packet_core::{
     ErrorBuffer, NetlinkBuffer, NetlinkMessage, NlasIterator, NLMSG_DONE, NLMSG_ERROR,
     NLMSG_OVERRUN, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
+use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkMessage, Stats, Stats64};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -90,15 +98,59 @@ pub struct IfInfo {
     pub stats: IfStats,
 }
 
+/// One IPv4 or IPv6 address of an interface (RTM_NEWADDR), as `ip addr`
+/// shows it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct IfAddr {
+    /// The interface's own address with its prefix length (IFA_LOCAL, or
+    /// IFA_ADDRESS where there is no IFA_LOCAL): `10.77.1.1/24`. Host bits
+    /// are kept.
+    pub addr: IpNet,
+    /// The remote end of a point-to-point address (`ip addr add A peer
+    /// B/len`: IFA_ADDRESS differs from IFA_LOCAL); the prefix the kernel
+    /// routes is around the peer then.
+    pub peer: Option<IpAddr>,
+    /// The kernel derives a prefix route from it: not IFA_F_NOPREFIXROUTE,
+    /// and not an IPv6 address whose duplicate address detection failed.
+    pub prefix_route: bool,
+    /// Agent clock ticks (crate::clock) when it appeared; 0 if present when
+    /// the agent started.
+    pub since: u32,
+}
+
+impl IfAddr {
+    /// The prefix it makes directly reachable: the address (or the peer of a
+    /// point-to-point address) masked to the prefix length.
+    pub fn prefix(&self) -> IpNet {
+        let base = self.peer.unwrap_or(self.addr.addr());
+        IpNet::new(base, self.addr.prefix_len())
+            .map(|n| n.trunc())
+            .unwrap_or_else(|_| self.addr.trunc())
+    }
+
+    /// Same address (what RTM_DELADDR names): address, length and peer.
+    fn same(&self, o: &IfAddr) -> bool {
+        self.addr == o.addr && self.peer == o.peer
+    }
+}
+
 /// An immutable snapshot of all interfaces, ordered by ifindex.
 #[derive(Clone, Default, Debug)]
 pub struct Interfaces {
     pub by_index: BTreeMap<u32, Arc<IfInfo>>,
+    /// Addresses (IPv4 and IPv6) by ifindex, in the order they appeared;
+    /// links without addresses have no entry, and only links present in
+    /// `by_index` have one.
+    pub addrs: BTreeMap<u32, Arc<Vec<IfAddr>>>,
 }
 
 impl Interfaces {
     pub fn get(&self, index: u32) -> Option<&IfInfo> {
         self.by_index.get(&index).map(|a| a.as_ref())
+    }
+    /// The addresses of a link (empty if it has none or does not exist).
+    pub fn addrs(&self, index: u32) -> &[IfAddr] {
+        self.addrs.get(&index).map_or(&[], |a| a.as_slice())
     }
     pub fn is_up(&self, index: u32) -> bool {
         self.get(index).is_some_and(|i| i.oper == OperState::Up)
@@ -109,7 +161,21 @@ impl Interfaces {
     pub fn from_list(v: Vec<IfInfo>) -> Interfaces {
         Interfaces {
             by_index: v.into_iter().map(|i| (i.index, Arc::new(i))).collect(),
+            addrs: BTreeMap::new(),
         }
+    }
+
+    /// This snapshot with link `index` holding exactly `addrs` (ignored if
+    /// the link does not exist). For tests and fixtures.
+    pub fn with_addrs(mut self, index: u32, addrs: Vec<IfAddr>) -> Interfaces {
+        if self.by_index.contains_key(&index) {
+            if addrs.is_empty() {
+                self.addrs.remove(&index);
+            } else {
+                self.addrs.insert(index, Arc::new(addrs));
+            }
+        }
+        self
     }
 
     /// The link with this name, if any. A linear scan: for configuration
@@ -144,6 +210,42 @@ pub enum LinkEvent {
     },
 }
 
+/// A change of a link's addresses, as the watcher observed it (after the
+/// snapshot that shows it was published).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AddrEvent {
+    /// A new address, or one whose `prefix_route` changed (the new value).
+    Added {
+        index: u32,
+        addr: IfAddr,
+    },
+    Removed {
+        index: u32,
+        addr: IfAddr,
+    },
+}
+
+/// Every change the watcher observes, in the order it observed them: what
+/// [`IfWatcher::subscribe_all`] delivers. (Link events alone keep their own
+/// channel, [`IfWatcher::subscribe`], for the consumers that match on them.)
+#[derive(Clone, Debug, PartialEq)]
+pub enum IfEvent {
+    Link(LinkEvent),
+    Addr(AddrEvent),
+}
+
+impl IfEvent {
+    /// The ifindex of the link it concerns.
+    pub fn index(&self) -> u32 {
+        match self {
+            IfEvent::Link(LinkEvent::Added(i) | LinkEvent::Removed(i))
+            | IfEvent::Link(LinkEvent::OperChanged { index: i, .. })
+            | IfEvent::Addr(AddrEvent::Added { index: i, .. })
+            | IfEvent::Addr(AddrEvent::Removed { index: i, .. }) => *i,
+        }
+    }
+}
+
 /// Why the watcher could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum IfError {
@@ -152,15 +254,15 @@ pub enum IfError {
     NoRuntime,
     #[error("cannot open the rtnetlink socket: {0}")]
     Socket(#[source] io::Error),
-    #[error("cannot send the RTM_GETLINK dump request: {0}")]
-    Send(#[source] io::Error),
+    #[error("cannot send the {0} dump request: {1}")]
+    Send(DumpKind, #[source] io::Error),
     #[error("cannot read from the rtnetlink socket: {0}")]
     Recv(#[source] io::Error),
-    /// The kernel answered the link dump with an error.
-    #[error("the kernel refused the link dump: {0}")]
-    DumpRefused(#[source] io::Error),
-    /// The initial dump did not finish in time.
-    #[error("the initial link dump did not finish within {0:?}")]
+    /// The kernel answered a dump with an error.
+    #[error("the kernel refused the {0} dump: {1}")]
+    DumpRefused(DumpKind, #[source] io::Error),
+    /// The initial dumps did not finish in time.
+    #[error("the initial link and address dumps did not finish within {0:?}")]
     DumpTimeout(Duration),
 }
 
@@ -170,12 +272,14 @@ pub enum IfError {
 pub struct IfWatcher {
     view: Arc<ArcSwap<Interfaces>>,
     events: broadcast::Sender<LinkEvent>,
+    all: broadcast::Sender<IfEvent>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl IfWatcher {
-    /// Dump all links (complete before returning), then keep the view
-    /// current from RTNLGRP_LINK notifications in a tokio task; counters
+    /// Dump all links and then all addresses (complete before returning),
+    /// then keep the view current from RTNLGRP_LINK and RTNLGRP_IPV4_IFADDR /
+    /// RTNLGRP_IPV6_IFADDR notifications in a tokio task; counters
     /// (IFLA_STATS64) are refreshed by a link dump every `stats_interval`
     /// (`Duration::ZERO` turns the periodic dump off).
     ///
@@ -188,48 +292,15 @@ impl IfWatcher {
         let sock = NlSocket::open().map_err(IfError::Socket)?;
         let view = Arc::new(ArcSwap::from_pointee(Interfaces::default()));
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
-        let mut engine = Engine::new(view.clone(), events.clone());
+        let (all, _) = broadcast::channel(EVENT_CAPACITY);
+        let mut engine = Engine::new(view.clone(), events.clone(), all.clone());
         let mut buf = Vec::with_capacity(RECV_BUF_LEN);
 
-        // Ok(true): complete. Ok(false): every message was still applied in
-        // kernel order, but a dump was interrupted or notifications were
-        // lost, so the task dumps again right away.
+        // Links first: an address names its link.
         let initial = async {
-            for attempt in 1..=INITIAL_DUMP_ATTEMPTS {
-                engine.start_dump(&sock).map_err(IfError::Send)?;
-                loop {
-                    let n = match sock.recv(&mut buf).await {
-                        Ok(n) => n,
-                        Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                            warn!("rtnetlink socket overrun during the initial dump");
-                            engine.mark_lost();
-                            continue;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(IfError::Recv(e)),
-                    };
-                    if n > buf.len() {
-                        warn!(
-                            len = n,
-                            "netlink datagram truncated during the initial dump"
-                        );
-                        engine.mark_lost();
-                        continue;
-                    }
-                    match engine.handle_datagram(&buf, sock.port) {
-                        None => continue,
-                        Some(DumpEnd::Failed(errno)) => {
-                            return Err(IfError::DumpRefused(io::Error::from_raw_os_error(errno)))
-                        }
-                        Some(DumpEnd::Done { interrupted: false }) => return Ok(true),
-                        Some(DumpEnd::Done { interrupted: true }) => {
-                            warn!(attempt, "initial link dump interrupted, dumping again");
-                            break;
-                        }
-                    }
-                }
-            }
-            Ok(false)
+            let links = initial_dump(&mut engine, &sock, &mut buf, DumpKind::Links).await?;
+            let addrs = initial_dump(&mut engine, &sock, &mut buf, DumpKind::Addrs).await?;
+            Ok::<bool, IfError>(links && addrs)
         };
         let complete = match tokio::time::timeout(INITIAL_DUMP_TIMEOUT, initial).await {
             Ok(r) => r?,
@@ -239,7 +310,12 @@ impl IfWatcher {
         engine.publish();
 
         let task = tokio::spawn(engine.run(sock, buf, stats_interval, !complete));
-        Ok(IfWatcher { view, events, task })
+        Ok(IfWatcher {
+            view,
+            events,
+            all,
+            task,
+        })
     }
 
     /// The current snapshot (cheap: one atomic load and a reference count).
@@ -254,6 +330,12 @@ impl IfWatcher {
         self.events.subscribe()
     }
 
+    /// Link and address events from now on, in the order observed (same
+    /// lag rule as [`subscribe`](IfWatcher::subscribe)).
+    pub fn subscribe_all(&self) -> broadcast::Receiver<IfEvent> {
+        self.all.subscribe()
+    }
+
     /// A handle readers can keep without the watcher.
     pub fn view(&self) -> Arc<ArcSwap<Interfaces>> {
         self.view.clone()
@@ -264,6 +346,55 @@ impl Drop for IfWatcher {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// One dump during `start`, retried when interrupted. Ok(true): complete.
+/// Ok(false): every message was still applied in kernel order, but the dump
+/// was interrupted or notifications were lost, so the task dumps again
+/// right away.
+async fn initial_dump(
+    engine: &mut Engine,
+    sock: &NlSocket,
+    buf: &mut Vec<u8>,
+    kind: DumpKind,
+) -> Result<bool, IfError> {
+    for attempt in 1..=INITIAL_DUMP_ATTEMPTS {
+        engine
+            .start_dump(sock, kind)
+            .map_err(|e| IfError::Send(kind, e))?;
+        loop {
+            let n = match sock.recv(buf).await {
+                Ok(n) => n,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    warn!(%kind, "rtnetlink socket overrun during the initial dump");
+                    engine.mark_lost();
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(IfError::Recv(e)),
+            };
+            if n > buf.len() {
+                warn!(len = n, %kind, "netlink datagram truncated during the initial dump");
+                engine.mark_lost();
+                continue;
+            }
+            match engine.handle_datagram(buf, sock.port) {
+                None => continue,
+                Some(DumpEnd::Failed(errno)) => {
+                    return Err(IfError::DumpRefused(
+                        kind,
+                        io::Error::from_raw_os_error(errno),
+                    ))
+                }
+                Some(DumpEnd::Done { interrupted: false }) => return Ok(true),
+                Some(DumpEnd::Done { interrupted: true }) => {
+                    warn!(attempt, %kind, "initial dump interrupted, dumping again");
+                    break;
+                }
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Capacity of the event channel.
@@ -304,7 +435,18 @@ const IF_OPER_UP: u8 = 6;
 
 const RTM_NEWLINK: u16 = libc::RTM_NEWLINK;
 const RTM_DELLINK: u16 = libc::RTM_DELLINK;
+const RTM_NEWADDR: u16 = libc::RTM_NEWADDR;
+const RTM_DELADDR: u16 = libc::RTM_DELADDR;
 const RTNLGRP_LINK: u32 = libc::RTNLGRP_LINK;
+const RTNLGRP_IPV4_IFADDR: u32 = libc::RTNLGRP_IPV4_IFADDR;
+const RTNLGRP_IPV6_IFADDR: u32 = libc::RTNLGRP_IPV6_IFADDR;
+
+// uapi linux/if_addr.h
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_FLAGS: u16 = 8;
+const IFA_F_DADFAILED: u32 = 0x08;
+const IFA_F_NOPREFIXROUTE: u32 = 0x200;
 
 const IFLA_ADDRESS: u16 = libc::IFLA_ADDRESS;
 const IFLA_IFNAME: u16 = libc::IFLA_IFNAME;
@@ -511,8 +653,145 @@ fn parse_link(payload: &[u8]) -> Result<LinkRepr, LinkParseError> {
 }
 
 // ---------------------------------------------------------------------------
-// The table: applies link messages to the working copy (no I/O but the
-// injected speed reader, so it is unit-testable)
+// Parsing of RTM_NEWADDR / RTM_DELADDR payloads
+
+/// `struct ifaddrmsg` (rtnetlink(7)), the fixed header of address messages.
+mod ifaddrmsg {
+    pub const FAMILY: usize = 0;
+    pub const PREFIXLEN: usize = 1;
+    pub const FLAGS: usize = 2;
+    pub const INDEX: std::ops::Range<usize> = 4..8;
+    pub const LEN: usize = 8;
+}
+
+/// What one address message says.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct AddrRepr {
+    family: u8,
+    prefix_len: u8,
+    /// ifa_flags, or IFA_FLAGS (all 32 bits) when present.
+    flags: u32,
+    index: u32,
+    /// IFA_ADDRESS: the address, or the peer of a point-to-point one.
+    address: Option<IpAddr>,
+    /// IFA_LOCAL: the local address (IPv4 always, IPv6 point-to-point).
+    local: Option<IpAddr>,
+}
+
+/// Why an address message cannot be used (logged with the message's
+/// family, index and length; the rest of the datagram still counts).
+#[derive(Debug, PartialEq, thiserror::Error)]
+enum AddrParseError {
+    #[error("ifaddrmsg needs 8 octets, the payload has {0}")]
+    Short(usize),
+    #[error("attribute {kind} holds {len} octets, not an address of family {family}")]
+    BadAddress { kind: u16, len: usize, family: u8 },
+    #[error("attribute IFA_FLAGS holds {0} octets, not 4")]
+    BadFlags(usize),
+    #[error("malformed attribute: {0}")]
+    Attribute(String),
+    #[error("prefix length {len} is too long for family {family}")]
+    BadPrefixLen { len: u8, family: u8 },
+    #[error("neither IFA_LOCAL nor IFA_ADDRESS")]
+    NoAddress,
+}
+
+/// Parse an ifaddrmsg and its address attributes. Unlike a link message, a
+/// malformed attribute spoils the message: the address is its point.
+/// Families other than AF_INET and AF_INET6 are returned as they are (the
+/// caller ignores them) without looking at their attributes.
+fn parse_addr(payload: &[u8]) -> Result<AddrRepr, AddrParseError> {
+    if payload.len() < ifaddrmsg::LEN {
+        return Err(AddrParseError::Short(payload.len()));
+    }
+    let i = ifaddrmsg::INDEX;
+    let mut a = AddrRepr {
+        family: payload[ifaddrmsg::FAMILY],
+        prefix_len: payload[ifaddrmsg::PREFIXLEN],
+        flags: payload[ifaddrmsg::FLAGS].into(),
+        index: u32::from_ne_bytes([
+            payload[i.start],
+            payload[i.start + 1],
+            payload[i.start + 2],
+            payload[i.start + 3],
+        ]),
+        ..AddrRepr::default()
+    };
+    let alen = match a.family as i32 {
+        libc::AF_INET => 4,
+        libc::AF_INET6 => 16,
+        _ => return Ok(a),
+    };
+    for nla in NlasIterator::new(&payload[ifaddrmsg::LEN..]) {
+        let nla = nla.map_err(|e| AddrParseError::Attribute(e.to_string()))?;
+        let v = nla.value();
+        let kind = nla.kind();
+        match kind {
+            IFA_ADDRESS | IFA_LOCAL => {
+                let ip = match (alen, v.len()) {
+                    (4, 4) => IpAddr::V4(Ipv4Addr::new(v[0], v[1], v[2], v[3])),
+                    (16, 16) => {
+                        let b: [u8; 16] = v.try_into().expect("16 octets");
+                        IpAddr::V6(Ipv6Addr::from(b))
+                    }
+                    _ => {
+                        return Err(AddrParseError::BadAddress {
+                            kind,
+                            len: v.len(),
+                            family: a.family,
+                        })
+                    }
+                };
+                if kind == IFA_ADDRESS {
+                    a.address = Some(ip);
+                } else {
+                    a.local = Some(ip);
+                }
+            }
+            IFA_FLAGS => match v {
+                [b0, b1, b2, b3] => a.flags = u32::from_ne_bytes([*b0, *b1, *b2, *b3]),
+                _ => return Err(AddrParseError::BadFlags(v.len())),
+            },
+            _ => {}
+        }
+    }
+    Ok(a)
+}
+
+impl AddrRepr {
+    fn is_inet(&self) -> bool {
+        matches!(self.family as i32, libc::AF_INET | libc::AF_INET6)
+    }
+
+    /// The address as the view keeps it (`since` 0: the table stamps it).
+    fn to_if_addr(&self) -> Result<IfAddr, AddrParseError> {
+        let local = self
+            .local
+            .or(self.address)
+            .ok_or(AddrParseError::NoAddress)?;
+        let addr =
+            IpNet::new(local, self.prefix_len).map_err(|_| AddrParseError::BadPrefixLen {
+                len: self.prefix_len,
+                family: self.family,
+            })?;
+        // IFA_ADDRESS differs from IFA_LOCAL only on point-to-point
+        // addresses (rtnetlink(7), `ip addr add A peer B`).
+        let peer = match (self.local, self.address) {
+            (Some(l), Some(p)) if l != p => Some(p),
+            _ => None,
+        };
+        Ok(IfAddr {
+            addr,
+            peer,
+            prefix_route: self.flags & (IFA_F_NOPREFIXROUTE | IFA_F_DADFAILED) == 0,
+            since: 0,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The table: applies link and address messages to the working copy (no I/O
+// but the injected speed reader, so it is unit-testable)
 
 #[derive(Default)]
 struct Table {
@@ -595,12 +874,61 @@ impl Table {
         (true, event)
     }
 
-    /// Apply an RTM_DELLINK.
+    /// Apply an RTM_DELLINK (its addresses go with it).
     fn remove(&mut self, index: u32, initial: bool) -> (bool, Option<LinkEvent>) {
+        self.links.addrs.remove(&index);
         match self.links.by_index.remove(&index) {
             Some(_) => (true, (!initial).then_some(LinkEvent::Removed(index))),
             None => (false, None),
         }
+    }
+
+    /// Apply an RTM_NEWADDR (new address, or news of a known one). Returns
+    /// whether the view changed and the event it causes. An address of a
+    /// link the table does not hold is not kept: the link's RTM_NEWLINK
+    /// came first unless it was lost, and a loss re-dumps both.
+    fn apply_addr(
+        &mut self,
+        index: u32,
+        mut a: IfAddr,
+        initial: bool,
+        now: impl FnOnce() -> u32,
+    ) -> (bool, Option<AddrEvent>) {
+        if !self.links.by_index.contains_key(&index) {
+            debug!(index, addr = %a.addr, "address of an unknown link ignored");
+            return (false, None);
+        }
+        let list = Arc::make_mut(self.links.addrs.entry(index).or_default());
+        if let Some(old) = list.iter_mut().find(|o| o.same(&a)) {
+            if old.prefix_route == a.prefix_route {
+                return (false, None);
+            }
+            old.prefix_route = a.prefix_route;
+            let ev = (!initial).then_some(AddrEvent::Added { index, addr: *old });
+            return (true, ev);
+        }
+        a.since = if initial { 0 } else { now() };
+        list.push(a);
+        (
+            true,
+            (!initial).then_some(AddrEvent::Added { index, addr: a }),
+        )
+    }
+
+    /// Apply an RTM_DELADDR.
+    fn remove_addr(&mut self, index: u32, a: &IfAddr, initial: bool) -> (bool, Option<AddrEvent>) {
+        let Some(list) = self.links.addrs.get_mut(&index) else {
+            return (false, None);
+        };
+        let Some(pos) = list.iter().position(|o| o.same(a)) else {
+            return (false, None);
+        };
+        let old = Arc::make_mut(list).remove(pos);
+        if list.is_empty() {
+            self.links.addrs.remove(&index);
+        }
+        let ev = (!initial).then_some(AddrEvent::Removed { index, addr: old });
+        (true, ev)
     }
 }
 
@@ -616,7 +944,10 @@ struct NlSocket {
 impl NlSocket {
     fn open() -> io::Result<NlSocket> {
         let mut sock = Socket::new(NETLINK_ROUTE)?;
-        sock.bind(&SocketAddr::new(0, 1 << (RTNLGRP_LINK - 1)))?;
+        let groups = [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR]
+            .iter()
+            .fold(0u32, |m, g| m | 1 << (g - 1));
+        sock.bind(&SocketAddr::new(0, groups))?;
         let mut addr = SocketAddr::new(0, 0);
         sock.get_address(&mut addr)?;
         set_rcvbuf(&sock);
@@ -687,8 +1018,13 @@ fn set_rcvbuf(sock: &Socket) {
     }
 }
 
-fn dump_request(seq: u32) -> Vec<u8> {
-    let mut msg = NetlinkMessage::from(RouteNetlinkMessage::GetLink(LinkMessage::default()));
+fn dump_request(kind: DumpKind, seq: u32) -> Vec<u8> {
+    let req = match kind {
+        DumpKind::Links => RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        // Family AF_UNSPEC: IPv4 and IPv6 addresses.
+        DumpKind::Addrs => RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+    };
+    let mut msg = NetlinkMessage::from(req);
     msg.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
     msg.header.sequence_number = seq;
     msg.finalize();
@@ -723,11 +1059,30 @@ async fn tick_opt(ticker: &mut Option<tokio::time::Interval>) {
 // ---------------------------------------------------------------------------
 // The engine: message handling and the task loop
 
+/// What a dump asks for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DumpKind {
+    Links,
+    Addrs,
+}
+
+impl std::fmt::Display for DumpKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DumpKind::Links => "link",
+            DumpKind::Addrs => "address",
+        })
+    }
+}
+
 struct DumpState {
+    kind: DumpKind,
     seq: u32,
     /// Links the dump (or a notification since it started) showed; after a
-    /// clean dump the others are gone.
+    /// clean link dump the others are gone.
     seen: HashSet<u32>,
+    /// The same for addresses: (ifindex, address, peer).
+    seen_addrs: HashSet<(u32, IpNet, Option<IpAddr>)>,
     interrupted: bool,
     started: Instant,
 }
@@ -744,6 +1099,7 @@ enum DumpEnd {
 struct Engine {
     view: Arc<ArcSwap<Interfaces>>,
     events: broadcast::Sender<LinkEvent>,
+    all: broadcast::Sender<IfEvent>,
     table: Table,
     dump: Option<DumpState>,
     next_seq: u32,
@@ -753,15 +1109,20 @@ struct Engine {
     dirty: bool,
     /// Publish at the end of this datagram even though a dump runs.
     urgent: bool,
-    pending: Vec<LinkEvent>,
+    pending: Vec<IfEvent>,
     read_speed: fn(&str, u32) -> u64,
 }
 
 impl Engine {
-    fn new(view: Arc<ArcSwap<Interfaces>>, events: broadcast::Sender<LinkEvent>) -> Engine {
+    fn new(
+        view: Arc<ArcSwap<Interfaces>>,
+        events: broadcast::Sender<LinkEvent>,
+        all: broadcast::Sender<IfEvent>,
+    ) -> Engine {
         Engine {
             view,
             events,
+            all,
             table: Table::default(),
             dump: None,
             next_seq: 1,
@@ -773,13 +1134,15 @@ impl Engine {
         }
     }
 
-    fn start_dump(&mut self, sock: &NlSocket) -> io::Result<()> {
+    fn start_dump(&mut self, sock: &NlSocket, kind: DumpKind) -> io::Result<()> {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
-        sock.send(&dump_request(seq))?;
+        sock.send(&dump_request(kind, seq))?;
         self.dump = Some(DumpState {
+            kind,
             seq,
             seen: HashSet::new(),
+            seen_addrs: HashSet::new(),
             interrupted: false,
             started: Instant::now(),
         });
@@ -852,11 +1215,60 @@ impl Engine {
                         crate::clock::ticks,
                         &mut self.read_speed,
                     );
-                    self.note(changed, ev, !in_dump);
+                    self.note(changed, ev.map(IfEvent::Link), !in_dump);
                 } else {
                     let (changed, ev) = self.table.remove(link.index, self.initial);
-                    self.note(changed, ev, true);
+                    self.note(changed, ev.map(IfEvent::Link), true);
                 }
+                None
+            }
+            RTM_NEWADDR | RTM_DELADDR => {
+                let kind = msg.message_type();
+                let parsed = parse_addr(payload).and_then(|a| {
+                    if !a.is_inet() {
+                        return Ok(None);
+                    }
+                    a.to_if_addr().map(|x| Some((a.index, x)))
+                });
+                let (index, addr) = match parsed {
+                    Ok(Some(x)) => x,
+                    Ok(None) => return None,
+                    Err(e) => {
+                        warn!(
+                            error = %e,
+                            message = if kind == RTM_NEWADDR { "RTM_NEWADDR" } else { "RTM_DELADDR" },
+                            len = payload.len(),
+                            head = ?&payload[..payload.len().min(ifaddrmsg::LEN)],
+                            "undecodable address message ignored"
+                        );
+                        // A dump that skipped an address must not prune it.
+                        if in_dump {
+                            if let Some(d) = self.dump.as_mut() {
+                                d.interrupted = true;
+                            }
+                        }
+                        return None;
+                    }
+                };
+                if in_dump && msg.flags() & NLM_F_DUMP_INTR != 0 {
+                    if let Some(d) = self.dump.as_mut() {
+                        d.interrupted = true;
+                    }
+                }
+                let initial = self.initial;
+                let (changed, ev) = if kind == RTM_NEWADDR {
+                    if let Some(d) = self.dump.as_mut() {
+                        d.seen_addrs.insert((index, addr.addr, addr.peer));
+                    }
+                    self.table
+                        .apply_addr(index, addr, initial, crate::clock::ticks)
+                } else {
+                    if let Some(d) = self.dump.as_mut() {
+                        d.seen_addrs.remove(&(index, addr.addr, addr.peer));
+                    }
+                    self.table.remove_addr(index, &addr, initial)
+                };
+                self.note(changed, ev.map(IfEvent::Addr), true);
                 None
             }
             NLMSG_DONE if in_dump => {
@@ -871,7 +1283,10 @@ impl Engine {
                 }
                 let interrupted = d.interrupted || msg.flags() & NLM_F_DUMP_INTR != 0;
                 if !interrupted {
-                    self.prune(&d.seen);
+                    match d.kind {
+                        DumpKind::Links => self.prune(&d.seen),
+                        DumpKind::Addrs => self.prune_addrs(&d.seen_addrs),
+                    }
                 }
                 Some(DumpEnd::Done { interrupted })
             }
@@ -908,11 +1323,28 @@ impl Engine {
         for index in gone {
             warn!(index, "link vanished without a notification");
             let (changed, ev) = self.table.remove(index, self.initial);
-            self.note(changed, ev, true);
+            self.note(changed, ev.map(IfEvent::Link), true);
         }
     }
 
-    fn note(&mut self, changed: bool, ev: Option<LinkEvent>, urgent: bool) {
+    /// Remove addresses a clean address dump did not show.
+    fn prune_addrs(&mut self, seen: &HashSet<(u32, IpNet, Option<IpAddr>)>) {
+        let gone: Vec<(u32, IfAddr)> = self
+            .table
+            .links
+            .addrs
+            .iter()
+            .flat_map(|(i, l)| l.iter().map(move |a| (*i, *a)))
+            .filter(|(i, a)| !seen.contains(&(*i, a.addr, a.peer)))
+            .collect();
+        for (index, a) in gone {
+            warn!(index, addr = %a.addr, "address vanished without a notification");
+            let (changed, ev) = self.table.remove_addr(index, &a, self.initial);
+            self.note(changed, ev.map(IfEvent::Addr), true);
+        }
+    }
+
+    fn note(&mut self, changed: bool, ev: Option<IfEvent>, urgent: bool) {
         if changed {
             self.dirty = true;
             self.urgent |= urgent;
@@ -936,7 +1368,10 @@ impl Engine {
         if !self.dirty {
             for ev in self.pending.drain(..) {
                 // No receiver is not an error.
-                let _ = self.events.send(ev);
+                if let IfEvent::Link(l) = &ev {
+                    let _ = self.events.send(l.clone());
+                }
+                let _ = self.all.send(ev);
             }
         }
     }
@@ -954,17 +1389,26 @@ impl Engine {
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
         });
-        let mut want_dump = dump_now;
+        // Dumps to run, links before addresses (a loss asks for both; the
+        // periodic counter refresh for links only).
+        let mut want_links = dump_now;
+        let mut want_addrs = dump_now;
         let mut resync_at: Option<Instant> = None;
         let mut reopen_at: Option<Instant> = None;
         let mut reopen_wait = REOPEN_MIN;
 
         loop {
-            if want_dump && self.dump.is_none() {
+            if (want_links || want_addrs) && self.dump.is_none() {
                 if let Some(s) = sock.as_ref() {
-                    want_dump = false;
-                    if let Err(e) = self.start_dump(s) {
-                        warn!(error = %e, "cannot request a link dump, retrying");
+                    let kind = if want_links {
+                        want_links = false;
+                        DumpKind::Links
+                    } else {
+                        want_addrs = false;
+                        DumpKind::Addrs
+                    };
+                    if let Err(e) = self.start_dump(s, kind) {
+                        warn!(error = %e, %kind, "cannot request a dump, retrying");
                         resync_at.get_or_insert(Instant::now() + RETRY_DELAY);
                     }
                 }
@@ -973,7 +1417,7 @@ impl Engine {
             tokio::select! {
                 r = recv_opt(sock.as_ref(), &mut buf) => match r {
                     Ok(n) if n > buf.len() => {
-                        warn!(len = n, "netlink datagram truncated, re-dumping links");
+                        warn!(len = n, "netlink datagram truncated, re-dumping links and addresses");
                         self.mark_lost();
                         resync_at.get_or_insert(Instant::now() + RESYNC_DELAY);
                     }
@@ -982,18 +1426,18 @@ impl Engine {
                         match self.handle_datagram(&buf, port) {
                             Some(DumpEnd::Failed(errno)) => {
                                 let error = io::Error::from_raw_os_error(errno);
-                                warn!(%error, "link dump refused, retrying");
+                                warn!(%error, "dump refused, retrying");
                                 resync_at.get_or_insert(Instant::now() + RETRY_DELAY);
                             }
                             Some(DumpEnd::Done { interrupted: true }) => {
-                                debug!("link dump interrupted by changes, dumping again");
+                                debug!("dump interrupted by changes, dumping again");
                                 resync_at.get_or_insert(Instant::now() + RESYNC_DELAY);
                             }
                             _ => {}
                         }
                     }
                     Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                        warn!("rtnetlink socket overrun, link notifications lost; re-dumping");
+                        warn!("rtnetlink socket overrun, notifications lost; re-dumping");
                         self.mark_lost();
                         resync_at.get_or_insert(Instant::now() + RESYNC_DELAY);
                     }
@@ -1008,17 +1452,19 @@ impl Engine {
                 _ = tick_opt(&mut ticker) => {
                     // A dump still running at the next tick already counts.
                     if self.dump.is_none() {
-                        want_dump = true;
+                        want_links = true;
                     }
                 }
                 _ = sleep_opt(resync_at) => {
                     resync_at = None;
-                    want_dump = true;
+                    want_links = true;
+                    want_addrs = true;
                 }
                 _ = sleep_opt(dump_deadline) => {
-                    warn!("link dump did not finish in {DUMP_TIMEOUT:?}, starting again");
+                    warn!("dump did not finish in {DUMP_TIMEOUT:?}, starting again");
                     self.dump = None;
-                    want_dump = true;
+                    want_links = true;
+                    want_addrs = true;
                 }
                 _ = sleep_opt(reopen_at) => {
                     reopen_at = None;
@@ -1026,7 +1472,8 @@ impl Engine {
                         Ok(s) => {
                             sock = Some(s);
                             reopen_wait = REOPEN_MIN;
-                            want_dump = true;
+                            want_links = true;
+                            want_addrs = true;
                         }
                         Err(e) => {
                             reopen_wait = (reopen_wait * 2).min(REOPEN_MAX);
@@ -1055,10 +1502,13 @@ mod tests {
     use netlink_packet_core::{
         Emitable, NetlinkHeader, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_MULTIPART,
     };
+    use netlink_packet_route::address::{AddressAttribute, AddressFlags};
     use netlink_packet_route::link::{
         InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, State,
     };
     use netlink_packet_route::AddressFamily;
+
+    const IFA_F_PERMANENT: u32 = 0x80;
 
     const UP: u32 = IFF_UP;
     const RUNNING: u32 = IFF_RUNNING;
@@ -1156,17 +1606,34 @@ mod tests {
     }
 
     fn engine() -> (Engine, broadcast::Receiver<LinkEvent>) {
-        let view = Arc::new(ArcSwap::from_pointee(Interfaces::default()));
-        let (tx, rx) = broadcast::channel(16);
-        let mut e = Engine::new(view, tx);
-        e.read_speed = |_, _| 1_000_000_000;
+        let (e, rx, _) = engine_all();
         (e, rx)
     }
 
+    /// An engine and receivers of its link events and of all its events.
+    fn engine_all() -> (
+        Engine,
+        broadcast::Receiver<LinkEvent>,
+        broadcast::Receiver<IfEvent>,
+    ) {
+        let view = Arc::new(ArcSwap::from_pointee(Interfaces::default()));
+        let (tx, rx) = broadcast::channel(16);
+        let (all, all_rx) = broadcast::channel(16);
+        let mut e = Engine::new(view, tx, all);
+        e.read_speed = |_, _| 1_000_000_000;
+        (e, rx, all_rx)
+    }
+
     fn fake_dump(e: &mut Engine, seq: u32) {
+        fake_dump_of(e, seq, DumpKind::Links)
+    }
+
+    fn fake_dump_of(e: &mut Engine, seq: u32, kind: DumpKind) {
         e.dump = Some(DumpState {
+            kind,
             seq,
             seen: HashSet::new(),
+            seen_addrs: HashSet::new(),
             interrupted: false,
             started: Instant::now(),
         });
@@ -1467,6 +1934,466 @@ mod tests {
         assert_eq!((l.mtu, l.operstate), (None, None));
     }
 
+    // --- addresses -------------------------------------------------------
+
+    fn addr_msg(
+        index: u32,
+        family: AddressFamily,
+        len: u8,
+        attrs: Vec<AddressAttribute>,
+    ) -> AddressMessage {
+        let mut m = AddressMessage::default();
+        m.header.family = family;
+        m.header.prefix_len = len;
+        m.header.index = index;
+        m.attributes = attrs;
+        m
+    }
+
+    /// `ip addr add A/len dev X` as the kernel reports it: IPv4 with
+    /// IFA_ADDRESS and IFA_LOCAL equal, IPv6 with IFA_ADDRESS only.
+    fn plain_addr(index: u32, a: &str, len: u8) -> AddressMessage {
+        let ip: IpAddr = a.parse().unwrap();
+        match ip {
+            IpAddr::V4(_) => addr_msg(
+                index,
+                AddressFamily::Inet,
+                len,
+                vec![AddressAttribute::Address(ip), AddressAttribute::Local(ip)],
+            ),
+            IpAddr::V6(_) => addr_msg(
+                index,
+                AddressFamily::Inet6,
+                len,
+                vec![
+                    AddressAttribute::Address(ip),
+                    AddressAttribute::Flags(AddressFlags::Permanent | AddressFlags::Nodad),
+                ],
+            ),
+        }
+    }
+
+    fn payload_of(m: RouteNetlinkMessage) -> Vec<u8> {
+        let b = frame(m, 0, 0, 0);
+        NetlinkBuffer::new_checked(&b[..])
+            .unwrap()
+            .payload()
+            .to_vec()
+    }
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parse_address_messages() {
+        // IPv4 10.77.1.1/24 on ifindex 7.
+        let a = parse_addr(&payload_of(RouteNetlinkMessage::NewAddress(plain_addr(
+            7,
+            "10.77.1.1",
+            24,
+        ))))
+        .unwrap();
+        assert_eq!(
+            (a.family, a.index, a.prefix_len),
+            (libc::AF_INET as u8, 7, 24)
+        );
+        let x = a.to_if_addr().unwrap();
+        assert_eq!(x.addr, net("10.77.1.1/24"));
+        assert_eq!((x.peer, x.prefix_route, x.since), (None, true, 0));
+        assert_eq!(x.prefix(), net("10.77.1.0/24"));
+
+        // IPv6 2001:db8:77::1/64: IFA_ADDRESS only; IFA_FLAGS read whole.
+        let a = parse_addr(&payload_of(RouteNetlinkMessage::NewAddress(plain_addr(
+            7,
+            "2001:db8:77::1",
+            64,
+        ))))
+        .unwrap();
+        assert_eq!(a.flags, IFA_F_PERMANENT | 0x02);
+        let x = a.to_if_addr().unwrap();
+        assert_eq!(x.addr, net("2001:db8:77::1/64"));
+        assert_eq!(x.prefix(), net("2001:db8:77::/64"));
+        assert!(x.prefix_route);
+
+        // Point-to-point: `ip addr add 10.0.0.1 peer 10.0.0.2/32`.
+        let l: IpAddr = "10.0.0.1".parse().unwrap();
+        let p: IpAddr = "10.0.0.2".parse().unwrap();
+        let m = addr_msg(
+            3,
+            AddressFamily::Inet,
+            32,
+            vec![AddressAttribute::Local(l), AddressAttribute::Address(p)],
+        );
+        let x = parse_addr(&payload_of(RouteNetlinkMessage::NewAddress(m)))
+            .unwrap()
+            .to_if_addr()
+            .unwrap();
+        assert_eq!((x.addr, x.peer), (net("10.0.0.1/32"), Some(p)));
+        assert_eq!(x.prefix(), net("10.0.0.2/32"));
+        // A peer prefix: `ip addr add 10.0.0.1 peer 10.9.9.9/30`.
+        let x = IfAddr {
+            addr: net("10.0.0.1/30"),
+            peer: Some("10.9.9.9".parse().unwrap()),
+            prefix_route: true,
+            since: 0,
+        };
+        assert_eq!(x.prefix(), net("10.9.9.8/30"));
+
+        // noprefixroute and a failed DAD: no prefix route.
+        for f in [AddressFlags::Noprefixroute, AddressFlags::Dadfailed] {
+            let mut m = plain_addr(7, "2001:db8:78::1", 64);
+            m.attributes
+                .retain(|a| !matches!(a, AddressAttribute::Flags(_)));
+            m.attributes.push(AddressAttribute::Flags(f));
+            let x = parse_addr(&payload_of(RouteNetlinkMessage::NewAddress(m)))
+                .unwrap()
+                .to_if_addr()
+                .unwrap();
+            assert!(!x.prefix_route, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_address_messages_are_errors() {
+        assert_eq!(parse_addr(&[2, 24, 0]), Err(AddrParseError::Short(3)));
+        // An IPv4 message with a 16-octet address.
+        let mut p = vec![libc::AF_INET as u8, 24, 0, 0, 7, 0, 0, 0];
+        p.extend([20, 0, IFA_LOCAL as u8, 0]);
+        p.extend([0u8; 16]);
+        assert_eq!(
+            parse_addr(&p),
+            Err(AddrParseError::BadAddress {
+                kind: IFA_LOCAL,
+                len: 16,
+                family: libc::AF_INET as u8
+            })
+        );
+        // Short IFA_FLAGS.
+        let mut p = vec![libc::AF_INET6 as u8, 64, 0, 0, 7, 0, 0, 0];
+        p.extend([6, 0, IFA_FLAGS as u8, 0, 1, 0, 0, 0]);
+        assert_eq!(parse_addr(&p), Err(AddrParseError::BadFlags(2)));
+        // An attribute longer than the message.
+        let mut p = vec![libc::AF_INET as u8, 24, 0, 0, 7, 0, 0, 0];
+        p.extend([0xff, 0x7f, IFA_LOCAL as u8, 0, 10, 0, 0, 1]);
+        assert!(matches!(parse_addr(&p), Err(AddrParseError::Attribute(_))));
+        // No address at all; a prefix length too long for the family.
+        let p = vec![libc::AF_INET as u8, 24, 0, 0, 7, 0, 0, 0];
+        assert_eq!(
+            parse_addr(&p).unwrap().to_if_addr(),
+            Err(AddrParseError::NoAddress)
+        );
+        let mut p = vec![libc::AF_INET as u8, 33, 0, 0, 7, 0, 0, 0];
+        p.extend([8, 0, IFA_LOCAL as u8, 0, 10, 0, 0, 1]);
+        assert_eq!(
+            parse_addr(&p).unwrap().to_if_addr(),
+            Err(AddrParseError::BadPrefixLen {
+                len: 33,
+                family: libc::AF_INET as u8
+            })
+        );
+        // Another family: returned as it is, not an address of ours.
+        let p = vec![libc::AF_PACKET as u8, 0, 0, 0, 7, 0, 0, 0, 0xff];
+        assert!(!parse_addr(&p).unwrap().is_inet());
+    }
+
+    /// The addresses of the view follow RTM_NEWADDR / RTM_DELADDR; events
+    /// go out after the snapshot showing them; unknown links, repeats and
+    /// removed links.
+    #[test]
+    fn address_notifications_drive_the_view_and_events() {
+        crate::clock::start();
+        std::thread::sleep(Duration::from_millis(20)); // ticks > 0
+        let (mut e, mut links, mut all) = engine_all();
+        e.initial = false;
+        let up = LinkFlags::Up | LinkFlags::Running;
+        let nl = |m: RouteNetlinkMessage| frame(m, 0, 0, 0);
+        e.handle_datagram(
+            &nl(RouteNetlinkMessage::NewLink(link_msg(
+                5,
+                "v5",
+                up,
+                State::Up,
+            ))),
+            99,
+        );
+        assert_eq!(links.try_recv().unwrap(), LinkEvent::Added(5));
+        assert_eq!(all.try_recv().unwrap(), IfEvent::Link(LinkEvent::Added(5)));
+
+        // Two addresses in one datagram.
+        let mut dg = nl(RouteNetlinkMessage::NewAddress(plain_addr(
+            5,
+            "10.77.1.1",
+            24,
+        )));
+        dg.extend(nl(RouteNetlinkMessage::NewAddress(plain_addr(
+            5,
+            "2001:db8:77::1",
+            64,
+        ))));
+        e.handle_datagram(&dg, 99);
+        let snap = e.view.load_full();
+        let got: Vec<IpNet> = snap.addrs(5).iter().map(|a| a.addr).collect();
+        assert_eq!(got, vec![net("10.77.1.1/24"), net("2001:db8:77::1/64")]);
+        let a4 = snap.addrs(5)[0];
+        assert_eq!(
+            all.try_recv().unwrap(),
+            IfEvent::Addr(AddrEvent::Added { index: 5, addr: a4 })
+        );
+        assert!(matches!(
+            all.try_recv().unwrap(),
+            IfEvent::Addr(AddrEvent::Added { index: 5, .. })
+        ));
+        assert!(
+            links.try_recv().is_err(),
+            "address events are not link events"
+        );
+
+        // The same address again (a lifetime refresh): no change, no event.
+        e.handle_datagram(
+            &nl(RouteNetlinkMessage::NewAddress(plain_addr(
+                5,
+                "10.77.1.1",
+                24,
+            ))),
+            99,
+        );
+        assert!(all.try_recv().is_err());
+        assert!(Arc::ptr_eq(&snap, &e.view.load_full()));
+        // The same address with a new length is another address.
+        e.handle_datagram(
+            &nl(RouteNetlinkMessage::NewAddress(plain_addr(
+                5,
+                "10.77.1.1",
+                16,
+            ))),
+            99,
+        );
+        assert!(matches!(
+            all.try_recv().unwrap(),
+            IfEvent::Addr(AddrEvent::Added { .. })
+        ));
+        assert_eq!(e.view.load().addrs(5).len(), 3);
+        e.handle_datagram(
+            &nl(RouteNetlinkMessage::DelAddress(plain_addr(
+                5,
+                "10.77.1.1",
+                16,
+            ))),
+            99,
+        );
+        assert!(matches!(
+            all.try_recv().unwrap(),
+            IfEvent::Addr(AddrEvent::Removed { .. })
+        ));
+
+        // An address of a link the table does not hold: not kept.
+        e.handle_datagram(
+            &nl(RouteNetlinkMessage::NewAddress(plain_addr(
+                6, "10.6.0.1", 24,
+            ))),
+            99,
+        );
+        assert!(e.view.load().addrs(6).is_empty());
+        assert!(all.try_recv().is_err());
+
+        // RTM_DELADDR removes exactly that address.
+        e.handle_datagram(
+            &nl(RouteNetlinkMessage::DelAddress(plain_addr(
+                5,
+                "10.77.1.1",
+                24,
+            ))),
+            99,
+        );
+        assert_eq!(
+            all.try_recv().unwrap(),
+            IfEvent::Addr(AddrEvent::Removed { index: 5, addr: a4 })
+        );
+        let got: Vec<IpNet> = e.view.load().addrs(5).iter().map(|a| a.addr).collect();
+        assert_eq!(got, vec![net("2001:db8:77::1/64")]);
+        // Deleting an address it does not have changes nothing.
+        e.handle_datagram(
+            &nl(RouteNetlinkMessage::DelAddress(plain_addr(
+                5, "10.9.9.9", 24,
+            ))),
+            99,
+        );
+        assert!(all.try_recv().is_err());
+
+        // An undecodable address message is skipped; the next one counts.
+        let mut bad = nl(RouteNetlinkMessage::NewAddress(plain_addr(
+            5, "10.8.0.1", 24,
+        )));
+        let attr_len_at = 16 + ifaddrmsg::LEN;
+        bad[attr_len_at] = 0xff;
+        bad[attr_len_at + 1] = 0x7f;
+        bad.extend(nl(RouteNetlinkMessage::NewAddress(plain_addr(
+            5, "10.9.0.1", 24,
+        ))));
+        e.handle_datagram(&bad, 99);
+        let got: Vec<IpNet> = e.view.load().addrs(5).iter().map(|a| a.addr).collect();
+        assert_eq!(got, vec![net("2001:db8:77::1/64"), net("10.9.0.1/24")]);
+        assert!(
+            e.view.load().addrs(5)[1].since > 0,
+            "stamped when it appeared"
+        );
+        while all.try_recv().is_ok() {}
+
+        // The link goes: its addresses with it.
+        e.handle_datagram(
+            &nl(RouteNetlinkMessage::DelLink(link_msg(
+                5,
+                "v5",
+                up,
+                State::Up,
+            ))),
+            99,
+        );
+        assert!(e.view.load().addrs(5).is_empty());
+        assert!(e.view.load().addrs.is_empty());
+        assert_eq!(
+            all.try_recv().unwrap(),
+            IfEvent::Link(LinkEvent::Removed(5))
+        );
+    }
+
+    #[test]
+    fn address_dump_prunes_missing_addresses_unless_interrupted() {
+        let (mut e, _links, mut all) = engine_all();
+        e.initial = false;
+        let up = LinkFlags::Up | LinkFlags::Running;
+        let nl = |m: RouteNetlinkMessage, port, seq, flags| frame(m, port, seq, flags);
+        e.handle_datagram(
+            &nl(
+                RouteNetlinkMessage::NewLink(link_msg(5, "v5", up, State::Up)),
+                0,
+                0,
+                0,
+            ),
+            99,
+        );
+        for a in ["10.1.0.1", "10.2.0.1"] {
+            e.handle_datagram(
+                &nl(
+                    RouteNetlinkMessage::NewAddress(plain_addr(5, a, 24)),
+                    0,
+                    0,
+                    0,
+                ),
+                99,
+            );
+        }
+        while all.try_recv().is_ok() {}
+
+        // An interrupted dump showing only 10.1.0.1 prunes nothing.
+        fake_dump_of(&mut e, 7, DumpKind::Addrs);
+        let b = nl(
+            RouteNetlinkMessage::NewAddress(plain_addr(5, "10.1.0.1", 24)),
+            99,
+            7,
+            NLM_F_MULTIPART | NLM_F_DUMP_INTR,
+        );
+        e.handle_datagram(&b, 99);
+        assert_eq!(
+            e.handle_datagram(&done(99, 7), 99),
+            Some(DumpEnd::Done { interrupted: true })
+        );
+        assert_eq!(e.view.load().addrs(5).len(), 2);
+
+        // A clean one does: 10.2.0.1 vanished without a notification.
+        fake_dump_of(&mut e, 8, DumpKind::Addrs);
+        let b = nl(
+            RouteNetlinkMessage::NewAddress(plain_addr(5, "10.1.0.1", 24)),
+            99,
+            8,
+            NLM_F_MULTIPART,
+        );
+        e.handle_datagram(&b, 99);
+        assert_eq!(
+            e.handle_datagram(&done(99, 8), 99),
+            Some(DumpEnd::Done { interrupted: false })
+        );
+        let got: Vec<IpNet> = e.view.load().addrs(5).iter().map(|a| a.addr).collect();
+        assert_eq!(got, vec![net("10.1.0.1/24")]);
+        assert!(matches!(
+            all.try_recv().unwrap(),
+            IfEvent::Addr(AddrEvent::Removed { index: 5, addr }) if addr.addr == net("10.2.0.1/24")
+        ));
+        // A link dump never prunes addresses.
+        fake_dump(&mut e, 9);
+        let b = nl(
+            RouteNetlinkMessage::NewLink(link_msg(5, "v5", up, State::Up)),
+            99,
+            9,
+            NLM_F_MULTIPART,
+        );
+        e.handle_datagram(&b, 99);
+        e.handle_datagram(&done(99, 9), 99);
+        assert_eq!(e.view.load().addrs(5).len(), 1);
+        // Addresses present during the initial dumps carry no stamp.
+        let (mut e, _l, _a) = engine_all();
+        e.handle_datagram(
+            &nl(
+                RouteNetlinkMessage::NewLink(link_msg(5, "v5", up, State::Up)),
+                0,
+                0,
+                0,
+            ),
+            99,
+        );
+        e.handle_datagram(
+            &nl(
+                RouteNetlinkMessage::NewAddress(plain_addr(5, "10.1.0.1", 24)),
+                0,
+                0,
+                0,
+            ),
+            99,
+        );
+        e.initial = false;
+        e.publish();
+        assert_eq!(e.view.load().addrs(5)[0].since, 0);
+    }
+
+    #[test]
+    fn odd_address_bytes_never_panic() {
+        let (mut e, _rx) = engine();
+        e.initial = false;
+        let up = LinkFlags::Up | LinkFlags::Running;
+        e.handle_datagram(
+            &frame(
+                RouteNetlinkMessage::NewLink(link_msg(9, "odd", up, State::Up)),
+                0,
+                0,
+                0,
+            ),
+            99,
+        );
+        let mut good = frame(
+            RouteNetlinkMessage::NewAddress(plain_addr(9, "10.7.0.1", 24)),
+            0,
+            0,
+            0,
+        );
+        good.extend(frame(
+            RouteNetlinkMessage::DelAddress(plain_addr(9, "2001:db8::1", 64)),
+            0,
+            0,
+            0,
+        ));
+        for cut in 0..good.len() {
+            e.handle_datagram(&good[..cut], 99);
+        }
+        for pos in 0..good.len() {
+            for val in [0u8, 1, 3, 0x7f, 0xff] {
+                let mut b = good.clone();
+                b[pos] = val;
+                e.handle_datagram(&b, 99);
+            }
+        }
+    }
+
     #[test]
     fn from_list_and_lookups() {
         let mk = |index, name: &str, oper| IfInfo {
@@ -1695,6 +2622,98 @@ mod tests {
         }
         let snap = w.snapshot();
         assert!(snap.get(ia).is_none() && snap.get(ib).is_none());
+        drop(guard);
+    }
+
+    /// Addresses on a real veth: notifications, the initial dump of a
+    /// second watcher, removal, and removal of the link.
+    #[tokio::test]
+    async fn veth_addresses() {
+        if !is_root() {
+            println!("skipped: needs root");
+            return;
+        }
+        crate::clock::start();
+        let (a, b) = (
+            format!("l3a{}a", std::process::id()),
+            format!("l3a{}b", std::process::id()),
+        );
+        let _ = del_link(&a);
+        let w = IfWatcher::start(Duration::ZERO).await.expect("start");
+        add_veth(&a, &b).expect("create veth");
+        let guard = VethGuard(a.clone());
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while w.snapshot().by_name(&a).is_none() {
+            assert!(Instant::now() < deadline, "{a} not seen");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let ia = w.snapshot().by_name(&a).unwrap().index;
+        set_up(&a).expect("a up");
+        let mut rx = w.subscribe_all();
+        let add = |m: AddressMessage| {
+            rtnl(
+                RouteNetlinkMessage::NewAddress(m),
+                NLM_F_CREATE | NLM_F_EXCL,
+            )
+        };
+        add(plain_addr(ia, "203.0.113.201", 30)).expect("add IPv4 address");
+        add(plain_addr(ia, "2001:db8:77::1", 64)).expect("add IPv6 address");
+        let want = [net("203.0.113.201/30"), net("2001:db8:77::1/64")];
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Ok(IfEvent::Addr(AddrEvent::Added { index, addr }))) if index == ia => {
+                    assert!(w.snapshot().addrs(ia).contains(&addr));
+                    assert!(addr.since > 0 && addr.prefix_route);
+                    seen.push(addr.addr);
+                }
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                _ => panic!("no address events for {a} (got {seen:?})"),
+            }
+        }
+        seen.sort();
+        let mut w2 = want.to_vec();
+        w2.sort();
+        assert_eq!(seen, w2);
+
+        // A watcher started now finds them in its initial dump (link-local
+        // fe80:: addresses of the veth may be there as well).
+        let w2 = IfWatcher::start(Duration::ZERO)
+            .await
+            .expect("second start");
+        let got: Vec<IpNet> = w2.snapshot().addrs(ia).iter().map(|x| x.addr).collect();
+        for n in want {
+            assert!(got.contains(&n), "{n} missing from the dump: {got:?}");
+        }
+        assert!(w2.snapshot().addrs(ia).iter().all(|x| x.since == 0));
+        drop(w2);
+
+        // RTM_DELADDR.
+        rtnl(
+            RouteNetlinkMessage::DelAddress(plain_addr(ia, "203.0.113.201", 30)),
+            0,
+        )
+        .expect("delete IPv4 address");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Ok(IfEvent::Addr(AddrEvent::Removed { index, addr })))
+                    if index == ia && addr.addr == want[0] =>
+                {
+                    break
+                }
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                _ => panic!("no Removed event for {}", want[0]),
+            }
+        }
+        assert!(!w.snapshot().addrs(ia).iter().any(|x| x.addr == want[0]));
+        del_link(&a).expect("delete veth");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while w.snapshot().get(ia).is_some() || !w.snapshot().addrs(ia).is_empty() {
+            assert!(Instant::now() < deadline, "{a} and its addresses not gone");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         drop(guard);
     }
 }
