@@ -29,6 +29,7 @@ mod session;
 mod speaker;
 mod status;
 
+pub use mpls::Labels;
 pub use packet::nlri::FamilySet;
 pub use session::CONNECT_RETRY;
 pub use status::{RibStats, StatusHandle};
@@ -98,7 +99,7 @@ pub enum AsSegment {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Path {
     pub attrs: Arc<PathAttrs>,
-    pub labels: Vec<u32>,
+    pub labels: Labels,
     /// Which peer it came from (None: originated locally).
     pub from: Option<PeerId>,
 }

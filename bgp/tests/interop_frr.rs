@@ -101,7 +101,7 @@ fn local_route(rd: [u8; 8], prefix: &str, label: u32, rt: [u8; 8]) -> (RouteKey,
         RouteKey::Vpn(rd, prefix.parse().unwrap()),
         Path {
             attrs: Arc::new(attrs),
-            labels: vec![label],
+            labels: bgp::Labels::one(label),
             from: None,
         },
     )

@@ -62,7 +62,7 @@ fn local_route(rd: [u8; 8], prefix: &str, label: u32, rt: [u8; 8]) -> (RouteKey,
         RouteKey::Vpn(rd, prefix.parse().unwrap()),
         Path {
             attrs: Arc::new(attrs),
-            labels: vec![label],
+            labels: bgp::Labels::one(label),
             from: None,
         },
     )
@@ -311,7 +311,7 @@ fn gobgp_ce_ebgp_in_vrf() {
                 next_hop: Some("192.0.2.9".parse().unwrap()),
                 ..PathAttrs::default()
             }),
-            labels: vec![],
+            labels: bgp::Labels::new(),
             from: None,
         };
         s.send(BgpCommand::Originate {

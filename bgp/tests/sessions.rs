@@ -79,7 +79,7 @@ fn collision_leaves_one_session() {
         let key = RouteKey::Vpn(rd0(65000, 1), "10.1.0.0/24".parse().unwrap());
         let path = Path {
             attrs: Arc::new(PathAttrs::default()),
-            labels: vec![99],
+            labels: bgp::Labels::one(99),
             from: None,
         };
         a.send(BgpCommand::Originate {

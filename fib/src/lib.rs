@@ -14,12 +14,12 @@ use std::net::IpAddr;
 mod caps;
 mod check;
 mod display;
-mod labels;
 pub mod netlink;
 pub mod shadow;
 mod table;
 
-pub use labels::Labels;
+/// The label stack type lives in mpls (bgp carries it too).
+pub use mpls::Labels;
 pub use netlink::{NetlinkConfig, NetlinkFib, RTPROT_L3VPND};
 pub use shadow::ShadowFib;
 pub use table::{RouteTable, StoredRoute};

@@ -7,7 +7,9 @@
 //! (vpn-core keeps it in its committed configuration so allocations persist).
 
 pub mod ilm;
+mod labels;
 pub mod space;
 
 pub use ilm::{Ilm, IlmAction};
+pub use labels::Labels;
 pub use space::{LabelError, LabelRange, LabelSpace, MAX_LABEL, MIN_UNRESERVED};

@@ -658,7 +658,7 @@ impl Vpn {
                 next_hop: None,
                 ..attrs.clone()
             }),
-            labels: vec![],
+            labels: bgp::Labels::new(),
             from: None,
         });
         // VPN export: local routes (static, CE-learned); imported ones belong
@@ -681,7 +681,7 @@ impl Vpn {
                 RouteKey::Vpn(rd.to_rd_bytes(), *p),
                 Path {
                     attrs: Arc::new(a),
-                    labels: vec![label],
+                    labels: bgp::Labels::one(label),
                     from: None,
                 },
             )),
@@ -1316,7 +1316,7 @@ mod tests {
                 ext_communities: rts.iter().map(|r| rt(r).to_rt_bytes()).collect(),
                 ..PathAttrs::default()
             }),
-            labels: vec![label],
+            labels: bgp::Labels::one(label),
             from: Some(1),
         }
     }

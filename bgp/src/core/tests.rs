@@ -260,7 +260,7 @@ fn reflection_next_hop_self_and_ebgp_export() {
             ext_communities: vec![[0, 2, 0xfd, 0xe8, 0, 0, 0, 4]],
             ..PathAttrs::default()
         }),
-        labels: vec![400],
+        labels: crate::Labels::one(400),
         from: None,
     };
     bests(&mut c);
@@ -315,7 +315,7 @@ fn vrf_rib_for_ce_peers() {
     let p: IpNet = "192.168.1.0/24".parse().unwrap();
     let imported = Path {
         attrs: Arc::new(attrs(&[], "10.0.0.9")),
-        labels: vec![],
+        labels: crate::Labels::new(),
         from: None,
     };
     c.originate(&Some("red".into()), vec![(RouteKey::Unicast(p), imported)]);
@@ -535,7 +535,7 @@ fn session_start_dump_and_route_refresh() {
     let k = vpn_key(1, "10.1.0.0/24");
     let local = Path {
         attrs: Arc::new(PathAttrs::default()),
-        labels: vec![16],
+        labels: crate::Labels::one(16),
         from: None,
     };
     c.originate(&None, vec![(k, local)]);
@@ -613,7 +613,7 @@ fn best_events_carry_the_previous_learned_attributes() {
             local_pref: Some(200),
             ..attrs(&[], "192.0.2.9")
         }),
-        labels: vec![17],
+        labels: crate::Labels::one(17),
         from: None,
     };
     core.originate(&None, vec![(key, local)]);

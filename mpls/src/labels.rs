@@ -1,11 +1,12 @@
-//! The MPLS label stack a route pushes (RFC 3032 section 2.1), held inline:
-//! a VPN route pushes one label (RFC 4364 section 4.3.2), so a heap
-//! allocation per route would cost more than the labels themselves.
+//! The MPLS label stack a route pushes or a BGP path carries (RFC 3032
+//! section 2.1, RFC 8277), held inline: a VPN route has one label (RFC 4364
+//! section 4.3.2), so a heap allocation per route would cost more than the
+//! labels themselves.
 //!
 //! A [`Labels`] holds up to [`Labels::CAPACITY`] labels, outermost first.
 //! Built from a deeper stack it keeps the first ones and remembers that it
-//! was cut ([`Labels::is_truncated`]); backends refuse to install such a
-//! stack (`check.rs`), so a label is never dropped silently.
+//! was cut ([`Labels::is_truncated`]); the FIB backends refuse to install
+//! such a stack (fib's `check.rs`), so a label is never dropped silently.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -98,6 +99,20 @@ impl From<&[u32]> for Labels {
 impl<const N: usize> From<[u32; N]> for Labels {
     fn from(labels: [u32; N]) -> Labels {
         labels.into_iter().collect()
+    }
+}
+
+/// Reads like a slice (`first`, `iter`, `is_empty`, ...).
+impl std::ops::Deref for Labels {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq<Vec<u32>> for Labels {
+    fn eq(&self, other: &Vec<u32>) -> bool {
+        self.as_slice() == other.as_slice()
     }
 }
 
