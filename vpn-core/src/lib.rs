@@ -9,6 +9,7 @@ pub mod bgpcfg;
 pub mod chunkmap;
 pub mod clock;
 pub mod config;
+pub mod connected;
 pub mod fibview;
 pub mod ifaces;
 pub mod keys;
