@@ -28,7 +28,7 @@
 #     config file; CPU is then the daemon's whole CPU since the restart
 #     (store load included: an upper bound).
 #   FULL_WAIT=600 bounds the wait (s; on timeout the count reached is shown),
-#   FULL_POLL=0.5 is the interval between walks of the route counts (s), so
+#   FULL_POLL=0.1 is the interval between walks of the route counts (s), so
 #   the time is an upper bound by up to that much.
 #   PROFILE=1: `perf record -g` the daemon for PERF_SECS=10 s from session up
 #     and print the top of `perf report --no-children --sort symbol` (the
@@ -66,7 +66,7 @@ NS_FEED=bgping-feed
 REPLAY=$ROOT/target/release/examples/replay
 FULL_PEER=${FULL_PEER:-snmp}
 FULL_WAIT=${FULL_WAIT:-600}
-FULL_POLL=${FULL_POLL:-0.5}
+FULL_POLL=${FULL_POLL:-0.1}
 PROFILE=${PROFILE:-0}
 PERF_SECS=${PERF_SECS:-10}
 PERF_ARGS=${PERF_ARGS:--g}
