@@ -7,6 +7,15 @@
 //! never decides *what* to do, the configuration does. Failures become state
 //! (the VRF's FIB status and reason) and are retried with backoff.
 //!
+//! The route of a prefix in a VRF's table is, by administrative distance:
+//! its connected route ([`crate::connected`]: a directly attached subnet of
+//! one of the VRF's interfaces, `dev IF` at metric 0), else its best static
+//! row, else its BGP route (CE-learned, then imported); else nothing (the
+//! catch-all for a default prefix). Connected routes come from the interface
+//! view: their changes arrive as prefix hints (the VPN glue computes which
+//! prefixes an address or link change touched), and every VRF round
+//! recomputes them.
+//!
 //! ```text
 //!  Store::commit --hints--> [channel] --> Reconciler thread --ops--> Fib backend
 //!                                              |
@@ -14,6 +23,7 @@
 //! ```
 
 use crate::config::{label_owner_vrf_key, Config, LabelMode, RowState};
+use crate::connected::Connected;
 use crate::fibview::{Backend, FibStatus, FibView, VrfFibState};
 use crate::keys::VrfKey;
 use crate::routes::{RteIndex, RteKey, RteRow, RteType, STATIC_DISTANCE};
@@ -113,6 +123,19 @@ fn bgp_fib_route(table: u32, p: &IpNet, r: &crate::vpn::BgpRoute) -> Option<Rout
     })
 }
 
+/// The FIB route of a connected prefix: directly attached, metric 0.
+fn connected_fib_route(table: u32, p: &IpNet, c: &Connected) -> Route {
+    Route {
+        table,
+        prefix: *p,
+        nexthop: NextHop::Dev {
+            ifindex: c.if_index,
+        },
+        metric: crate::connected::CONNECTED_DISTANCE,
+        labels: Labels::new(),
+    }
+}
+
 /// A VRF whose routes go to the FIB: row active and admin up.
 fn installs(cfg: &Config, vrf: &VrfKey) -> Option<u32> {
     let r = cfg.vrfs.get(vrf)?;
@@ -120,9 +143,7 @@ fn installs(cfg: &Config, vrf: &VrfKey) -> Option<u32> {
 }
 
 fn routes_enabled(cfg: &Config, vrf: &VrfKey) -> bool {
-    cfg.vrfs
-        .get(vrf)
-        .is_some_and(|r| r.state == RowState::Active && r.admin == crate::AdminStatus::Up)
+    crate::connected::vrf_in_service(cfg, vrf)
 }
 
 /// The ILM entry an allocated label should have.
@@ -222,6 +243,9 @@ struct VrfFacts<'a> {
     enabled: bool,
     /// Whether the VRF has any static route row (else no best_route lookup).
     has_static: bool,
+    /// Its connected routes (computed once per round: they cost the VRF's
+    /// bindings, not its routes).
+    connected: BTreeMap<IpNet, Connected>,
     /// The VRF's BGP routes.
     bgp: Option<&'a crate::chunkmap::ChunkMap<IpNet, crate::vpn::BgpRoute>>,
     /// What its table holds as applied.
@@ -269,10 +293,16 @@ fn prefix_op(
 ) {
     let table = f.table;
     let want = if f.enabled {
-        f.has_static
-            .then(|| best_route(cfg, vrf, p))
-            .flatten()
-            .map(|(k, r)| fib_route(table, &k.index(), r))
+        // Connected (distance 0), static (1), then BGP.
+        f.connected
+            .get(p)
+            .map(|c| connected_fib_route(table, p, c))
+            .or_else(|| {
+                f.has_static
+                    .then(|| best_route(cfg, vrf, p))
+                    .flatten()
+                    .map(|(k, r)| fib_route(table, &k.index(), r))
+            })
             .or_else(|| bgp.and_then(|r| bgp_fib_route(table, p, r)))
     } else {
         None
@@ -541,10 +571,16 @@ impl Reconciler {
             if let Some(table) = installs(cfg, &v) {
                 ps.sort_unstable();
                 ps.dedup();
+                let enabled = routes_enabled(cfg, &v);
                 let facts = VrfFacts {
                     table,
-                    enabled: routes_enabled(cfg, &v),
+                    enabled,
                     has_static: cfg.routes_of(&v).next().is_some(),
+                    connected: if enabled {
+                        self.connected_of(cfg, &v)
+                    } else {
+                        BTreeMap::new()
+                    },
                     bgp: bgp.of(&v),
                     applied: self.applied.routes.get(&table),
                     ipv6,
@@ -627,7 +663,11 @@ impl Reconciler {
                     desired.insert(idx.prefix, fib_route(table, &bk.index(), br));
                 }
             }
-            // BGP routes where no static route is (static distance 1 wins).
+            // Connected routes (distance 0) over static ones.
+            for (p, c) in self.connected_of(cfg, vrf) {
+                desired.insert(p, connected_fib_route(table, &p, &c));
+            }
+            // BGP routes where no connected or static route is.
             if let Some(m) = self.bgp_now.of(vrf) {
                 for (p, r) in m.iter() {
                     if !desired.contains_key(p) {
@@ -658,6 +698,17 @@ impl Reconciler {
             {
                 ops.push(FibOp::PutRoute(r));
             }
+        }
+    }
+
+    /// The connected routes of a VRF as of the current interface snapshot
+    /// (none without an interface view).
+    fn connected_of(&self, cfg: &Config, vrf: &VrfKey) -> BTreeMap<IpNet, Connected> {
+        match &self.ifs {
+            Some(ifs) if cfg.ifconfs_of(vrf).next().is_some() => {
+                crate::connected::of_vrf(cfg, &ifs.load(), vrf)
+            }
+            _ => BTreeMap::new(),
         }
     }
 
@@ -1092,6 +1143,147 @@ mod tests {
             let s = fib();
             s.vrfs.is_empty() && s.routes.is_empty() && s.ilm.is_empty()
         });
+        tx.send(Hint::Stop).unwrap();
+        h.join().unwrap();
+    }
+
+    /// Connected routes: installed as `dev IF` metric 0, over a static row
+    /// and a BGP route of the same prefix; an address or link change (a
+    /// prefix hint, as the VPN glue sends it) brings the next best back;
+    /// admin down withdraws them; a full round agrees.
+    #[test]
+    fn connected_routes_win_and_follow_the_interfaces() {
+        use crate::ifaces::{IfAddr, IfInfo, IfStats, Interfaces, OperState};
+        use crate::vpn::BgpRoutes;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let shadow = Shared(Arc::new(Mutex::new(ShadowFib::new())));
+        let link = |oper| IfInfo {
+            index: 7,
+            name: "ce0".into(),
+            link_type: 1,
+            mtu: 1500,
+            speed_bps: 0,
+            mac: vec![],
+            admin_up: true,
+            oper,
+            promiscuous: false,
+            last_change: 0,
+            alias: String::new(),
+            stats: IfStats::default(),
+        };
+        let addr = |s: &str| IfAddr {
+            addr: s.parse().unwrap(),
+            peer: None,
+            prefix_route: true,
+            since: 0,
+        };
+        let both = vec![
+            addr("10.77.1.1/24"),
+            addr("2001:db8:77::1/64"),
+            addr("fe80::1/64"),
+        ];
+        let ifs = Arc::new(ArcSwap::from_pointee(
+            Interfaces::from_list(vec![link(OperState::Up)]).with_addrs(7, both.clone()),
+        ));
+        let bgp: Arc<ArcSwap<BgpRoutes>> = Default::default();
+        let (tx, view, h) = Reconciler::spawn(
+            Box::new(shadow.clone()),
+            Backend::Shadow,
+            store.clone(),
+            bgp.clone(),
+            Some(ifs.clone()),
+        );
+        let hooks = Mutex::new(tx.clone());
+        store.on_commit(Box::new(move |_, eff| {
+            for h in hints(eff) {
+                let _ = hooks.lock().unwrap().send(h);
+            }
+        }));
+        let red = vrf("red");
+        let v4: IpNet = "10.77.1.0/24".parse().unwrap();
+        let v6: IpNet = "2001:db8:77::/64".parse().unwrap();
+        let mut routes = BgpRoutes::default();
+        routes.insert(&red, v6, bgp_route("2001:db8::2", 100));
+        bgp.store(Arc::new(routes));
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        let mut b = IfConfRow::new(Storage::Volatile);
+        b.state = RowState::Active;
+        let (sk, sr) = route(&red, "10.77.1.0/24", "192.0.2.1", 5);
+        store
+            .commit(
+                1,
+                vec![
+                    Change::PutVrf(red.clone(), row.clone()),
+                    Change::PutIfConf(IfConfKey::new(&red, 7), b),
+                    Change::PutRte(sk, sr),
+                ],
+            )
+            .unwrap();
+        let table = store.snapshot().vrfs[&red].table_id;
+        let lines = || {
+            let mut v: Vec<String> = shadow
+                .0
+                .lock()
+                .unwrap()
+                .state()
+                .routes
+                .iter()
+                .filter(|r| r.prefix == v4 || r.prefix == v6)
+                .map(|r| r.to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        let conn4 = format!("10.77.1.0/24 ifindex 7 table {table}");
+        let conn6 = format!("2001:db8:77::/64 ifindex 7 table {table}");
+        let stat4 = format!("10.77.1.0/24 via 192.0.2.1 table {table} metric 5");
+        let bgp6 =
+            format!("2001:db8:77::/64 encap mpls 100 via 2001:db8::2 table {table} metric 200");
+        wait_for("connected routes", || {
+            lines() == vec![conn4.clone(), conn6.clone()]
+        });
+        // catch-alls and the two connected routes (fe80:: gives none)
+        wait_for("count", || view.load().vrf(&red).routes == 4);
+
+        // The IPv4 address goes: the static row takes the prefix back.
+        ifs.store(Arc::new(
+            Interfaces::from_list(vec![link(OperState::Up)]).with_addrs(7, both[1..].to_vec()),
+        ));
+        tx.send(Hint::Prefixes(red.clone(), vec![v4])).unwrap();
+        wait_for("static back", || {
+            lines() == vec![stat4.clone(), conn6.clone()]
+        });
+
+        // The link goes down: the BGP route takes the IPv6 prefix back.
+        ifs.store(Arc::new(
+            Interfaces::from_list(vec![link(OperState::Down)]).with_addrs(7, both.clone()),
+        ));
+        tx.send(Hint::Prefixes(red.clone(), vec![v4, v6])).unwrap();
+        wait_for("BGP back", || lines() == vec![stat4.clone(), bgp6.clone()]);
+
+        // Up again, both addresses: a full round finds the same as hints.
+        ifs.store(Arc::new(
+            Interfaces::from_list(vec![link(OperState::Up)]).with_addrs(7, both.clone()),
+        ));
+        tx.send(Hint::Prefixes(red.clone(), vec![v6, v4])).unwrap();
+        wait_for("connected again", || {
+            lines() == vec![conn4.clone(), conn6.clone()]
+        });
+        let before = shadow.0.lock().unwrap().state();
+        tx.send(Hint::All).unwrap();
+        tx.send(Hint::Vrf(red.clone())).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(shadow.0.lock().unwrap().state(), before);
+
+        // Admin down: no routes but the catch-alls.
+        row.admin = AdminStatus::Down;
+        store
+            .commit(2, vec![Change::PutVrf(red.clone(), row)])
+            .unwrap();
+        wait_for("withdrawn", || lines().is_empty());
+        assert_eq!(view.load().vrf(&red).routes, 2);
         tx.send(Hint::Stop).unwrap();
         h.join().unwrap();
     }
