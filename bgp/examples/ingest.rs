@@ -91,7 +91,6 @@ fn main() {
         .unwrap();
         let mut up: Option<(Instant, f64)> = None;
         let mut best = 0usize;
-        let mut labels = 0usize;
         let deadline = Instant::now() + Duration::from_secs(hold);
         loop {
             let batch = match tokio::time::timeout_at(deadline.into(), events.recv_batch()).await {
@@ -113,7 +112,7 @@ fn main() {
                         tokio::time::sleep(Duration::from_millis(250)).await;
                         let vpn = status.ribs().into_iter().find(|r| r.rib.is_none()).unwrap_or_default();
                         println!(
-                            "RESULT secs={secs:.3} cpu={cpu:.2} rss_mib={:.1} routes={} table_bytes_per_route={:.1} attr_sets={} label_events={labels}",
+                            "RESULT secs={secs:.3} cpu={cpu:.2} rss_mib={:.1} routes={} table_bytes_per_route={:.1} attr_sets={}",
                             proc_status("VmHWM:") as f64 / 1024.0,
                             vpn.routes,
                             vpn.table_bytes as f64 / vpn.routes.max(1) as f64,
@@ -123,7 +122,6 @@ fn main() {
                         let _ = std::io::stdout().flush();
                     }
                 }
-                BgpEvent::LabelReceived { .. } => labels += 1,
                 _ => {}
             }
             }

@@ -621,7 +621,7 @@ impl Core {
                 }
                 None => self.attrs.intern_owned(up.attrs.clone(), 0),
             };
-            self.announce(&rib, slot, id, attr, list, families, &targets, &shared);
+            self.announce(&rib, slot, attr, list, families, &targets, &shared);
             self.attrs.release_if_unused(attr);
         }
         if let Some(f) = up.end_of_rib {
@@ -635,7 +635,6 @@ impl Core {
         &mut self,
         rib: &Option<String>,
         slot: u16,
-        id: PeerId,
         attr: u32,
         list: &[Nlri],
         families: FamilySet,
@@ -657,14 +656,6 @@ impl Core {
             let c = with_table!(r, key, |t, k| t.upsert(k, path, better(attrs, peers)));
             // +1 here, -1 in after_change for the path it replaced.
             PeerShared::add(&shared.accepted, family, 1);
-            if let Some(label) = n.label {
-                self.events.push(BgpEvent::LabelReceived {
-                    id,
-                    rib: rib.clone(),
-                    key: n.key,
-                    label,
-                });
-            }
             self.after_change(rib, key, c, Some(targets));
         }
     }

@@ -227,15 +227,6 @@ pub enum BgpEvent {
     },
     /// End-of-RIB received (RFC 4724) for a family from a peer.
     EndOfRib { id: PeerId, family: Family },
-    /// A label received from a peer for a RIB that the caller may check
-    /// against its label space (illegal-label accounting is vpn-core's).
-    /// One per labelled route announced (before the route's Best event).
-    LabelReceived {
-        id: PeerId,
-        rib: Option<String>,
-        key: RouteKey,
-        label: u32,
-    },
 }
 
 /// The speaker's events, in order. They travel in batches (one channel
@@ -304,8 +295,8 @@ impl Events {
 /// speaker waits, stops reading its sessions' UPDATEs, and TCP flow control
 /// holds the peers back (keepalives go on). Commands sent meanwhile are
 /// still taken, so a task that both sends commands and reads events cannot
-/// deadlock with the speaker. Each route learned yields a `LabelReceived`
-/// (labelled routes) and a `Best`. The speaker stops on
+/// deadlock with the speaker. A route learned yields a `Best` when it changes
+/// the best path (its labels are in the path). The speaker stops on
 /// [`BgpCommand::Shutdown`] or when `cmds` closes, after sending Cease
 /// NOTIFICATIONs.
 ///

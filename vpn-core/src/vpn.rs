@@ -982,9 +982,7 @@ impl Vpn {
                     self.ce_best(st, cfg, &mut routes, &vrf, p, best);
                     touched.entry(vrf).or_default().push(p);
                 }
-                BgpEvent::LabelReceived { .. }
-                | BgpEvent::EndOfRib { .. }
-                | BgpEvent::Best { .. } => {}
+                BgpEvent::EndOfRib { .. } | BgpEvent::Best { .. } => {}
             }
         }
         for (i, list) in work {
