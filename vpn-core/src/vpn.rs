@@ -5,13 +5,25 @@
 //!   VPN RIB, CE peers their VRF's RIB).
 //! - Export: every best route of a VRF with an RD and export route targets
 //!   is originated as a VPN route (RD:prefix, the export RTs, the VRF's
-//!   label per its mode, next hop self).
+//!   label per its mode, next hop self): connected routes (the subnets of
+//!   the VRF's interfaces, [`crate::connected`]), static rows and CE-learned
+//!   routes, in that order of preference. Connected and static routes go out
+//!   with ORIGIN incomplete; a connected route takes the VRF's label
+//!   (pop and look up: its hosts are reached through the VRF's table), or
+//!   where the VRF's mode allocated none, the label its mode gives a route
+//!   without a next hop. The VRF's CE peers are offered the same routes.
 //! - Import: a VPN route whose RTs meet a VRF's import RTs becomes a route of
 //!   that VRF (next hop the remote PE, its label) and is advertised to the
 //!   VRF's CE peers; routes a CE peer sends become routes of its VRF.
 //!
 //! Imported and CE-learned routes live in [`BgpRoutes`], published for the
 //! reconciler (FIB) and the route table (read-only rows, Proto bgp).
+//!
+//! Interface events (addresses, links: [`Vpn::follow_interfaces`]) and
+//! binding changes re-evaluate the connected routes of the VRFs concerned:
+//! the glue keeps, per VRF, the connected routes it last saw; the prefixes
+//! that differ from the interface view now are exported or withdrawn and
+//! handed to the reconciler (the [`OnChange`] hints), and nothing else.
 
 use crate::bgpcfg::{
     PeerKey, PeerRow, PeerState, PeerStates, FAM_IPV4_UNICAST, FAM_IPV6_UNICAST, FAM_VPNV4,
@@ -21,6 +33,8 @@ use crate::chunkmap::ChunkMap;
 use crate::config::{
     label_owner_next_hop, label_owner_prefix, label_owner_vrf, Config, LabelMode, RowState,
 };
+use crate::connected::Connected;
+use crate::ifaces::{IfEvent, Interfaces};
 use crate::keys::{RtType, VrfKey};
 use crate::reconcile::best_route;
 use crate::routes::RteKey;
@@ -33,7 +47,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::ops::Bound;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Administrative distances: eBGP (CE-learned) and iBGP (imported VPN).
 pub const EBGP_DISTANCE: u32 = 20;
@@ -363,6 +377,10 @@ struct State {
     /// imports by its import RTs, and the other RDs that offer a prefix.
     by_rt: ChunkMap<([u8; 8], IpNet, bgp::Rd), VpnPath>,
     imports: Imports,
+    /// The connected routes of each VRF as last seen (no empty entries),
+    /// and which VRFs each interface gave routes to.
+    connected: BTreeMap<VrfKey, BTreeMap<IpNet, Connected>>,
+    connected_by_if: BTreeMap<u32, BTreeSet<VrfKey>>,
 }
 
 impl State {
@@ -429,6 +447,9 @@ pub struct Vpn {
     pub illegal: Arc<crate::fibview::IllegalLabels>,
     /// Route limits for imported routes.
     pub drops: Arc<crate::fibview::RouteDrops>,
+    /// The interface view connected routes come from (none until
+    /// [`Vpn::set_interfaces`]: no connected routes).
+    ifs: OnceLock<Arc<ArcSwap<Interfaces>>>,
 }
 
 impl Vpn {
@@ -453,7 +474,154 @@ impl Vpn {
             on_change,
             illegal,
             drops,
+            ifs: OnceLock::new(),
         }
+    }
+
+    /// Where connected routes come from. Set once, before [`Vpn::sync_all`]
+    /// (a second call is ignored).
+    pub fn set_interfaces(&self, ifs: Arc<ArcSwap<Interfaces>>) {
+        let _ = self.ifs.set(ifs);
+    }
+
+    /// The connected routes of a VRF as of the interface view now.
+    fn connected_now(&self, cfg: &Config, vrf: &VrfKey) -> BTreeMap<IpNet, Connected> {
+        match self.ifs.get() {
+            Some(ifs) if cfg.ifconfs_of(vrf).next().is_some() => {
+                crate::connected::of_vrf(cfg, &ifs.load(), vrf)
+            }
+            _ => BTreeMap::new(),
+        }
+    }
+
+    /// Record a VRF's connected routes as seen now; returns the prefixes
+    /// whose connected route came, went or moved to another interface, and
+    /// tells the reconciler about them.
+    fn note_connected(&self, st: &mut State, cfg: &Config, vrf: &VrfKey) -> Vec<IpNet> {
+        let now = self.connected_now(cfg, vrf);
+        let empty = BTreeMap::new();
+        let old = st.connected.get(vrf).unwrap_or(&empty);
+        let mut changed: Vec<IpNet> = old
+            .iter()
+            .filter(|(p, c)| now.get(p).is_none_or(|n| n.if_index != c.if_index))
+            .map(|(p, _)| *p)
+            .collect();
+        changed.extend(now.keys().filter(|p| !old.contains_key(p)).copied());
+        if changed.is_empty() {
+            // Only ages may differ: keep the newer view.
+            if !now.is_empty() {
+                st.connected.insert(vrf.clone(), now);
+            }
+            return changed;
+        }
+        changed.sort_unstable();
+        for c in old.values() {
+            if let Some(s) = st.connected_by_if.get_mut(&c.if_index) {
+                s.remove(vrf);
+                if s.is_empty() {
+                    st.connected_by_if.remove(&c.if_index);
+                }
+            }
+        }
+        for c in now.values() {
+            st.connected_by_if
+                .entry(c.if_index)
+                .or_default()
+                .insert(vrf.clone());
+        }
+        if now.is_empty() {
+            st.connected.remove(vrf);
+        } else {
+            st.connected.insert(vrf.clone(), now);
+        }
+        (self.on_change)(vrf, &changed);
+        changed
+    }
+
+    /// Re-evaluate a VRF's connected routes: export or withdraw exactly the
+    /// prefixes whose connected route changed.
+    fn refresh_connected(&self, st: &mut State, cfg: &Config, vrf: &VrfKey) {
+        let changed = self.note_connected(st, cfg, vrf);
+        if !changed.is_empty() {
+            self.sync_export_prefixes(st, cfg, vrf, Some(&changed));
+        }
+    }
+
+    /// These links changed (oper status, addresses, came or went): the VRFs
+    /// they are bound to, or gave connected routes to, re-evaluate them.
+    pub fn on_interfaces(&self, cfg: &Config, indexes: &BTreeSet<u32>) {
+        let mut st = self.st.lock().unwrap_or_else(|p| p.into_inner());
+        let mut vrfs = BTreeSet::new();
+        for i in indexes {
+            vrfs.extend(cfg.if_owner(*i).cloned());
+            if let Some(s) = st.connected_by_if.get(i) {
+                vrfs.extend(s.iter().cloned());
+            }
+        }
+        for v in &vrfs {
+            self.refresh_connected(&mut st, cfg, v);
+        }
+    }
+
+    /// Interface events were lost: re-evaluate the connected routes of every
+    /// VRF that has bindings or had connected routes.
+    pub fn on_interfaces_all(&self, cfg: &Config) {
+        let mut st = self.st.lock().unwrap_or_else(|p| p.into_inner());
+        let mut vrfs: BTreeSet<VrfKey> = st.connected.keys().cloned().collect();
+        vrfs.extend(cfg.ifconfs.keys().map(|k| k.vrf()));
+        for v in &vrfs {
+            self.refresh_connected(&mut st, cfg, v);
+        }
+    }
+
+    /// Take connected routes from `ifs` and follow the watcher's events on a
+    /// thread of its own ("vpn-ifaces"; it never blocks an async worker on
+    /// the glue's lock): each batch of events re-evaluates the VRFs of the
+    /// links it names, a lag re-evaluates all. The thread ends when the
+    /// watcher is dropped.
+    pub fn follow_interfaces(
+        self: &Arc<Self>,
+        store: Arc<crate::Store>,
+        ifs: Arc<ArcSwap<Interfaces>>,
+        mut events: tokio::sync::broadcast::Receiver<IfEvent>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+        self.set_interfaces(ifs);
+        let vpn = self.clone();
+        std::thread::Builder::new()
+            .name("vpn-ifaces".into())
+            .spawn(move || loop {
+                let mut links = BTreeSet::new();
+                let mut lost = false;
+                match events.blocking_recv() {
+                    Ok(ev) => {
+                        links.insert(ev.index());
+                    }
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!(
+                            lost = n,
+                            "interface events lost; re-evaluating every VRF's connected routes"
+                        );
+                        lost = true;
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+                loop {
+                    match events.try_recv() {
+                        Ok(ev) => {
+                            links.insert(ev.index());
+                        }
+                        Err(TryRecvError::Lagged(_)) => lost = true,
+                        Err(_) => break,
+                    }
+                }
+                let cfg = store.snapshot();
+                if lost {
+                    vpn.on_interfaces_all(&cfg);
+                } else {
+                    vpn.on_interfaces(&cfg, &links);
+                }
+            })
     }
 
     fn send(&self, c: BgpCommand) {
@@ -490,6 +658,7 @@ impl Vpn {
         let mut vrfs = BTreeSet::new();
         let mut reimport = BTreeSet::new();
         let mut prefixes: BTreeMap<VrfKey, BTreeSet<IpNet>> = BTreeMap::new();
+        let mut bindings = BTreeSet::new();
         for c in eff {
             match c {
                 Change::PutSettings(_) => self.sync_speaker(&mut st, cfg),
@@ -510,6 +679,11 @@ impl Vpn {
                 Change::PutRte(k, _) | Change::DelRte(k) => {
                     let i = k.index();
                     prefixes.entry(i.vrf).or_default().insert(i.prefix);
+                }
+                // A binding came, went or changed state: the VRF's
+                // connected routes.
+                Change::PutIfConf(k, _) | Change::DelIfConf(k) => {
+                    bindings.insert(k.vrf());
                 }
                 Change::Label(o, _) => match (o.first(), crate::config::label_owner_vrf_key(o)) {
                     (Some(b'P'), Some(v)) => {
@@ -545,6 +719,9 @@ impl Vpn {
         }
         for v in &vrfs {
             self.sync_export(&mut st, cfg, v);
+        }
+        for v in bindings.difference(&vrfs) {
+            self.refresh_connected(&mut st, cfg, v);
         }
         for (v, ps) in prefixes {
             if !vrfs.contains(&v) {
@@ -625,6 +802,7 @@ impl Vpn {
         vrf: &VrfKey,
         ert: &[[u8; 8]],
         ce_peers: bool,
+        connected: Option<&Connected>,
         p: &IpNet,
     ) -> (Option<(RouteKey, Path)>, Option<Path>) {
         let Some(row) = cfg
@@ -634,25 +812,29 @@ impl Vpn {
         else {
             return (None, None);
         };
-        let stat = best_route(cfg, vrf, p);
+        // Connected (distance 0) before static (1) before BGP.
+        let stat = match connected {
+            Some(_) => None,
+            None => best_route(cfg, vrf, p),
+        };
+        let local = connected.is_some() || stat.is_some();
         let learned = routes.get(vrf, p);
-        let (nh, attrs) = match (stat, learned) {
-            (Some((k, _)), _) => (
-                k.index().next_hop,
+        let (nh, attrs) = match (local, learned) {
+            (true, _) => (
+                stat.and_then(|(k, _)| k.index().next_hop),
                 PathAttrs {
                     origin: 2,
                     ..PathAttrs::default()
                 },
             ),
-            (None, Some(b)) => (b.next_hop(p), (*b.attrs).clone()),
-            (None, None) => return (None, None),
+            (false, Some(b)) => (b.next_hop(p), (*b.attrs).clone()),
+            (false, None) => return (None, None),
         };
-        // CE peers get the VRF's static and imported routes from us; routes
-        // a CE sent are in the speaker's VRF RIB already (it advertises them
-        // to the VRF's other CEs itself), and offering them back as ours
-        // would keep them alive after the CE withdraws them.
-        let from_ce =
-            stat.is_none() && learned.is_some_and(|b| matches!(b.source, Source::Ce { .. }));
+        // CE peers get the VRF's connected, static and imported routes from
+        // us; routes a CE sent are in the speaker's VRF RIB already (it
+        // advertises them to the VRF's other CEs itself), and offering them
+        // back as ours would keep them alive after the CE withdraws them.
+        let from_ce = !local && learned.is_some_and(|b| matches!(b.source, Source::Ce { .. }));
         let ce = (ce_peers && !from_ce).then(|| Path {
             attrs: Arc::new(PathAttrs {
                 next_hop: None,
@@ -661,15 +843,22 @@ impl Vpn {
             labels: bgp::Labels::new(),
             from: None,
         });
-        // VPN export: local routes (static, CE-learned); imported ones belong
-        // to other PEs.
-        if stat.is_none() && learned.is_some_and(|b| matches!(b.source, Source::Imported { .. })) {
+        // VPN export: local routes (connected, static, CE-learned);
+        // imported ones belong to other PEs.
+        if !local && learned.is_some_and(|b| matches!(b.source, Source::Imported { .. })) {
             return (None, ce);
         }
         let (Some(rd), false) = (row.rd, ert.is_empty()) else {
             return (None, ce);
         };
-        let Some(label) = export_label(cfg, vrf, p, nh) else {
+        let label = match connected {
+            // Its hosts are reached by a lookup in the VRF's table.
+            Some(_) => cfg
+                .label(&label_owner_vrf(vrf))
+                .or_else(|| export_label(cfg, vrf, p, None)),
+            None => export_label(cfg, vrf, p, nh),
+        };
+        let Some(label) = label else {
             return (None, ce);
         };
         let mut a = attrs;
@@ -692,6 +881,9 @@ impl Vpn {
     /// Recompute what a VRF exports and offers its CE peers: every prefix
     /// (`only` None: after a change to the VRF itself), or some prefixes.
     fn sync_export(&self, st: &mut State, cfg: &Config, vrf: &VrfKey) {
+        // The connected routes as of now (the reconciler is told if they
+        // differ from what the glue last saw), then every prefix.
+        self.note_connected(st, cfg, vrf);
         self.sync_export_prefixes(st, cfg, vrf, None)
     }
 
@@ -721,6 +913,7 @@ impl Vpn {
         {
             return;
         }
+        let connected = self.connected_now(cfg, vrf);
         let prefixes: BTreeSet<IpNet> = match only {
             Some(ps) => ps.iter().copied().collect(),
             None => {
@@ -729,6 +922,7 @@ impl Vpn {
                     .filter(|(_, r)| r.state == RowState::Active)
                     .map(|(k, _)| k.index().prefix)
                     .collect();
+                ps.extend(connected.keys().copied());
                 if let Some(m) = routes.of(vrf) {
                     ps.extend(m.keys().copied());
                 }
@@ -754,7 +948,8 @@ impl Vpn {
         let exported = st.exported.entry(vrf.clone()).or_default();
         let offered = st.ce_offered.entry(vrf.clone()).or_default();
         for p in prefixes {
-            let (vpn, ce) = Self::want_for(cfg, &routes, vrf, &ert, ce_peers, &p);
+            let (vpn, ce) =
+                Self::want_for(cfg, &routes, vrf, &ert, ce_peers, connected.get(&p), &p);
             match (vpn, exported.get(&p)) {
                 (Some(w), Some(h)) if w == *h => {}
                 (Some(w), h) => {
@@ -1463,5 +1658,192 @@ mod tests {
             ]
         );
         assert_eq!(v.routes.load().counters(&vrf("red")), (6, 4));
+    }
+
+    /// Connected routes: exported (RD, export RTs, the VRF's label, ORIGIN
+    /// incomplete, next hop self) and offered to nothing else; address and
+    /// link changes and binding changes re-evaluate exactly the prefixes
+    /// whose connected route changed, and the reconciler hears of them.
+    #[test]
+    fn connected_routes_are_exported_and_follow_the_interfaces() {
+        use crate::config::IfConfRow;
+        use crate::ifaces::{IfAddr, IfInfo, IfStats, OperState};
+        use crate::keys::IfConfKey;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let red = vrf("red");
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        row.rd = Some(rt("65000:1"));
+        let mut ert = RtRow::new(Storage::Volatile);
+        ert.rt = Some(rt("65000:100"));
+        ert.state = RowState::Active;
+        let mut b = IfConfRow::new(Storage::Volatile);
+        b.state = RowState::Active;
+        let blackhole = |p: &str| {
+            let k = RteKey::new(&red, p.parse().unwrap(), &[0, 0], None);
+            let r = crate::routes::RteRow {
+                state: RowState::Active,
+                rtype: crate::routes::RteType::Blackhole,
+                ..Default::default()
+            };
+            Change::PutRte(k, r)
+        };
+        store
+            .commit(
+                1,
+                vec![
+                    Change::PutVrf(red.clone(), row),
+                    Change::PutRt(RtKey::new(&red, 1, RtType::Export), ert),
+                    Change::PutIfConf(IfConfKey::new(&red, 7), b),
+                    // the same prefix as a connected route, and another
+                    blackhole("10.77.1.0/24"),
+                    blackhole("10.77.2.0/24"),
+                ],
+            )
+            .unwrap();
+        let cfg = store.snapshot();
+        let label = cfg.label(&label_owner_vrf(&red)).unwrap();
+        let link = |oper| IfInfo {
+            index: 7,
+            name: "ce0".into(),
+            link_type: 1,
+            mtu: 1500,
+            speed_bps: 0,
+            mac: vec![],
+            admin_up: true,
+            oper,
+            promiscuous: false,
+            last_change: 0,
+            alias: String::new(),
+            stats: IfStats::default(),
+        };
+        let addr = |s: &str| IfAddr {
+            addr: s.parse().unwrap(),
+            peer: None,
+            prefix_route: true,
+            since: 0,
+        };
+        let view = |oper, addrs: &[&str]| {
+            Arc::new(
+                Interfaces::from_list(vec![link(oper)])
+                    .with_addrs(7, addrs.iter().map(|a| addr(a)).collect()),
+            )
+        };
+        let ifs = Arc::new(ArcSwap::new(view(
+            OperState::Up,
+            &["10.77.1.1/24", "2001:db8:77::1/64", "fe80::1/64"],
+        )));
+
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let v = Vpn::new(
+            tx,
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Box::new(move |v: &VrfKey, ps: &[IpNet]| {
+                s.lock()
+                    .unwrap()
+                    .push((v.name_str().to_string(), ps.to_vec()))
+            }),
+        );
+        v.set_interfaces(ifs.clone());
+        // Commands as text: "+RD:prefix label RTs origin nh" / "-RD:prefix".
+        let mut cmds = move || {
+            let mut out = Vec::new();
+            while let Ok(c) = rx.try_recv() {
+                match c {
+                    BgpCommand::Originate { rib, routes } => {
+                        for (k, p) in routes {
+                            let RouteKey::Vpn(rd, pfx) = k else { continue };
+                            let rts = &p.attrs.ext_communities;
+                            out.push(format!(
+                                "+{rib:?} {}:{pfx} {:?} {rts:?} origin {} nh {:?}",
+                                RouteDistinguisher::from_rd_bytes(&rd).unwrap(),
+                                p.labels.as_slice(),
+                                p.attrs.origin,
+                                p.attrs.next_hop
+                            ));
+                        }
+                    }
+                    BgpCommand::Withdraw { rib, keys } => {
+                        for k in keys {
+                            if let RouteKey::Vpn(rd, pfx) = k {
+                                out.push(format!(
+                                    "-{rib:?} {}:{pfx}",
+                                    RouteDistinguisher::from_rd_bytes(&rd).unwrap()
+                                ));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            out.sort();
+            out
+        };
+        let hints = |want: &[&str]| {
+            let got = std::mem::take(&mut *seen.lock().unwrap());
+            let want: Vec<(String, Vec<IpNet>)> = if want.is_empty() {
+                vec![]
+            } else {
+                vec![(
+                    "red".into(),
+                    want.iter().map(|p| p.parse().unwrap()).collect(),
+                )]
+            };
+            assert_eq!(got, want);
+        };
+        let exp = |p: &str| {
+            format!(
+                "+None 65000:1:{p} [{label}] {:?} origin 2 nh None",
+                vec![rt("65000:100").to_rt_bytes()]
+            )
+        };
+
+        v.sync_all(&cfg);
+        assert_eq!(
+            cmds(),
+            vec![
+                exp("10.77.1.0/24"),
+                exp("10.77.2.0/24"),
+                exp("2001:db8:77::/64")
+            ]
+        );
+        hints(&["10.77.1.0/24", "2001:db8:77::/64"]);
+
+        // The IPv6 address goes: that prefix is withdrawn, nothing else.
+        ifs.store(view(OperState::Up, &["10.77.1.1/24", "fe80::1/64"]));
+        v.on_interfaces(&cfg, &[7].into());
+        assert_eq!(cmds(), vec!["-None 65000:1:2001:db8:77::/64".to_string()]);
+        hints(&["2001:db8:77::/64"]);
+
+        // Link down: 10.77.1.0/24 is no longer connected, but the static
+        // row exports the same route: no UPDATE, only the FIB hint.
+        ifs.store(view(OperState::Down, &["10.77.1.1/24"]));
+        v.on_interfaces(&cfg, &[7].into());
+        assert!(cmds().is_empty());
+        hints(&["10.77.1.0/24"]);
+
+        // Up again with another address; an unrelated link changes nothing.
+        ifs.store(view(OperState::Up, &["10.77.1.1/24", "10.77.3.1/24"]));
+        v.on_interfaces(&cfg, &[7, 99].into());
+        assert_eq!(cmds(), vec![exp("10.77.3.0/24")]);
+        hints(&["10.77.1.0/24", "10.77.3.0/24"]);
+        v.on_interfaces(&cfg, &[99].into());
+        v.on_interfaces_all(&cfg);
+        assert!(cmds().is_empty());
+        hints(&[]);
+
+        // The binding goes: its connected routes with it.
+        let (cfg, eff) = store
+            .commit(2, vec![Change::DelIfConf(IfConfKey::new(&red, 7))])
+            .unwrap();
+        v.on_commit(&cfg, &eff);
+        assert_eq!(cmds(), vec!["-None 65000:1:10.77.3.0/24".to_string()]);
+        hints(&["10.77.1.0/24", "10.77.3.0/24"]);
     }
 }
