@@ -309,6 +309,11 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         let v = vpn.clone();
         store.on_commit(Box::new(move |cfg, eff| v.on_commit(cfg, eff)));
     }
+    // Connected routes: address and link changes re-evaluate the prefixes
+    // they touch (exported, withdrawn, hinted to the reconciler).
+    let _if_follower = vpn
+        .follow_interfaces(store.clone(), ifs.clone(), watcher.subscribe_all())
+        .context("starting the interface follower")?;
     vpn.sync_all(&store.snapshot());
     {
         let (v, s) = (vpn.clone(), store.clone());
