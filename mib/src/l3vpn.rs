@@ -7,6 +7,7 @@ use crate::tree::{Scalar, Subtree, Table, TableTree};
 use crate::value::Value;
 use crate::view::View;
 use std::ops::Bound;
+use vpn_core::connected::{self, Connected};
 use vpn_core::state::{node_status, vrf_status};
 use vpn_core::VrfKey;
 
@@ -220,14 +221,21 @@ impl Table for VrfTable {
             // Counters count from the agent's start (or the VRF's creation):
             // no discontinuity since, so PerfDiscTime is 0.
             let k = VrfKey::from_bytes(key)?;
-            // Static routes (config) and BGP routes (imported, CE-learned).
+            // Static routes (config) and BGP routes (imported, CE-learned);
+            // the current count also has the connected routes (rows of
+            // the route table: those no static row hides).
             let (sa, sd) = v.cfg.route_counters(&k);
             let (ba, bd) = v.bgp.counters(&k);
             let (added, deleted) = (sa.wrapping_add(ba), sd.wrapping_add(bd));
             Some(match col {
                 1 => Value::Counter32(added),
                 2 => Value::Counter32(deleted),
-                3 => Value::Gauge32(v.cfg.active_route_count(&k) + v.bgp.count(&k)),
+                3 => Value::Gauge32(
+                    v.cfg
+                        .active_route_count(&k)
+                        .saturating_add(v.bgp.count(&k))
+                        .saturating_add(connected::row_count(v.cfg, v.ifs, &k)),
+                ),
                 4 => Value::Counter32(v.drops.get(&k, row.times.created)),
                 5 => Value::TimeTicks(0),
                 _ => return None,
@@ -308,7 +316,11 @@ pub mod rte_col {
 /// IANAipRouteProtocol netmgmt(3): routes configured over SNMP.
 pub const PROTO_NETMGMT: i32 = 3;
 
-/// mplsL3VpnVrfRteTable: the routes of every VRF.
+/// mplsL3VpnVrfRteTable: the routes of every VRF: static rows (config),
+/// and read-only rows for BGP routes and connected routes (derived from the
+/// interfaces, [`vpn_core::connected`]). Where a static row and a connected
+/// route have the same index (policy {0 0}, no next hop), the static row is
+/// the row.
 struct RteTable;
 
 impl Table for RteTable {
@@ -321,14 +333,10 @@ impl Table for RteTable {
     fn index(&self) -> &'static [Part] {
         RTE_INDEX
     }
-    /// Static rows (config) and BGP rows (read-only), merged in key order.
+    /// Static rows (config), BGP rows and connected rows (read-only),
+    /// merged in key order.
     fn next_key(&self, v: &View, from: Bound<&[u8]>) -> Option<Vec<u8>> {
-        let a = next_in(&v.cfg.routes, from);
-        let b = v.bgp.next_after(from).map(|(k, _)| k.as_bytes().to_vec());
-        match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.next_cell(v, from, 0).map(|(k, _)| k)
     }
     fn next_cell(
         &self,
@@ -336,25 +344,54 @@ impl Table for RteTable {
         from: Bound<&[u8]>,
         col: u32,
     ) -> Option<(Vec<u8>, Option<Value>)> {
+        // The first key of each source; on equal keys the earlier source
+        // is the row (a static row hides a connected route's).
         let a = v
             .cfg
             .routes
             .range::<_, [u8]>((from, Bound::Unbounded))
-            .next();
+            .next()
+            .map(|(k, r)| (k.as_bytes(), Row::Static(r)));
         let b = v.bgp.next_after(from);
-        match (a, b) {
-            (Some((ka, _)), Some((kb, rb))) if kb.as_bytes() < ka.as_bytes() => {
-                Some((kb.as_bytes().to_vec(), bgp_cell(v, rb, col)))
-            }
-            (Some((ka, ra)), _) => Some((ka.as_bytes().to_vec(), static_cell(v, ra, col))),
-            (None, Some((kb, rb))) => Some((kb.as_bytes().to_vec(), bgp_cell(v, rb, col))),
-            (None, None) => None,
-        }
+        let b = b.as_ref().map(|(k, r)| (k.as_bytes(), Row::Bgp(r)));
+        // Connected keys matter only up to the first of the others.
+        let upto = [a, b].into_iter().flatten().map(|x| x.0).min();
+        let c = connected::next_after(v.cfg, v.ifs, from, upto);
+        let c = c
+            .as_ref()
+            .map(|(k, _, r)| (k.as_bytes(), Row::Connected(r)));
+        let (k, row) =
+            [a, b, c]
+                .into_iter()
+                .flatten()
+                .reduce(|best, x| if x.0 < best.0 { x } else { best })?;
+        Some((k.to_vec(), row.cell(v, col)))
     }
     fn cell(&self, v: &View, key: &[u8], col: u32) -> Option<Value> {
-        match v.cfg.routes.get(key) {
-            Some(r) => static_cell(v, r, col),
-            None => bgp_cell(v, v.bgp.by_key(key)?, col),
+        if let Some(r) = v.cfg.routes.get(key) {
+            return static_cell(v, r, col);
+        }
+        if let Some(r) = v.bgp.by_key(key) {
+            return bgp_cell(v, r, col);
+        }
+        connected_cell(v, &connected::by_key(v.cfg, v.ifs, key)?, col)
+    }
+}
+
+/// A row of the route table, by where it comes from.
+#[derive(Clone, Copy)]
+enum Row<'a> {
+    Static(&'a vpn_core::routes::RteRow),
+    Bgp(&'a vpn_core::vpn::BgpRoute),
+    Connected(&'a Connected),
+}
+
+impl Row<'_> {
+    fn cell(&self, v: &View, col: u32) -> Option<Value> {
+        match self {
+            Row::Static(r) => static_cell(v, r, col),
+            Row::Bgp(r) => bgp_cell(v, r, col),
+            Row::Connected(r) => connected_cell(v, r, col),
         }
     }
 }
@@ -401,4 +438,250 @@ fn bgp_cell(v: &View, r: &vpn_core::vpn::BgpRoute, col: u32) -> Option<Value> {
         STATUS => Value::Integer(RowStatus::of(vpn_core::RowState::Active)),
         _ => return None,
     })
+}
+
+/// IANAipRouteProtocol local(2): routes of the router's own interfaces.
+pub const PROTO_LOCAL: i32 = 2;
+
+/// A connected route as a (read-only) route-table row (RFC 4292 semantics:
+/// type local(3), proto local(2), the interface, no next hop, distance 0 as
+/// Metric1, the other metrics unused).
+fn connected_cell(v: &View, c: &Connected, col: u32) -> Option<Value> {
+    use rte_col::*;
+    Some(match col {
+        IF_INDEX => Value::Integer(c.if_index.min(i32::MAX as u32) as i32),
+        TYPE => Value::Integer(vpn_core::routes::RteType::Local as i32),
+        PROTO => Value::Integer(PROTO_LOCAL),
+        AGE => Value::Gauge32(v.now.wrapping_sub(c.since) / 100),
+        NEXT_HOP_AS => Value::Gauge32(0),
+        METRIC1 => Value::Integer(0),
+        13..=METRIC5 => Value::Integer(-1),
+        XC_POINTER => Value::OctetString(vec![0]),
+        STATUS => Value::Integer(RowStatus::of(vpn_core::RowState::Active)),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AgentInfo, ErrorStatus, Mib, SnmpStats};
+    use std::sync::Arc;
+    use vpn_core::ifaces::{IfAddr, IfInfo, IfStats, Interfaces, OperState};
+    use vpn_core::routes::{RteKey, RteRow, RteType};
+    use vpn_core::{Change, Config, IfConfKey, IfConfRow, RowState, Storage, VrfRow};
+
+    fn mib() -> Mib {
+        Mib::new(
+            AgentInfo {
+                sys_descr: "t".into(),
+                default_sys_name: "h".into(),
+            },
+            Arc::new(SnmpStats::default()),
+            Storage::Volatile,
+        )
+    }
+
+    fn red() -> VrfKey {
+        VrfKey::new(b"red").unwrap()
+    }
+
+    /// VRF red (active, up) with ifindex 7 bound, a static row for
+    /// 10.77.2.0/24 and one for 10.77.9.0/24 with a connected route's index.
+    fn cfg() -> Config {
+        let mut v = VrfRow::new(Storage::Volatile);
+        v.state = RowState::Active;
+        let mut b = IfConfRow::new(Storage::Volatile);
+        b.state = RowState::Active;
+        let stat = |p: &str| {
+            let k = RteKey::new(&red(), p.parse().unwrap(), &[0, 0], None);
+            let r = RteRow {
+                state: RowState::Active,
+                rtype: RteType::Blackhole,
+                ..RteRow::default()
+            };
+            Change::PutRte(k, r)
+        };
+        Config::default()
+            .apply(
+                &[
+                    Change::PutVrf(red(), v),
+                    Change::PutIfConf(IfConfKey::new(&red(), 7), b),
+                    stat("10.77.2.0/24"),
+                    stat("10.77.9.0/24"),
+                ],
+                1,
+            )
+            .0
+    }
+
+    fn ifs() -> Interfaces {
+        let link = IfInfo {
+            index: 7,
+            name: "ce0".into(),
+            link_type: 1,
+            mtu: 1500,
+            speed_bps: 0,
+            mac: vec![],
+            admin_up: true,
+            oper: OperState::Up,
+            promiscuous: false,
+            last_change: 0,
+            alias: String::new(),
+            stats: IfStats::default(),
+        };
+        let addr = |s: &str, since| IfAddr {
+            addr: s.parse().unwrap(),
+            peer: None,
+            prefix_route: true,
+            since,
+        };
+        Interfaces::from_list(vec![link]).with_addrs(
+            7,
+            vec![
+                addr("10.77.1.1/24", 1000),
+                addr("10.77.9.1/24", 0),
+                addr("2001:db8:77::1/64", 0),
+                addr("fe80::1/64", 0),
+            ],
+        )
+    }
+
+    /// Every route-table instance of red, as "column.dest/len = value".
+    fn walk(m: &Mib, cfg: &Config, ifs: &Interfaces) -> Vec<String> {
+        let f = vpn_core::fibview::FibView::new(
+            vpn_core::fibview::Backend::Shadow,
+            vpn_core::fib::Capabilities::default(),
+        );
+        let (p, b) = (Default::default(), Default::default());
+        let v = m.view(cfg, ifs, &f, &p, &b, 3000);
+        let mut out = Vec::new();
+        let mut oid = RTE_ENTRY.to_vec();
+        while let Some((o, val)) = m.next(&v, &oid) {
+            if !o.starts_with(RTE_ENTRY) {
+                break;
+            }
+            let col = o[RTE_ENTRY.len()];
+            let key = crate::index::oid_to_key(RTE_INDEX, &o[RTE_ENTRY.len() + 1..]).unwrap();
+            let idx = RteKey::parse(&key).unwrap().1;
+            assert_eq!((idx.policy.as_slice(), idx.next_hop), (&[0, 0][..], None));
+            out.push(format!("{col}.{} = {val:?}", idx.prefix));
+            oid = o;
+        }
+        out
+    }
+
+    #[test]
+    fn connected_routes_are_read_only_rows() {
+        let m = mib();
+        let (cfg, ifs) = (cfg(), ifs());
+        let rows = walk(&m, &cfg, &ifs);
+        // Column 9 (Proto): local(2) for connected rows, netmgmt(3) for the
+        // static ones; 10.77.9.0/24 is the static row (same index).
+        let proto: Vec<&String> = rows.iter().filter(|r| r.starts_with("9.")).collect();
+        assert_eq!(
+            proto,
+            [
+                "9.10.77.1.0/24 = Integer(2)",
+                "9.10.77.2.0/24 = Integer(3)",
+                "9.10.77.9.0/24 = Integer(3)",
+                "9.2001:db8:77::/64 = Integer(2)",
+            ]
+        );
+        let conn: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.contains(".10.77.1.0/24 "))
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(
+            conn,
+            [
+                "7.10.77.1.0/24 = Integer(7)",
+                "8.10.77.1.0/24 = Integer(3)",
+                "9.10.77.1.0/24 = Integer(2)",
+                "10.10.77.1.0/24 = Gauge32(20)",
+                "11.10.77.1.0/24 = Gauge32(0)",
+                "12.10.77.1.0/24 = Integer(0)",
+                "13.10.77.1.0/24 = Integer(-1)",
+                "14.10.77.1.0/24 = Integer(-1)",
+                "15.10.77.1.0/24 = Integer(-1)",
+                "16.10.77.1.0/24 = Integer(-1)",
+                "17.10.77.1.0/24 = OctetString([0])",
+                "18.10.77.1.0/24 = Integer(1)",
+            ]
+        );
+        assert_eq!(rows.len(), 4 * 12);
+
+        // CurrNumRoutes: 2 static rows + 2 connected rows (the third
+        // connected route is the static row's index).
+        let f = vpn_core::fibview::FibView::new(
+            vpn_core::fibview::Backend::Shadow,
+            vpn_core::fib::Capabilities::default(),
+        );
+        let (p, b) = (Default::default(), Default::default());
+        let v = m.view(&cfg, &ifs, &f, &p, &b, 3000);
+        let mut o = PERF_ENTRY.to_vec();
+        o.push(3);
+        crate::index::key_to_oid(VRF_INDEX, red().as_bytes(), &mut o);
+        assert_eq!(
+            m.get(&v, &o),
+            crate::value::VarResult::Value(Value::Gauge32(4))
+        );
+        // A GET of a connected row; none for a link-local prefix.
+        let cell = |p: &str, col: u32| {
+            let mut o = RTE_ENTRY.to_vec();
+            o.push(col);
+            let k = RteKey::new(&red(), p.parse().unwrap(), &[0, 0], None);
+            crate::index::key_to_oid(RTE_INDEX, k.as_bytes(), &mut o);
+            (m.get(&v, &o), o)
+        };
+        assert_eq!(
+            cell("2001:db8:77::/64", rte_col::IF_INDEX).0,
+            crate::value::VarResult::Value(Value::Integer(7))
+        );
+        assert_eq!(
+            cell("fe80::/64", rte_col::IF_INDEX).0,
+            crate::value::VarResult::NoSuchInstance
+        );
+
+        // SET on a connected row: notWritable, as on a BGP row; the static
+        // row with a connected route's index stays writable.
+        let (_, status) = cell("10.77.1.0/24", rte_col::STATUS);
+        let (_, metric) = cell("10.77.1.0/24", rte_col::METRIC1);
+        for vbs in [
+            vec![(status.clone(), Value::Integer(6))],
+            vec![(status.clone(), Value::Integer(4))],
+            vec![(metric.clone(), Value::Integer(5))],
+        ] {
+            let e = m.set(&cfg, &ifs, &vbs).unwrap_err();
+            assert_eq!((e.status, e.index), (ErrorStatus::NotWritable, 1));
+        }
+        let e = m
+            .set(
+                &cfg,
+                &ifs,
+                &[
+                    (
+                        crate::oid::join(NOTIFICATION_ENABLE, &[0]),
+                        Value::Integer(1),
+                    ),
+                    (metric, Value::Integer(5)),
+                ],
+            )
+            .unwrap_err();
+        assert_eq!((e.status, e.index), (ErrorStatus::NotWritable, 2));
+        let (_, st9) = cell("10.77.9.0/24", rte_col::STATUS);
+        let ch = m.set(&cfg, &ifs, &[(st9, Value::Integer(6))]).unwrap();
+        let after = cfg.apply(&ch, 2).0;
+        // Destroyed: the connected route is the row now.
+        let rows = walk(&m, &after, &ifs);
+        assert!(rows.contains(&"9.10.77.9.0/24 = Integer(2)".to_string()));
+        // Link down: no connected rows.
+        let mut down = ifs.clone();
+        let mut l = (*down.by_index[&7]).clone();
+        l.oper = OperState::Down;
+        down.by_index.insert(7, Arc::new(l));
+        let rows = walk(&m, &after, &down);
+        assert_eq!(rows.len(), 12, "{rows:#?}");
+    }
 }

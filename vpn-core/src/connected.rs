@@ -152,11 +152,14 @@ pub fn row_count(cfg: &Config, ifs: &Interfaces, vrf: &VrfKey) -> u32 {
 /// The first connected route whose route-table key lies after `from` (a
 /// route-table walk's lower bound), with that key. Visits the VRFs that
 /// have interface bindings, from the one `from` names on; each costs its
-/// bindings and their addresses.
+/// bindings and their addresses. With `upto` (a key another source has
+/// already found) the search stops at the VRFs whose keys all lie after it:
+/// a walk over other rows looks at its own VRF only.
 pub fn next_after(
     cfg: &Config,
     ifs: &Interfaces,
     from: Bound<&[u8]>,
+    upto: Option<&[u8]>,
 ) -> Option<(RteKey, IpNet, Connected)> {
     let fb: &[u8] = match from {
         Bound::Included(b) | Bound::Excluded(b) => b,
@@ -179,6 +182,9 @@ pub fn next_after(
         let vrf = k.vrf();
         if last.as_ref() == Some(&vrf) {
             continue;
+        }
+        if upto.is_some_and(|u| vrf.as_bytes() > u) {
+            return None;
         }
         last = Some(vrf.clone());
         for (p, c) in of_vrf(cfg, ifs, &vrf) {
@@ -424,16 +430,27 @@ mod tests {
         }
         for b in &bounds {
             for bound in [Bound::Included(&b[..]), Bound::Excluded(&b[..])] {
-                let got = next_after(&cfg, &ifs, bound).map(|(k, p, _)| (k, p));
+                let got = next_after(&cfg, &ifs, bound, None).map(|(k, p, _)| (k, p));
                 let exp = want
                     .range::<[u8], _>((bound, Bound::Unbounded))
                     .next()
                     .map(|(k, p)| (k.clone(), *p));
                 assert_eq!(got, exp, "bound {bound:?}");
+                // A limit at or after the answer changes nothing; one before
+                // it may only hide it.
+                for upto in bounds.iter().take(40) {
+                    let got = next_after(&cfg, &ifs, bound, Some(upto)).map(|(k, p, _)| (k, p));
+                    match &exp {
+                        Some((k, _)) if k.as_bytes() <= &upto[..] => {
+                            assert_eq!(got, exp, "bound {bound:?} upto {upto:?}")
+                        }
+                        _ => assert!(got.is_none() || got == exp, "bound {bound:?} upto {upto:?}"),
+                    }
+                }
             }
         }
         assert_eq!(
-            next_after(&cfg, &ifs, Bound::Unbounded).map(|(k, _, _)| k),
+            next_after(&cfg, &ifs, Bound::Unbounded, None).map(|(k, _, _)| k),
             want.keys().next().cloned()
         );
     }
