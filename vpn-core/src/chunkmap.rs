@@ -22,6 +22,7 @@
 //! the chunk).
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 /// Entries per chunk at most.
@@ -57,6 +58,10 @@ pub struct ChunkMap<K, V> {
     /// reads this dense vector instead of one chunk (a cache miss) per step.
     lasts: Vec<K>,
     len: usize,
+    /// The chunk the last search ended in: keys arrive in runs (a BGP
+    /// UPDATE's prefixes, in order), so the next key is mostly in it or in
+    /// the one after it, and the binary search is skipped.
+    finger: AtomicUsize,
 }
 
 impl<K, V> Default for ChunkMap<K, V> {
@@ -65,6 +70,7 @@ impl<K, V> Default for ChunkMap<K, V> {
             chunks: Vec::new(),
             lasts: Vec::new(),
             len: 0,
+            finger: AtomicUsize::new(0),
         }
     }
 }
@@ -75,6 +81,7 @@ impl<K: Clone, V> Clone for ChunkMap<K, V> {
             chunks: self.chunks.clone(),
             lasts: self.lasts.clone(),
             len: self.len,
+            finger: AtomicUsize::new(self.finger.load(Relaxed)),
         }
     }
 }
@@ -101,7 +108,21 @@ impl<K: Ord + Clone, V: Clone> ChunkMap<K, V> {
     /// The first chunk whose last key is at or after `k` (chunks.len() when
     /// `k` is after every key).
     fn chunk_for(&self, k: &K) -> usize {
-        self.lasts.partition_point(|l| l < k)
+        let f = self.finger.load(Relaxed);
+        // Chunk i holds the keys in (lasts[i-1], lasts[i]].
+        let holds = |i: usize| {
+            self.lasts.get(i).is_some_and(|l| k <= l) && (i == 0 || self.lasts[i - 1] < *k)
+        };
+        if holds(f) {
+            return f;
+        }
+        if holds(f + 1) {
+            self.finger.store(f + 1, Relaxed);
+            return f + 1;
+        }
+        let i = self.lasts.partition_point(|l| l < k);
+        self.finger.store(i, Relaxed);
+        i
     }
 
     /// Chunk `ci` changed: its last key may have.
