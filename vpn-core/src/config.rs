@@ -168,6 +168,31 @@ pub fn label_owner_next_hop(vrf: &VrfKey, nh: Option<std::net::IpAddr>) -> Vec<u
     o
 }
 
+/// The VRF and prefix a per-prefix label owner names (`None` for other
+/// owners or malformed bytes).
+pub fn label_owner_prefix_parts(owner: &[u8]) -> Option<(VrfKey, ipnet::IpNet)> {
+    if owner.first() != Some(&b'P') {
+        return None;
+    }
+    let vrf = label_owner_vrf_key(owner)?;
+    let rest = &owner[1 + vrf.as_bytes().len()..];
+    let (t, rest) = rest.split_first_chunk::<4>()?;
+    let (&n, rest) = rest.split_first()?;
+    let (addr, rest) = (rest.get(..n as usize)?, rest.get(n as usize..)?);
+    let plen: [u8; 4] = rest.try_into().ok()?;
+    let plen = u8::try_from(u32::from_be_bytes(plen)).ok()?;
+    let p = match (u32::from_be_bytes(*t), addr.len()) {
+        (crate::routes::INET_IPV4, 4) => ipnet::IpNet::V4(
+            ipnet::Ipv4Net::new(<[u8; 4]>::try_from(addr).ok()?.into(), plen).ok()?,
+        ),
+        (crate::routes::INET_IPV6, 16) => ipnet::IpNet::V6(
+            ipnet::Ipv6Net::new(<[u8; 16]>::try_from(addr).ok()?.into(), plen).ok()?,
+        ),
+        _ => return None,
+    };
+    Some((vrf, p))
+}
+
 /// The VRF a label owner belongs to.
 pub fn label_owner_vrf_key(owner: &[u8]) -> Option<VrfKey> {
     let n = *owner.get(1)? as usize;
@@ -1158,6 +1183,26 @@ mod tests {
             state: RowState::Active,
             ..RteRow::default()
         }
+    }
+
+    #[test]
+    fn prefix_owners_decode() {
+        for (v, p) in [
+            ("red", "10.1.2.0/24"),
+            ("a-b", "2001:db8::/48"),
+            ("x", "0.0.0.0/0"),
+        ] {
+            let p: ipnet::IpNet = p.parse().unwrap();
+            let o = label_owner_prefix(&vrf(v), &p);
+            assert_eq!(label_owner_prefix_parts(&o), Some((vrf(v), p)));
+            for n in 0..o.len() {
+                assert_eq!(label_owner_prefix_parts(&o[..n]), None);
+            }
+        }
+        assert_eq!(
+            label_owner_prefix_parts(&label_owner_vrf(&vrf("red"))),
+            None
+        );
     }
 
     /// Holds by routes outside the configuration keep a per-prefix label
