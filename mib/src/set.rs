@@ -938,9 +938,8 @@ pub fn build_changes(
         let existing = work.routes.get(&e.key).cloned();
         // The row of a connected route (no static row has its index) is
         // read-only, like a BGP row.
-        if existing.is_none()
-            && vpn_core::connected::by_key(&work, ifs, e.key.as_bytes()).is_some()
-        {
+        let connected = || vpn_core::connected::by_key(&work, ifs, e.key.as_bytes());
+        if existing.is_none() && connected().is_some() {
             return Err(SetError::new(NotWritable, e.cols[0].0));
         }
         let status_idx = e.status_idx::<RteKind>();
