@@ -368,6 +368,8 @@ fn netlink_fib_follows_the_store_across_restarts() {
         "unreachable 10.3.0.0/16 proto 201",
         "10.4.0.0/16 dev va proto 201 scope link",
         "10.5.0.0/16 via 192.0.2.3 dev va proto 201 metric 10",
+        // the connected route of va's address
+        "192.0.2.0/24 dev va proto 201 scope link",
     ];
     let red_v6 = [
         "2001:db8:2::/48 via 2001:db8:1::2 dev va proto 201 metric 1024 pref medium",
@@ -375,6 +377,7 @@ fn netlink_fib_follows_the_store_across_restarts() {
         "blackhole 2001:db8:3::/48 dev lo proto 201 metric 1024 pref medium",
         "2001:db8:4::/48 via 2001:db8:1::2 dev va proto 201 metric 5 pref medium",
         "2001:db8:5::/48 dev va proto 201 metric 1024 pref medium",
+        "2001:db8:1::/64 dev va proto 201 metric 1024 pref medium",
     ];
     let both = [("va", 10000), ("vc", 10001)];
     let (r4, r6) = rules(&both, &[]);
@@ -386,7 +389,11 @@ fn netlink_fib_follows_the_store_across_restarts() {
     };
     expect_kernel(&d, &caps, 10000, &want, "red created");
     let blue_want = Kernel {
-        v4: sorted(&["10.9.0.0/16 via 198.51.100.2 dev vc proto 201", CATCH4]),
+        v4: sorted(&[
+            "10.9.0.0/16 via 198.51.100.2 dev vc proto 201",
+            "198.51.100.0/24 dev vc proto 201 scope link",
+            CATCH4,
+        ]),
         v6: sorted(&[CATCH6]),
         ..want.clone()
     };
@@ -714,11 +721,16 @@ fn netlink_bindings_and_tables_per_vrf() {
         "i",
         rs::CREATE_AND_GO,
     ]);
+    // The connected routes of va's and vc's addresses come with them.
+    const VA4: &str = "192.0.2.0/24 dev va proto 201 scope link";
+    const VA6: &str = "2001:db8:1::/64 dev va proto 201 metric 1024 pref medium";
+    const VC4: &str = "198.51.100.0/24 dev vc proto 201 scope link";
     let (r4, r6) = rules(&[("va", 10000), ("vc", 10000)], &[]);
     let one2 = Kernel {
+        v4: sorted(&["blackhole 10.8.0.0/16 proto 201", VA4, VC4, CATCH4]),
+        v6: sorted(&[VA6, CATCH6]),
         rules4: r4,
         rules6: r6,
-        ..one.clone()
     };
     expect_kernel(&d, &caps, 10000, &one2, "va and vc to one");
     if caps.vrf_device {
@@ -734,9 +746,10 @@ fn netlink_bindings_and_tables_per_vrf() {
     ]);
     let (r4, r6) = rules(&[("va", 10000), ("vc", 10001)], &[]);
     let one3 = Kernel {
+        v4: sorted(&["blackhole 10.8.0.0/16 proto 201", VA4, CATCH4]),
+        v6: sorted(&[VA6, CATCH6]),
         rules4: r4,
         rules6: r6,
-        ..one.clone()
     };
     expect_kernel(&d, &caps, 10000, &one3, "vc moved to two");
     if caps.vrf_device {
@@ -775,6 +788,7 @@ fn netlink_bindings_and_tables_per_vrf() {
     d.set_ok(&[&vrf_oid(vrf::ROW_STATUS, "two"), "i", rs::ACTIVE]);
     let (r4, r6) = rules(&[("vc", 10001)], &[]);
     let two2 = Kernel {
+        v4: sorted(&["unreachable 10.8.0.0/16 proto 201", VC4, CATCH4]),
         rules4: r4,
         rules6: r6,
         ..two.clone()
