@@ -309,6 +309,33 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         let v = vpn.clone();
         store.on_commit(Box::new(move |cfg, eff| v.on_commit(cfg, eff)));
     }
+    // Label holds of exported routes outside the configuration (connected,
+    // CE-learned, in per-prefix / per-next-hop mode): committed by a thread
+    // of their own, never inside the glue's lock or a running commit.
+    {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<(Vec<u8>, bool)>>();
+        vpn.set_label_holder(Box::new(move |list| {
+            let _ = tx.send(list);
+        }));
+        let s = store.clone();
+        std::thread::Builder::new()
+            .name("label-holds".into())
+            .spawn(move || {
+                while let Ok(mut list) = rx.recv() {
+                    while let Ok(more) = rx.try_recv() {
+                        list.extend(more);
+                    }
+                    let n = list.len();
+                    if let Err(e) = s.commit(
+                        vpn_core::clock::ticks(),
+                        vec![vpn_core::Change::HoldLabels(list)],
+                    ) {
+                        tracing::error!(holds = n, error = %e, "committing label holds failed");
+                    }
+                }
+            })
+            .context("starting the label-hold thread")?;
+    }
     // Connected routes: address and link changes re-evaluate the prefixes
     // they touch (exported, withdrawn, hinted to the reconciler).
     let _if_follower = vpn

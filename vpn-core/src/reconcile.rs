@@ -162,17 +162,24 @@ fn ilm_for(cfg: &Config, owner: &[u8]) -> Option<Ilm> {
             // The owner names the prefix: find it from any route of the VRF
             // whose prefix start matches.
             let start = &owner[1..];
-            let (k, r) = cfg
+            let row = cfg
                 .routes
                 .range::<_, [u8]>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
                 .take_while(|(k, _)| k.as_bytes().starts_with(start))
-                .find(|(_, r)| r.state == RowState::Active)?;
-            let best = best_route(cfg, &vrf, &k.index().prefix).unwrap_or((k, r));
-            match best.0.index().next_hop {
-                Some(via) => IlmAction::PopForward {
-                    via,
-                    ifindex: best.1.if_index,
-                },
+                .find(|(_, r)| r.state == RowState::Active);
+            match row {
+                Some((k, r)) => {
+                    let best = best_route(cfg, &vrf, &k.index().prefix).unwrap_or((k, r));
+                    match best.0.index().next_hop {
+                        Some(via) => IlmAction::PopForward {
+                            via,
+                            ifindex: best.1.if_index,
+                        },
+                        None => lookup,
+                    }
+                }
+                // Held by a route outside the configuration (connected,
+                // CE-learned): the VRF's table holds that route.
                 None => lookup,
             }
         }

@@ -380,6 +380,9 @@ struct State {
     /// The connected routes of each VRF as last seen (no empty entries),
     /// and which VRFs each interface gave routes to.
     connected: BTreeMap<VrfKey, BTreeMap<IpNet, Connected>>,
+    /// The label owner each exported prefix outside the configuration
+    /// holds ([`Change::HoldLabels`]), per VRF.
+    held: BTreeMap<VrfKey, BTreeMap<IpNet, Vec<u8>>>,
     connected_by_if: BTreeMap<u32, BTreeSet<VrfKey>>,
 }
 
@@ -450,7 +453,14 @@ pub struct Vpn {
     /// The interface view connected routes come from (none until
     /// [`Vpn::set_interfaces`]: no connected routes).
     ifs: OnceLock<Arc<ArcSwap<Interfaces>>>,
+    /// Where label holds go to be committed (see [`Vpn::set_label_holder`]).
+    holder: OnceLock<LabelHolder>,
 }
+
+/// Takes label holds and drops ([`Change::HoldLabels`]) to commit them
+/// later, outside the glue's lock and outside the commit that may be
+/// running (holds are decided in commit hooks too).
+pub type LabelHolder = Box<dyn Fn(Vec<(Vec<u8>, bool)>) + Send + Sync>;
 
 impl Vpn {
     /// `routes` and `peers` are the views this glue keeps current (the
@@ -475,11 +485,22 @@ impl Vpn {
             illegal,
             drops,
             ifs: OnceLock::new(),
+            holder: OnceLock::new(),
         }
     }
 
     /// Where connected routes come from. Set once, before [`Vpn::sync_all`]
     /// (a second call is ignored).
+    /// Where the holds on per-prefix / per-next-hop labels of exported
+    /// routes outside the configuration (connected, CE-learned) go: the
+    /// holder commits them ([`Change::HoldLabels`]); the labels they get
+    /// come back as commits and the routes are exported then. Set once (a
+    /// second call is ignored); without it such routes wait for a label a
+    /// route row allocates.
+    pub fn set_label_holder(&self, h: LabelHolder) {
+        let _ = self.holder.set(h);
+    }
+
     pub fn set_interfaces(&self, ifs: Arc<ArcSwap<Interfaces>>) {
         let _ = self.ifs.set(ifs);
     }
@@ -669,6 +690,10 @@ impl Vpn {
                     }
                 }
                 Change::PutVrf(k, _) | Change::DelVrf(k) => {
+                    if matches!(c, Change::DelVrf(_)) {
+                        // The configuration dropped its holds with it.
+                        st.held.remove(k);
+                    }
                     vrfs.insert(k.clone());
                     reimport.insert(k.clone());
                 }
@@ -687,16 +712,8 @@ impl Vpn {
                 }
                 Change::Label(o, _) => match (o.first(), crate::config::label_owner_vrf_key(o)) {
                     (Some(b'P'), Some(v)) => {
-                        // The owner holds the prefix's route-key start.
-                        let p = cfg
-                            .routes
-                            .range::<_, [u8]>((
-                                std::ops::Bound::Included(&o[1..]),
-                                std::ops::Bound::Unbounded,
-                            ))
-                            .next()
-                            .filter(|(k, _)| k.as_bytes().starts_with(&o[1..]))
-                            .map(|(k, _)| k.index().prefix);
+                        // The owner names the prefix.
+                        let p = crate::config::label_owner_prefix_parts(o).map(|(_, p)| p);
                         match p {
                             Some(p) => {
                                 prefixes.entry(v).or_default().insert(p);
@@ -804,13 +821,13 @@ impl Vpn {
         ce_peers: bool,
         connected: Option<&Connected>,
         p: &IpNet,
-    ) -> (Option<(RouteKey, Path)>, Option<Path>) {
+    ) -> (Option<(RouteKey, Path)>, Option<Path>, Option<Vec<u8>>) {
         let Some(row) = cfg
             .vrfs
             .get(vrf)
             .filter(|r| r.state == RowState::Active && r.admin == crate::AdminStatus::Up)
         else {
-            return (None, None);
+            return (None, None, None);
         };
         // Connected (distance 0) before static (1) before BGP.
         let stat = match connected {
@@ -828,7 +845,7 @@ impl Vpn {
                 },
             ),
             (false, Some(b)) => (b.next_hop(p), (*b.attrs).clone()),
-            (false, None) => return (None, None),
+            (false, None) => return (None, None, None),
         };
         // CE peers get the VRF's connected, static and imported routes from
         // us; routes a CE sent are in the speaker's VRF RIB already (it
@@ -846,10 +863,20 @@ impl Vpn {
         // VPN export: local routes (connected, static, CE-learned);
         // imported ones belong to other PEs.
         if !local && learned.is_some_and(|b| matches!(b.source, Source::Imported { .. })) {
-            return (None, ce);
+            return (None, ce, None);
         }
         let (Some(rd), false) = (row.rd, ert.is_empty()) else {
-            return (None, ce);
+            return (None, ce, None);
+        };
+        // A route outside the configuration (connected, CE-learned) holds
+        // the label its VRF's mode gives it; route rows allocate theirs.
+        let hold = match (stat, row.label_mode) {
+            (Some(_), _) | (None, LabelMode::PerVrf) => None,
+            (None, LabelMode::PerPrefix) => Some(label_owner_prefix(vrf, p)),
+            (None, LabelMode::PerNextHop) => Some(label_owner_next_hop(
+                vrf,
+                if connected.is_some() { None } else { nh },
+            )),
         };
         let label = match connected {
             // Its hosts are reached by a lookup in the VRF's table.
@@ -859,7 +886,7 @@ impl Vpn {
             None => export_label(cfg, vrf, p, nh),
         };
         let Some(label) = label else {
-            return (None, ce);
+            return (None, ce, hold);
         };
         let mut a = attrs;
         a.next_hop = None;
@@ -875,6 +902,7 @@ impl Vpn {
                 },
             )),
             ce,
+            hold,
         )
     }
 
@@ -910,6 +938,7 @@ impl Vpn {
             && !ce_peers
             && !st.exported.contains_key(vrf)
             && !st.ce_offered.contains_key(vrf)
+            && !st.held.contains_key(vrf)
         {
             return;
         }
@@ -938,6 +967,7 @@ impl Vpn {
                         .into_iter()
                         .flat_map(|m| m.keys().copied()),
                 );
+                ps.extend(st.held.get(vrf).into_iter().flat_map(|m| m.keys().copied()));
                 ps
             }
         };
@@ -945,11 +975,29 @@ impl Vpn {
         let mut withdraw = Vec::new();
         let mut ce_originate = Vec::new();
         let mut ce_withdraw = Vec::new();
+        let mut holds = Vec::new();
+        let mut drops = Vec::new();
         let exported = st.exported.entry(vrf.clone()).or_default();
         let offered = st.ce_offered.entry(vrf.clone()).or_default();
+        let held = st.held.entry(vrf.clone()).or_default();
         for p in prefixes {
-            let (vpn, ce) =
+            let (vpn, ce, hold) =
                 Self::want_for(cfg, &routes, vrf, &ert, ce_peers, connected.get(&p), &p);
+            match (hold, held.get(&p)) {
+                (Some(w), Some(h)) if w == *h => {}
+                (Some(w), h) => {
+                    if let Some(h) = h {
+                        drops.push((h.clone(), false));
+                    }
+                    holds.push((w.clone(), true));
+                    held.insert(p, w);
+                }
+                (None, Some(h)) => {
+                    drops.push((h.clone(), false));
+                    held.remove(&p);
+                }
+                (None, None) => {}
+            }
             match (vpn, exported.get(&p)) {
                 (Some(w), Some(h)) if w == *h => {}
                 (Some(w), h) => {
@@ -985,6 +1033,17 @@ impl Vpn {
         }
         if st.ce_offered.get(vrf).is_some_and(|m| m.is_empty()) {
             st.ce_offered.remove(vrf);
+        }
+        if st.held.get(vrf).is_some_and(|m| m.is_empty()) {
+            st.held.remove(vrf);
+        }
+        // New holds before the drops they replace (a label moving between
+        // owners is never released in between).
+        holds.extend(drops);
+        if !holds.is_empty() {
+            if let Some(h) = self.holder.get() {
+                h(holds);
+            }
         }
         if !withdraw.is_empty() {
             self.send(BgpCommand::Withdraw {
@@ -1845,5 +1904,86 @@ mod tests {
         v.on_commit(&cfg, &eff);
         assert_eq!(cmds(), vec!["-None 65000:1:10.77.3.0/24".to_string()]);
         hints(&["10.77.1.0/24", "10.77.3.0/24"]);
+    }
+
+    /// A CE-learned route of a VRF in per-prefix mode holds its prefix's
+    /// label; once the hold is committed the route is exported with that
+    /// label, and the hold is dropped when the CE withdraws it.
+    #[test]
+    fn ce_routes_hold_their_per_prefix_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let red = vrf("red");
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        row.rd = Some(rt("65001:7"));
+        row.label_mode = LabelMode::PerPrefix;
+        let mut ert = RtRow::new(Storage::Volatile);
+        ert.rt = Some(rt("65000:9"));
+        ert.state = RowState::Active;
+        store
+            .commit(
+                1,
+                vec![
+                    Change::PutVrf(red.clone(), row),
+                    Change::PutRt(RtKey::new(&red, 1, RtType::Export), ert),
+                ],
+            )
+            .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let v = Vpn::new(
+            tx,
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Box::new(|_, _| {}),
+        );
+        let holds = Arc::new(Mutex::new(Vec::new()));
+        let h = holds.clone();
+        v.set_label_holder(Box::new(move |l| h.lock().unwrap().extend(l)));
+        let p: IpNet = "172.16.5.0/24".parse().unwrap();
+        let owner = label_owner_prefix(&red, &p);
+        let ce = |best: Option<Path>| BgpEvent::Best {
+            rib: Some("red".into()),
+            key: RouteKey::Unicast(p),
+            best,
+            old: None,
+        };
+        let mut from_ce = path(&[], 0, "192.0.2.66");
+        from_ce.labels = bgp::Labels::new();
+        v.on_events(&store.snapshot(), vec![ce(Some(from_ce))]);
+        assert_eq!(*holds.lock().unwrap(), vec![(owner.clone(), true)]);
+        let vpn_commands = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<BgpCommand>| {
+            let mut out = Vec::new();
+            while let Ok(c) = rx.try_recv() {
+                match c {
+                    BgpCommand::Originate { rib: None, routes } => {
+                        out.extend(routes.into_iter().map(|(k, p)| (k, Some(p.labels[0]))))
+                    }
+                    BgpCommand::Withdraw { rib: None, keys } => {
+                        out.extend(keys.into_iter().map(|k| (k, None)))
+                    }
+                    _ => {}
+                }
+            }
+            out
+        };
+        // No label yet: nothing exported.
+        assert_eq!(vpn_commands(&mut rx), vec![]);
+        // The holder commits the hold: the label comes back with the commit.
+        let list = std::mem::take(&mut *holds.lock().unwrap());
+        let (cfg, eff) = store.commit(2, vec![Change::HoldLabels(list)]).unwrap();
+        let label = cfg.label(&owner).expect("allocated for the hold");
+        v.on_commit(&cfg, &eff);
+        let key = RouteKey::Vpn(rt("65001:7").to_rd_bytes(), p);
+        assert_eq!(vpn_commands(&mut rx), vec![(key, Some(label))]);
+        // The CE withdraws: the VPN route goes and the hold is dropped.
+        v.on_events(&cfg, vec![ce(None)]);
+        assert_eq!(vpn_commands(&mut rx), vec![(key, None)]);
+        let list = std::mem::take(&mut *holds.lock().unwrap());
+        assert_eq!(list, vec![(owner.clone(), false)]);
+        let (cfg, _) = store.commit(3, vec![Change::HoldLabels(list)]).unwrap();
+        assert_eq!(cfg.label(&owner), None);
     }
 }
