@@ -403,6 +403,44 @@ fn connected_routes_exported_installed_and_withdrawn() {
         }
     });
 
+    // Per-prefix mode: each connected prefix holds a label of its own (no
+    // route row asks for one), exported with it; the VRF label goes.
+    d.set_ok(&[&ext::vrf_oid(ext::LABEL_MODE, RED), "i", ext::PER_PREFIX]);
+    let gb_label = |family: &str, key: &str| -> Result<i64, String> {
+        let p = gb
+            .route(family, key)
+            .ok_or_else(|| format!("{key} not in GoBGP {family}"))?;
+        match p.path("nlri/labels") {
+            Some(Json::Arr(v)) if v.len() == 1 => v[0].as_i64().ok_or(format!("{p}")),
+            _ => Err(format!("labels of {p}")),
+        }
+    };
+    poll("per-prefix labels at GoBGP", T, || {
+        let (l4, l6) = (gb_label("vpnv4", V4)?, gb_label("vpnv6", V6)?);
+        if l4 == label || l6 == label || l4 == l6 || l4 < 16 || l6 < 16 {
+            return Err(format!("labels {l4} / {l6}, VRF label was {label}"));
+        }
+        check_vpn(&gb.route("vpnv4", V4).unwrap(), l4)?;
+        check_vpn(&gb.route("vpnv6", V6).unwrap(), l6)
+    });
+    d.expect(&ext::vrf_oid(ext::LABEL, RED), &gauge(0));
+    d.expect(&ext::scalar_oid(ext::LABELS_ALLOCATED), &gauge(2));
+    // Back to per-VRF: the VRF's label again, the per-prefix ones released.
+    d.set_ok(&[&ext::vrf_oid(ext::LABEL_MODE, RED), "i", ext::PER_VRF]);
+    let label = d.num(&ext::vrf_oid(ext::LABEL, RED));
+    poll("the VRF label again at GoBGP", T, || {
+        gobgp_route(&gb, "vpnv4", V4, label)?;
+        gobgp_route(&gb, "vpnv6", V6, label)
+    });
+    poll("per-prefix labels released", T, || {
+        let n = d.num(&ext::scalar_oid(ext::LABELS_ALLOCATED));
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(format!("l3vpndLabelsAllocated {n}"))
+        }
+    });
+
     // ce0 set down (admin): withdrawn.
     net.exec("pe", &["ip", "link", "set", "ce0", "down"]);
     poll("withdrawn at GoBGP on admin down", T, || {
