@@ -17,7 +17,7 @@ use vpn_core::fibview::Backend;
 use vpn_core::ifaces::IfWatcher;
 use vpn_core::reconcile::{self, Hint, Reconciler};
 use vpn_core::thresholds::Tracker;
-use vpn_core::vpn::Vpn;
+use vpn_core::vpn::{vrf_route_count, Vpn};
 use vpn_core::Store;
 
 /// Rows created with createAndWait and never made active live this long
@@ -166,6 +166,10 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         let n = notify_state.clone();
         store.on_commit(Box::new(move |_cfg, eff| n.committed(eff)));
     }
+    // The VRFs' BGP routes (the VPN glue writes them; the reconciler, the
+    // MIB and the route-count thresholds read them).
+    let bgp_routes: Arc<ArcSwap<vpn_core::vpn::BgpRoutes>> =
+        Arc::new(ArcSwap::from_pointee(Default::default()));
     let mib = Arc::new(
         Mib::new(
             AgentInfo {
@@ -176,7 +180,8 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
             settings.default_storage,
         )
         .with_security(sec.clone())
-        .with_notify(notify_state.clone()),
+        .with_notify(notify_state.clone())
+        .with_bgp_routes(bgp_routes.clone()),
     );
     let ifs: Arc<ArcSwap<_>> = watcher.view();
     // The notification originator and the events that feed it.
@@ -221,8 +226,6 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     };
     let caps = backend.capabilities();
     tracing::info!(backend = ?settings.fib, vrf_device = caps.vrf_device, mpls = caps.mpls, ipv6 = caps.ipv6, "FIB");
-    let bgp_routes: Arc<ArcSwap<vpn_core::vpn::BgpRoutes>> =
-        Arc::new(ArcSwap::from_pointee(Default::default()));
     let peer_states: Arc<ArcSwap<vpn_core::bgpcfg::PeerStates>> =
         Arc::new(ArcSwap::from_pointee(Default::default()));
     let (hints, fib_view, reconciler) = Reconciler::spawn(
@@ -246,15 +249,20 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     {
         let t = tracker.clone();
         let ev = events.clone();
+        let (b, i) = (bgp_routes.clone(), ifs.clone());
         store.on_commit(Box::new(move |cfg, eff| {
-            ev.thresholds(cfg, &t.observe_commit(cfg, eff, uptime_secs()));
+            let (bgp, ifs) = (b.load(), i.load());
+            let count = |v: &vpn_core::VrfKey| vrf_route_count(cfg, &bgp, Some(&ifs), v);
+            ev.thresholds(cfg, &t.observe_commit(cfg, eff, uptime_secs(), &count));
         }));
         let t = tracker.clone();
         let s = store.clone();
         let ev = events.clone();
+        let (b, i) = (bgp_routes.clone(), ifs.clone());
         mib.drops.set_on_drop(Box::new(move |vrf| {
             let cfg = s.snapshot();
-            ev.thresholds(&cfg, &t.observe_attempt(&cfg, vrf, uptime_secs()));
+            let n = vrf_route_count(&cfg, &b.load(), Some(&i.load()), vrf);
+            ev.thresholds(&cfg, &t.observe_attempt(&cfg, vrf, n, uptime_secs()));
         }));
     }
     // Links that come or go change what the kernel holds: resync.
@@ -289,6 +297,8 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     });
     let vpn = {
         let hints = std::sync::Mutex::new(hints.clone());
+        let (ts, tb, ti) = (store.clone(), bgp_routes.clone(), ifs.clone());
+        let (tt, tev) = (tracker.clone(), events.clone());
         Arc::new(Vpn::new(
             glue_tx,
             bgp_routes.clone(),
@@ -300,8 +310,14 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
                 if prefixes.is_empty() {
                     return;
                 }
-                let tx = hints.lock().unwrap_or_else(|p| p.into_inner());
-                let _ = tx.send(Hint::Prefixes(vrf.clone(), prefixes.to_vec()));
+                {
+                    let tx = hints.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = tx.send(Hint::Prefixes(vrf.clone(), prefixes.to_vec()));
+                }
+                // The VRF's route count moved: its thresholds.
+                let cfg = ts.snapshot();
+                let n = vrf_route_count(&cfg, &tb.load(), Some(&ti.load()), vrf);
+                tev.thresholds(&cfg, &tt.observe_routes(&cfg, vrf, n, uptime_secs()));
             }),
         ))
     };

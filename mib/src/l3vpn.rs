@@ -230,12 +230,12 @@ impl Table for VrfTable {
             Some(match col {
                 1 => Value::Counter32(added),
                 2 => Value::Counter32(deleted),
-                3 => Value::Gauge32(
-                    v.cfg
-                        .active_route_count(&k)
-                        .saturating_add(v.bgp.count(&k))
-                        .saturating_add(connected::row_count(v.cfg, v.ifs, &k)),
-                ),
+                3 => Value::Gauge32(vpn_core::vpn::vrf_route_count(
+                    v.cfg,
+                    v.bgp,
+                    Some(v.ifs),
+                    &k,
+                )),
                 4 => Value::Counter32(v.drops.get(&k, row.times.created)),
                 5 => Value::TimeTicks(0),
                 _ => return None,

@@ -48,6 +48,9 @@ pub struct Mib {
     pub security: Option<Arc<snmpv3::SecState>>,
     /// The notification originator's tables and counters (served when set).
     pub notify: Option<Arc<notify_mib::NotifyState>>,
+    /// The VRFs' BGP routes, so that MaxRoutes counts them when a SET
+    /// activates a static route (unset: static rows only).
+    pub bgp_routes: Option<Arc<arc_swap::ArcSwap<vpn_core::vpn::BgpRoutes>>>,
 }
 
 impl Mib {
@@ -62,6 +65,7 @@ impl Mib {
             illegal_labels: Default::default(),
             security: None,
             notify: None,
+            bgp_routes: None,
         }
     }
 
@@ -93,6 +97,12 @@ impl Mib {
     /// Also serve the notification originator's tables (SNMP-TARGET-MIB,
     /// SNMP-NOTIFICATION-MIB, L3VPND-MIB l3vpndNotifyStats) and take SETs of
     /// them ([`notify_mib`]).
+    /// The VRFs' BGP routes, counted by MaxRoutes on SETs.
+    pub fn with_bgp_routes(mut self, b: Arc<arc_swap::ArcSwap<vpn_core::vpn::BgpRoutes>>) -> Self {
+        self.bgp_routes = Some(b);
+        self
+    }
+
     pub fn with_notify(self, n: Arc<notify_mib::NotifyState>) -> Mib {
         let mut subtrees = Self::subtrees();
         if let Some(sec) = &self.security {
@@ -162,6 +172,18 @@ impl Mib {
         ifs: &Interfaces,
         vbs: &[(Oid, Value)],
     ) -> Result<Vec<Change>, SetError> {
+        // A VRF's routes besides its static rows (BGP, connected): MaxRoutes
+        // counts them all.
+        let bgp = self.bgp_routes.as_ref().map(|b| b.load_full());
+        let others = |v: &vpn_core::VrfKey| {
+            let all = vpn_core::vpn::vrf_route_count(
+                cfg,
+                bgp.as_deref().unwrap_or(&Default::default()),
+                Some(ifs),
+                v,
+            );
+            all.saturating_sub(cfg.active_route_count(v))
+        };
         if let Some(n) = self
             .notify
             .as_ref()
@@ -198,7 +220,7 @@ impl Mib {
             .as_ref()
             .filter(|_| vbs.iter().any(|(o, _)| snmpv3::owns(o)))
         else {
-            return set::build_changes(cfg, ifs, vbs, self.default_storage, &self.drops);
+            return set::build_changes(cfg, ifs, vbs, self.default_storage, &self.drops, &others);
         };
         // SNMPv3 objects go to snmpv3, the rest to set; one list of changes,
         // and the failure of the lower varbind index wins.
@@ -208,12 +230,18 @@ impl Mib {
         let a = if rest_vbs.is_empty() {
             Ok(Vec::new())
         } else {
-            set::build_changes(cfg, ifs, &rest_vbs, self.default_storage, &self.drops).map_err(
-                |e| SetError {
-                    index: rest[(e.index as usize).max(1) - 1] as u32 + 1,
-                    ..e
-                },
+            set::build_changes(
+                cfg,
+                ifs,
+                &rest_vbs,
+                self.default_storage,
+                &self.drops,
+                &others,
             )
+            .map_err(|e| SetError {
+                index: rest[(e.index as usize).max(1) - 1] as u32 + 1,
+                ..e
+            })
         };
         let mine: Vec<(usize, &[u32], &Value)> = mine
             .iter()

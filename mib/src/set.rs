@@ -801,6 +801,7 @@ pub fn build_changes(
     vbs: &[(Vec<u32>, Value)],
     default_storage: Storage,
     drops: &RouteDrops,
+    other_routes: &dyn Fn(&VrfKey) -> u32,
 ) -> Result<Vec<Change>, SetError> {
     let mut settings: Vec<(usize, Setting)> = Vec::new();
     let mut vrfs: Vec<RowEdit<VrfKey, VrfCol>> = Vec::new();
@@ -970,7 +971,7 @@ pub fn build_changes(
                     if !route_consistent(&e.key, &row, ifs) {
                         return Err(SetError::new(InconsistentValue, status_idx));
                     }
-                    if work.check_route_limit(&vrf).is_err() {
+                    if work.check_route_limit(&vrf, other_routes(&vrf)).is_err() {
                         // "exceeds or attempts to exceed": counted, refused.
                         let created = work.vrfs.get(&vrf).map_or(0, |r| r.times.created);
                         drops.record(&vrf, created);

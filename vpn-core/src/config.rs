@@ -490,10 +490,11 @@ impl Config {
     }
 
     /// Check that activating a route in `vrf` stays within its MaxRoutes
-    /// (0 = no limit).
-    pub fn check_route_limit(&self, vrf: &VrfKey) -> Result<(), ConfigError> {
+    /// (0 = no limit), given the VRF's `others` routes besides its static
+    /// rows (BGP, connected).
+    pub fn check_route_limit(&self, vrf: &VrfKey, others: u32) -> Result<(), ConfigError> {
         let max = self.vrfs.get(vrf).map_or(0, |r| r.max_routes);
-        if max != 0 && self.active_route_count(vrf) >= max {
+        if max != 0 && self.active_route_count(vrf).saturating_add(others) >= max {
             return Err(ConfigError::RouteLimit(vrf.clone()));
         }
         Ok(())
@@ -1368,7 +1369,12 @@ mod tests {
         row.state = RowState::Active;
         row.max_routes = 1;
         let (c, _) = Config::default().apply(&[Change::PutVrf(k.clone(), row)], 1);
-        assert!(c.check_route_limit(&k).is_ok());
+        assert!(c.check_route_limit(&k, 0).is_ok());
+        // Other routes (BGP, connected) count too.
+        assert_eq!(
+            c.check_route_limit(&k, 1),
+            Err(ConfigError::RouteLimit(k.clone()))
+        );
         let (c, _) = c.apply(
             &[Change::PutRte(
                 route(&k, "10.0.0.0/8", None),
@@ -1376,7 +1382,7 @@ mod tests {
             )],
             2,
         );
-        assert_eq!(c.check_route_limit(&k), Err(ConfigError::RouteLimit(k)));
+        assert_eq!(c.check_route_limit(&k, 0), Err(ConfigError::RouteLimit(k)));
     }
 
     #[test]

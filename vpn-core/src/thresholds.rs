@@ -161,12 +161,15 @@ impl Tracker {
             .observe(vrf, n, attempt, l, now)
     }
 
-    /// Observe every VRF whose routes or thresholds a commit changed.
+    /// Observe every VRF whose routes or thresholds a commit changed;
+    /// `count` is a VRF's number of routes (all of them: static, BGP,
+    /// connected; see [`crate::vpn::vrf_route_count`]).
     pub fn observe_commit(
         &self,
         cfg: &crate::Config,
         eff: &[crate::Change],
         now: u64,
+        count: &dyn Fn(&VrfKey) -> u32,
     ) -> Vec<ThresholdEvent> {
         use crate::Change::*;
         let mut vrfs = std::collections::BTreeSet::new();
@@ -185,21 +188,38 @@ impl Tracker {
         let mut out = Vec::new();
         for v in vrfs {
             if let Some(l) = limits(cfg, &v) {
-                out.extend(self.observe(&v, cfg.active_route_count(&v), false, l, now));
+                out.extend(self.observe(&v, count(&v), false, l, now));
             }
         }
         out
     }
 
-    /// An add refused at the VRF's maximum ("attempts to exceed").
+    /// An add refused at the VRF's maximum ("attempts to exceed"); `n` is
+    /// the VRF's number of routes.
     pub fn observe_attempt(
         &self,
         cfg: &crate::Config,
         vrf: &VrfKey,
+        n: u32,
         now: u64,
     ) -> Vec<ThresholdEvent> {
         match limits(cfg, vrf) {
-            Some(l) => self.observe(vrf, cfg.active_route_count(vrf), true, l, now),
+            Some(l) => self.observe(vrf, n, true, l, now),
+            None => Vec::new(),
+        }
+    }
+
+    /// The VRF's number of routes changed outside a commit (BGP routes,
+    /// connected routes): `n` routes now.
+    pub fn observe_routes(
+        &self,
+        cfg: &crate::Config,
+        vrf: &VrfKey,
+        n: u32,
+        now: u64,
+    ) -> Vec<ThresholdEvent> {
+        match limits(cfg, vrf) {
+            Some(l) => self.observe(vrf, n, false, l, now),
             None => Vec::new(),
         }
     }

@@ -328,6 +328,21 @@ impl VpnPath {
     }
 }
 
+/// The number of routes a VRF holds: its active static rows, its BGP
+/// routes (imported, CE-learned) and its connected routes that are rows of
+/// the route table (mplsL3VpnVrfPerfCurrNumRoutes; what the route-count
+/// thresholds and MaxRoutes count).
+pub fn vrf_route_count(
+    cfg: &Config,
+    bgp: &BgpRoutes,
+    ifs: Option<&Interfaces>,
+    vrf: &VrfKey,
+) -> u32 {
+    cfg.active_route_count(vrf)
+        .saturating_add(bgp.count(vrf))
+        .saturating_add(ifs.map_or(0, |i| crate::connected::row_count(cfg, i, vrf)))
+}
+
 /// The route targets among a path's extended communities (RFC 4360 types
 /// 0x00/0x01/0x02, sub-type 0x02).
 fn route_targets(a: &PathAttrs) -> impl Iterator<Item = &[u8; 8]> {
@@ -383,6 +398,9 @@ struct State {
     /// The label owner each exported prefix outside the configuration
     /// holds ([`Change::HoldLabels`]), per VRF.
     held: BTreeMap<VrfKey, BTreeMap<IpNet, Vec<u8>>>,
+    /// VRFs that refused imports at their MaxRoutes: when routes leave
+    /// them, the waiting paths (still in `by_rt`) fill the room.
+    starved: BTreeSet<VrfKey>,
     connected_by_if: BTreeMap<u32, BTreeSet<VrfKey>>,
 }
 
@@ -732,7 +750,7 @@ impl Vpn {
             }
         }
         for v in &reimport {
-            self.reimport(&st, cfg, v);
+            self.reimport(&mut st, cfg, v, true);
         }
         for v in &vrfs {
             self.sync_export(&mut st, cfg, v);
@@ -1072,9 +1090,26 @@ impl Vpn {
         }
     }
 
-    /// Re-evaluate which VPN routes a VRF imports (its RTs or row changed).
-    fn reimport(&self, st: &State, cfg: &Config, vrf: &VrfKey) {
+    /// Re-evaluate which VPN routes a VRF imports (its RTs or row changed,
+    /// or routes left a VRF that had refused some at its maximum): within
+    /// its MaxRoutes, the lowest RD per prefix; a refusal counts in
+    /// RoutesDropped when `count_drops` (a new attempt, not a refill).
+    /// Returns the prefixes whose route changed.
+    fn reimport(
+        &self,
+        st: &mut State,
+        cfg: &Config,
+        vrf: &VrfKey,
+        count_drops: bool,
+    ) -> Vec<IpNet> {
         let now = crate::clock::ticks();
+        let (max, created) = cfg
+            .vrfs
+            .get(vrf)
+            .map_or((0, 0), |r| (r.max_routes, r.times.created));
+        let ifs = self.ifs.get().map(|i| i.load_full());
+        let others = vrf_route_count(cfg, &BgpRoutes::default(), ifs.as_deref(), vrf);
+        let mut refused = 0u32;
         let irt = rt_bytes(cfg, vrf, RtType::Import);
         let active = cfg
             .vrfs
@@ -1120,15 +1155,33 @@ impl Vpn {
                     if v.routes.contains_key(&p) {
                         continue;
                     }
+                    if max != 0 && others.saturating_add(v.routes.len() as u32) >= max {
+                        refused += 1;
+                        continue;
+                    }
+                    if let Some(l) = path.label {
+                        self.illegal.check(cfg, vrf, l);
+                    }
                     v.insert(p, path.route(rd, now));
                     changed.push(p);
                 }
             }
         }
         self.routes.store(Arc::new(routes));
+        if refused > 0 {
+            st.starved.insert(vrf.clone());
+            if count_drops {
+                for _ in 0..refused {
+                    self.drops.record(vrf, created);
+                }
+            }
+        } else {
+            st.starved.remove(vrf);
+        }
         if !changed.is_empty() {
             (self.on_change)(vrf, &changed);
         }
+        changed
     }
 
     /// Refresh the peer view from the speaker's status (counters move
@@ -1239,16 +1292,40 @@ impl Vpn {
                 BgpEvent::EndOfRib { .. } | BgpEvent::Best { .. } => {}
             }
         }
+        let mut starved = Vec::new();
         for (i, list) in work {
             let imp = &st.imports.vrfs[i];
-            let ps = self.import_into(st, cfg, &mut routes, imp, list);
+            let (ps, refused) = self.import_into(st, cfg, &mut routes, imp, list);
+            if refused {
+                starved.push(imp.key.clone());
+            }
             if !ps.is_empty() {
                 touched.entry(imp.key.clone()).or_default().extend(ps);
             }
         }
+        st.starved.extend(starved);
+        // VRFs that refused imports and have room again: the waiting paths.
+        let refill: Vec<VrfKey> = touched
+            .keys()
+            .filter(|v| st.starved.contains(*v))
+            .filter(|v| {
+                let max = cfg.vrfs.get(*v).map_or(0, |r| r.max_routes);
+                let ifs = self.ifs.get().map(|i| i.load_full());
+                max == 0 || vrf_route_count(cfg, &routes, ifs.as_deref(), v) < max
+            })
+            .cloned()
+            .collect();
         self.routes.store(Arc::new(routes));
         if peers_changed {
             self.peers.store(Arc::new(peer_view));
+        }
+        // Refilled before anyone is told, so the counts they see (route
+        // thresholds) are the batch's final ones.
+        for v in refill {
+            let ps = self.reimport(st, cfg, &v, false);
+            if !ps.is_empty() {
+                self.sync_export_prefixes(st, cfg, &v, Some(&ps));
+            }
         }
         for (v, ps) in touched {
             (self.on_change)(&v, &ps);
@@ -1265,9 +1342,12 @@ impl Vpn {
         routes: &mut BgpRoutes,
         imp: &Importer,
         list: Vec<(IpNet, bgp::Rd, bool)>,
-    ) -> Vec<IpNet> {
+    ) -> (Vec<IpNet>, bool) {
         let vrf = &imp.key;
-        let statics = cfg.active_route_count(vrf);
+        let mut refused = false;
+        // The VRF's other routes (static, connected): MaxRoutes counts all.
+        let ifs = self.ifs.get().map(|i| i.load_full());
+        let statics = vrf_route_count(cfg, &BgpRoutes::default(), ifs.as_deref(), vrf);
         let now = crate::clock::ticks();
         let v = routes.vrf_mut(vrf);
         let mut changed = Vec::with_capacity(list.len());
@@ -1286,6 +1366,7 @@ impl Vpn {
                     // A new route: within the VRF's maximum?
                     if statics + v.routes.len() as u32 >= imp.max_routes {
                         self.drops.record(vrf, imp.created);
+                        refused = true;
                         continue;
                     }
                 }
@@ -1303,7 +1384,7 @@ impl Vpn {
                 changed.push(p);
             }
         }
-        changed
+        (changed, refused)
     }
 
     /// A CE peer's best path for a prefix of its VRF changed.
@@ -1330,7 +1411,8 @@ impl Vpn {
                     .unwrap_or(0);
                 if routes.get(vrf, &p).is_none() {
                     if let Some(row) = cfg.vrfs.get(vrf) {
-                        let n = cfg.active_route_count(vrf) + routes.count(vrf);
+                        let ifs = self.ifs.get().map(|i| i.load_full());
+                        let n = vrf_route_count(cfg, routes, ifs.as_deref(), vrf);
                         if row.max_routes != 0 && n >= row.max_routes {
                             self.drops.record(vrf, row.times.created);
                             return;
@@ -1654,11 +1736,27 @@ mod tests {
             held(&v, "red")[0],
             ("10.1.0.0/16".into(), "65000:10".into(), Some(100))
         );
-        assert_eq!(held(&v, "blue").len(), 1);
+        // blue has room again: the path it refused (10.3/16) comes in, and
+        // is not counted as dropped a second time.
+        assert_eq!(
+            held(&v, "blue"),
+            vec![
+                ("10.2.0.0/16".into(), "65000:20".into(), Some(200)),
+                ("10.3.0.0/16".into(), "65000:20".into(), Some(200)),
+            ]
+        );
+        assert_eq!(
+            v.drops.get(
+                &vrf("blue"),
+                cfg.vrfs.get(&vrf("blue")).unwrap().times.created
+            ),
+            1
+        );
         let mut s = seen.lock().unwrap().clone();
         s.sort();
         let mut exp = vec![
             (vrf("blue"), vec!["10.1.0.0/16".parse().unwrap()]),
+            (vrf("blue"), vec!["10.3.0.0/16".parse().unwrap()]),
             (vrf("red"), vec!["10.1.0.0/16".parse().unwrap()]),
         ];
         exp.sort();
@@ -1680,7 +1778,10 @@ mod tests {
         );
         assert_eq!(
             held(&v, "blue"),
-            vec![("10.2.0.0/16".into(), "65000:20".into(), Some(300))]
+            vec![
+                ("10.2.0.0/16".into(), "65000:20".into(), Some(300)),
+                ("10.3.0.0/16".into(), "65000:20".into(), Some(200)),
+            ]
         );
         // A local best (from: None) is never imported, and undoes nothing
         // it was not given.
