@@ -422,6 +422,7 @@ run_l3vpnd-full() {
     sleep 2
     t1=$(cpu_ticks "$pid")
     note "l3vpnd-full: CPU in the 2 s after the counts were complete: $(awk -v t=$((t1 - t0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}') s"
+    note "l3vpnd-full: RSS then: $(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status") MiB (peak ${RSS[l3vpnd-full]} MiB)"
     note "l3vpnd-full: $(grep -m1 'new=Established' "$dir/l3vpnd.log" || echo 'no Established log line')"
     note "l3vpnd-full: ${SECS[l3vpnd-full]} s, CPU ${CPU[l3vpnd-full]} s, peak RSS ${RSS[l3vpnd-full]} MiB"
     if [ -n "$perf_pid" ]; then

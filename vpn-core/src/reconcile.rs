@@ -254,7 +254,7 @@ struct VrfFacts<'a> {
     /// bindings, not its routes).
     connected: BTreeMap<IpNet, Connected>,
     /// The VRF's BGP routes.
-    bgp: Option<&'a crate::chunkmap::ChunkMap<IpNet, crate::vpn::BgpRoute>>,
+    bgp: Option<&'a crate::chunkmap::NetMap<crate::vpn::BgpRoute>>,
     /// What its table holds as applied.
     applied: Option<&'a RouteTable>,
     /// The backend has IPv6 (catch-all of that family).
@@ -278,8 +278,8 @@ impl VrfFacts<'_> {
         for p in prefixes {
             let bgp = match &mut walk {
                 Some(w) => {
-                    while w.next_if(|(q, _)| *q < p).is_some() {}
-                    w.next_if(|(q, _)| *q == p).map(|(_, r)| r)
+                    while w.next_if(|(q, _)| q < p).is_some() {}
+                    w.next_if(|(q, _)| q == p).map(|(_, r)| r)
                 }
                 None => self.bgp.and_then(|m| m.get(p)),
             };
@@ -677,9 +677,9 @@ impl Reconciler {
             // BGP routes where no connected or static route is.
             if let Some(m) = self.bgp_now.of(vrf) {
                 for (p, r) in m.iter() {
-                    if !desired.contains_key(p) {
-                        if let Some(route) = bgp_fib_route(table, p, r) {
-                            desired.insert(*p, route);
+                    if !desired.contains_key(&p) {
+                        if let Some(route) = bgp_fib_route(table, &p, r) {
+                            desired.insert(p, route);
                         }
                     }
                 }

@@ -29,7 +29,7 @@ use crate::bgpcfg::{
     PeerKey, PeerRow, PeerState, PeerStates, FAM_IPV4_UNICAST, FAM_IPV6_UNICAST, FAM_VPNV4,
     FAM_VPNV6,
 };
-use crate::chunkmap::ChunkMap;
+use crate::chunkmap::{ChunkMap, NetMap};
 use crate::config::{
     label_owner_next_hop, label_owner_prefix, label_owner_vrf, Config, LabelMode, RowState,
 };
@@ -100,13 +100,13 @@ impl BgpRoute {
 /// counters of routes added and deleted.
 #[derive(Clone, Debug, Default)]
 pub struct VrfBgp {
-    routes: ChunkMap<IpNet, BgpRoute>,
+    routes: NetMap<BgpRoute>,
     added: u32,
     deleted: u32,
 }
 
 impl VrfBgp {
-    pub fn routes(&self) -> &ChunkMap<IpNet, BgpRoute> {
+    pub fn routes(&self) -> &NetMap<BgpRoute> {
         &self.routes
     }
     fn insert(&mut self, p: IpNet, r: BgpRoute) {
@@ -122,7 +122,7 @@ impl VrfBgp {
 }
 
 /// BGP-learned routes of every VRF. Persistent maps (an imbl map of VRFs,
-/// a [`ChunkMap`] of routes per VRF): publishing a new version shares
+/// a [`NetMap`] of routes per VRF): publishing a new version shares
 /// everything that did not change. The route table
 /// (mplsL3VpnVrfRteTable) is served from the same maps: within a VRF, the
 /// order of prefixes is the order of their route-table keys.
@@ -132,7 +132,7 @@ pub struct BgpRoutes {
 }
 
 impl BgpRoutes {
-    pub fn of(&self, vrf: &VrfKey) -> Option<&ChunkMap<IpNet, BgpRoute>> {
+    pub fn of(&self, vrf: &VrfKey) -> Option<&NetMap<BgpRoute>> {
         self.vrfs.get(vrf).map(|v| &v.routes)
     }
     pub fn count(&self, vrf: &VrfKey) -> u32 {
@@ -173,7 +173,7 @@ impl BgpRoutes {
     pub fn clear_vrf(&mut self, vrf: &VrfKey) -> Vec<IpNet> {
         self.vrfs
             .remove(vrf)
-            .map(|v| v.routes.keys().copied().collect())
+            .map(|v| v.routes.keys().collect())
             .unwrap_or_default()
     }
 
@@ -216,7 +216,7 @@ impl BgpRoutes {
             };
             // At most the other lengths of the floor's address come before.
             for (p, r) in v.routes.range_from(&floor) {
-                let k = Self::key(vrf, p, r);
+                let k = Self::key(vrf, &p, r);
                 if past(&k) {
                     return Some((k, r));
                 }
@@ -351,6 +351,67 @@ fn route_targets(a: &PathAttrs) -> impl Iterator<Item = &[u8; 8]> {
         .filter(|c| c[0] <= 0x02 && c[1] == 0x02)
 }
 
+/// The learned VPN best paths by (route target, prefix, RD), once per
+/// route target they carry; IPv4 and IPv6 prefixes apart (an IPv4 key is
+/// 21 bytes: 40 bytes an entry with its path, instead of 56).
+#[derive(Default)]
+struct RtIndex {
+    v4: ChunkMap<([u8; 8], Ipv4Net, bgp::Rd), VpnPath>,
+    v6: ChunkMap<([u8; 8], Ipv6Net, bgp::Rd), VpnPath>,
+}
+
+impl RtIndex {
+    fn insert(&mut self, rt: &[u8; 8], p: &IpNet, rd: &bgp::Rd, v: VpnPath) {
+        match p {
+            IpNet::V4(p) => self.v4.insert((*rt, *p, *rd), v),
+            IpNet::V6(p) => self.v6.insert((*rt, *p, *rd), v),
+        };
+    }
+    fn remove(&mut self, rt: &[u8; 8], p: &IpNet, rd: &bgp::Rd) {
+        match p {
+            IpNet::V4(p) => self.v4.remove(&(*rt, *p, *rd)),
+            IpNet::V6(p) => self.v6.remove(&(*rt, *p, *rd)),
+        };
+    }
+    fn get(&self, rt: &[u8; 8], p: &IpNet, rd: &bgp::Rd) -> Option<&VpnPath> {
+        match p {
+            IpNet::V4(p) => self.v4.get(&(*rt, *p, *rd)),
+            IpNet::V6(p) => self.v6.get(&(*rt, *p, *rd)),
+        }
+    }
+    /// The lowest RD's path for `p` carrying `rt`.
+    fn first_rd(&self, rt: &[u8; 8], p: &IpNet) -> Option<(bgp::Rd, &VpnPath)> {
+        match p {
+            IpNet::V4(p) => self
+                .v4
+                .range_from(&(*rt, *p, [0u8; 8]))
+                .next()
+                .filter(|((r, q, _), _)| r == rt && q == p)
+                .map(|((_, _, rd), path)| (*rd, path)),
+            IpNet::V6(p) => self
+                .v6
+                .range_from(&(*rt, *p, [0u8; 8]))
+                .next()
+                .filter(|((r, q, _), _)| r == rt && q == p)
+                .map(|((_, _, rd), path)| (*rd, path)),
+        }
+    }
+    /// Every (prefix, RD, path) carrying `rt`.
+    fn of_rt<'a>(&'a self, rt: &'a [u8; 8]) -> impl Iterator<Item = (IpNet, bgp::Rd, &'a VpnPath)> {
+        let v4 = self
+            .v4
+            .range_from(&(*rt, Ipv4Net::default(), [0u8; 8]))
+            .take_while(move |(k, _)| k.0 == *rt)
+            .map(|((_, p, rd), v)| (IpNet::V4(*p), *rd, v));
+        let v6 = self
+            .v6
+            .range_from(&(*rt, Ipv6Net::default(), [0u8; 8]))
+            .take_while(move |(k, _)| k.0 == *rt)
+            .map(|((_, p, rd), v)| (IpNet::V6(*p), *rd, v));
+        v4.chain(v6)
+    }
+}
+
 /// A VRF that imports, as of one configuration generation.
 struct Importer {
     key: VrfKey,
@@ -390,7 +451,7 @@ struct State {
     /// The VPN RIB's learned best paths as the speaker reports them, once
     /// per route target they carry: (RT, prefix, RD). A VRF finds what it
     /// imports by its import RTs, and the other RDs that offer a prefix.
-    by_rt: ChunkMap<([u8; 8], IpNet, bgp::Rd), VpnPath>,
+    by_rt: RtIndex,
     imports: Imports,
     /// The connected routes of each VRF as last seen (no empty entries),
     /// and which VRFs each interface gave routes to.
@@ -408,13 +469,7 @@ impl State {
     /// A path (the lowest RD's) for `p` carrying one of `irt`, if any.
     fn import_candidate(&self, irt: &[[u8; 8]], p: &IpNet) -> Option<(bgp::Rd, &VpnPath)> {
         irt.iter()
-            .filter_map(|rt| {
-                self.by_rt
-                    .range_from(&(*rt, *p, [0u8; 8]))
-                    .next()
-                    .filter(|((r, q, _), _)| r == rt && q == p)
-                    .map(|((_, _, rd), path)| (*rd, path))
-            })
+            .filter_map(|rt| self.by_rt.first_rd(rt, p))
             .min_by_key(|(rd, _)| *rd)
     }
 
@@ -971,7 +1026,7 @@ impl Vpn {
                     .collect();
                 ps.extend(connected.keys().copied());
                 if let Some(m) = routes.of(vrf) {
-                    ps.extend(m.keys().copied());
+                    ps.extend(m.keys());
                 }
                 ps.extend(
                     st.exported
@@ -1126,12 +1181,12 @@ impl Vpn {
                 .routes
                 .iter()
                 .filter_map(|(p, r)| match r.source {
-                    Source::Imported { rd } => Some((*p, rd)),
+                    Source::Imported { rd } => Some((p, rd)),
                     Source::Ce { .. } => None,
                 })
                 .collect();
             for (p, rd) in held {
-                let ok = active && irt.iter().any(|rt| st.by_rt.contains_key(&(*rt, p, rd)));
+                let ok = active && irt.iter().any(|rt| st.by_rt.get(rt, &p, &rd).is_some());
                 if !ok {
                     v.remove(&p);
                     changed.push(p);
@@ -1141,13 +1196,10 @@ impl Vpn {
                 // What the import RTs bring, the lowest RD per prefix.
                 let mut want: BTreeMap<IpNet, (bgp::Rd, &VpnPath)> = BTreeMap::new();
                 for rt in &irt {
-                    let from = (*rt, IpNet::V4(Ipv4Net::default()), [0u8; 8]);
-                    for ((_, p, rd), path) in
-                        st.by_rt.range_from(&from).take_while(|(k, _)| k.0 == *rt)
-                    {
-                        let e = want.entry(*p).or_insert((*rd, path));
-                        if *rd < e.0 {
-                            *e = (*rd, path);
+                    for (p, rd, path) in st.by_rt.of_rt(rt) {
+                        let e = want.entry(p).or_insert((rd, path));
+                        if rd < e.0 {
+                            *e = (rd, path);
                         }
                     }
                 }
@@ -1247,7 +1299,7 @@ impl Vpn {
                     let best = best.filter(|b| b.from.is_some());
                     if let Some(o) = &old {
                         for rt in route_targets(o) {
-                            st.by_rt.remove(&(*rt, p, rd));
+                            st.by_rt.remove(rt, &p, &rd);
                         }
                     }
                     if let Some(b) = &best {
@@ -1256,7 +1308,7 @@ impl Vpn {
                             label: b.labels.first().copied(),
                         };
                         for rt in route_targets(&b.attrs) {
-                            st.by_rt.insert((*rt, p, rd), vp.clone());
+                            st.by_rt.insert(rt, &p, &rd, vp.clone());
                         }
                     }
                     // VRFs that import the new or the old path's RTs.
@@ -1359,7 +1411,7 @@ impl Vpn {
                 // The path as the index holds it now (a later event of the
                 // batch may have changed it again: it is then in the list
                 // too, and applies after this one).
-                let Some(path) = imp.irt.iter().find_map(|rt| st.by_rt.get(&(*rt, p, rd))) else {
+                let Some(path) = imp.irt.iter().find_map(|rt| st.by_rt.get(rt, &p, &rd)) else {
                     continue;
                 };
                 if cur.is_none() && imp.max_routes != 0 {
