@@ -174,4 +174,11 @@ pub trait Fib: Send {
     fn load(&mut self) -> Result<FibState, FibError>;
     /// Apply operations in order, batched; one result per operation.
     fn apply(&mut self, ops: &[FibOp]) -> Vec<Result<(), FibError>>;
+    /// The routes the backend holds, per table, when what it holds is
+    /// exactly what was applied to it (the shadow model): its caller then
+    /// need not keep a copy of its own. None for a backend whose state lives
+    /// elsewhere (the kernel).
+    fn held_routes(&self) -> Option<&std::collections::BTreeMap<u32, RouteTable>> {
+        None
+    }
 }

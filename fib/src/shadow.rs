@@ -163,6 +163,10 @@ impl Fib for ShadowFib {
     fn apply(&mut self, ops: &[FibOp]) -> Vec<Result<(), FibError>> {
         self.apply_all(ops)
     }
+
+    fn held_routes(&self) -> Option<&BTreeMap<u32, RouteTable>> {
+        Some(&self.routes)
+    }
 }
 
 impl fmt::Display for ShadowFib {

@@ -205,8 +205,12 @@ fn ilm_for(cfg: &Config, owner: &[u8]) -> Option<Ilm> {
 struct Applied {
     vrfs: BTreeMap<u32, VrfFib>,
     /// Routes by table (no empty table kept): what a table holds is one
-    /// lookup, and dropping it costs its own routes only.
+    /// lookup, and dropping it costs its own routes only. Not kept when
+    /// the backend holds exactly what was applied ([`Fib::held_routes`]:
+    /// the shadow FIB), which is then read instead of a second copy.
     routes: BTreeMap<u32, RouteTable>,
+    /// Whether `routes` is kept (see above).
+    keep_routes: bool,
     /// label -> (entry, owner it was installed for)
     ilm: BTreeMap<u32, (Ilm, Vec<u8>)>,
     ilm_by_owner: BTreeMap<Vec<u8>, u32>,
@@ -215,6 +219,9 @@ struct Applied {
 impl Applied {
     /// Record routes that took (a run of one table is merged at once).
     fn put_routes(&mut self, routes: impl IntoIterator<Item = Route>) {
+        if !self.keep_routes {
+            return;
+        }
         let mut routes = routes.into_iter().peekable();
         while let Some(first) = routes.next() {
             let table = first.table;
@@ -230,17 +237,12 @@ impl Applied {
             held.insert_batch(run);
         }
     }
+}
 
-    fn route_count(&self) -> usize {
-        self.routes.values().map(RouteTable::len).sum()
-    }
-
-    /// Routes held in one table.
-    fn table_len(&self, table: u32) -> u32 {
-        self.routes
-            .get(&table)
-            .map_or(0, |t| u32::try_from(t.len()).unwrap_or(u32::MAX))
-    }
+/// The routes applied, per table: the backend's own when it holds exactly
+/// them, else the reconciler's record.
+fn applied_routes<'a>(fib: &'a dyn Fib, a: &'a Applied) -> &'a BTreeMap<u32, RouteTable> {
+    fib.held_routes().unwrap_or(&a.routes)
 }
 
 /// What the prefixes of one VRF have in common in a round, looked up once.
@@ -399,6 +401,7 @@ impl Reconciler {
         ifs: Option<Arc<ArcSwap<crate::ifaces::Interfaces>>>,
         view: Arc<ArcSwap<FibView>>,
     ) -> Reconciler {
+        let keep_routes = fib.held_routes().is_none();
         Reconciler {
             fib,
             store,
@@ -406,7 +409,10 @@ impl Reconciler {
             bgp_now: Arc::new(crate::vpn::BgpRoutes::default()),
             ifs,
             view,
-            applied: Applied::default(),
+            applied: Applied {
+                keep_routes,
+                ..Applied::default()
+            },
             failures: BTreeMap::new(),
             notes: BTreeMap::new(),
             status: imbl::OrdMap::new(),
@@ -459,7 +465,10 @@ impl Reconciler {
     fn resync(&mut self, cfg: &Config) {
         match self.fib.load() {
             Ok(st) => {
-                self.applied = Applied::default();
+                self.applied = Applied {
+                    keep_routes: self.fib.held_routes().is_none(),
+                    ..Applied::default()
+                };
                 for v in st.vrfs {
                     self.applied.vrfs.insert(v.table, v);
                 }
@@ -470,7 +479,10 @@ impl Reconciler {
                 }
                 tracing::info!(
                     vrfs = self.applied.vrfs.len(),
-                    routes = self.applied.route_count(),
+                    routes = applied_routes(&*self.fib, &self.applied)
+                        .values()
+                        .map(RouteTable::len)
+                        .sum::<usize>(),
                     ilm = self.applied.ilm.len(),
                     "FIB loaded"
                 );
@@ -589,7 +601,7 @@ impl Reconciler {
                         BTreeMap::new()
                     },
                     bgp: bgp.of(&v),
-                    applied: self.applied.routes.get(&table),
+                    applied: applied_routes(&*self.fib, &self.applied).get(&table),
                     ipv6,
                 };
                 facts.prefix_ops(cfg, &v, &ps, &mut ops);
@@ -692,7 +704,7 @@ impl Reconciler {
             let c = catch_all(table, v6);
             desired.entry(c.prefix).or_insert(c);
         }
-        let have = self.applied.routes.get(&table);
+        let have = applied_routes(&*self.fib, &self.applied).get(&table);
         for p in have.iter().flat_map(|h| h.prefixes()) {
             if !desired.contains_key(&p) {
                 ops.push(FibOp::DelRoute { table, prefix: p });
@@ -856,7 +868,9 @@ impl Reconciler {
             } else {
                 (FibStatus::Pending, String::new())
             };
-            let routes = self.applied.table_len(r.table_id);
+            let routes = applied_routes(&*self.fib, &self.applied)
+                .get(&r.table_id)
+                .map_or(0, |t| u32::try_from(t.len()).unwrap_or(u32::MAX));
             match self.status.get(&k) {
                 Some(s) if s.status == status && s.reason == reason => {
                     if s.routes != routes {
@@ -1028,6 +1042,63 @@ mod tests {
             }
         }));
         (tx, view, h)
+    }
+
+    /// With the shadow backend itself (not a wrapper), the reconciler
+    /// reads what the backend holds instead of keeping a second copy, and
+    /// converges the same way.
+    #[test]
+    fn shadow_backend_is_the_applied_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let red = vrf("red");
+        let mut row = VrfRow::new(Storage::Volatile);
+        row.state = RowState::Active;
+        let (a1, r1) = route(&red, "10.1.0.0/16", "192.0.2.1", 20);
+        store
+            .commit(
+                1,
+                vec![
+                    Change::PutVrf(red.clone(), row),
+                    Change::PutRte(a1.clone(), r1),
+                ],
+            )
+            .unwrap();
+        let view = Arc::new(ArcSwap::from_pointee(FibView::new(
+            Backend::Shadow,
+            ShadowFib::new().capabilities(),
+        )));
+        let mut rec = Reconciler::new(
+            Box::new(ShadowFib::new()),
+            store.clone(),
+            Default::default(),
+            None,
+            view.clone(),
+        );
+        let table = store.snapshot().vrfs[&red].table_id;
+        let held = |rec: &Reconciler| -> Vec<String> {
+            let t = rec.fib.held_routes().unwrap();
+            t.get(&table)
+                .map(|t| t.prefixes().map(|p| p.to_string()).collect())
+                .unwrap_or_default()
+        };
+        rec.resync(&store.snapshot());
+        rec.publish(&store.snapshot(), true);
+        assert!(rec.applied.routes.is_empty(), "no second copy");
+        assert_eq!(held(&rec), ["0.0.0.0/0", "10.1.0.0/16", "::/0"]);
+        assert_eq!(view.load().vrf(&red).routes, 3);
+        // Level-triggered: another full round changes nothing.
+        rec.full(&store.snapshot());
+        assert_eq!(held(&rec), ["0.0.0.0/0", "10.1.0.0/16", "::/0"]);
+        store.commit(2, vec![Change::DelRte(a1)]).unwrap();
+        rec.incremental(
+            &store.snapshot(),
+            vec![Hint::Prefix(red.clone(), "10.1.0.0/16".parse().unwrap())],
+        );
+        rec.publish(&store.snapshot(), false);
+        assert_eq!(held(&rec), ["0.0.0.0/0", "::/0"]);
+        assert_eq!(view.load().vrf(&red).routes, 2);
+        assert!(rec.failures.is_empty());
     }
 
     #[test]
