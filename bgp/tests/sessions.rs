@@ -55,18 +55,27 @@ fn collision_leaves_one_session() {
         // before its twin's OPEN arrives, both may close and retry once,
         // as in other implementations: RFC 4271 section 6.8 leaves that
         // race open.)
-        for _ in 0..150 {
-            let up = [&a, &b].iter().all(|s| {
-                s.status
-                    .get(1)
-                    .is_some_and(|st| st.state == FsmState::Established)
-            });
-            if up {
-                break;
+        // Settled: both Established on the same TCP connection, and still
+        // so 2 s later (a retry after a double close can take a few
+        // seconds on a loaded machine: up to 30 s are allowed).
+        let settled = || {
+            let (Some(sa), Some(sb)) = (a.status.get(1), b.status.get(1)) else {
+                return false;
+            };
+            sa.state == FsmState::Established
+                && sb.state == FsmState::Established
+                && sa.local_addr == sb.remote_addr
+                && sa.remote_addr == sb.local_addr
+        };
+        for _ in 0..300 {
+            if settled() {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if settled() {
+                    break;
+                }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
         for s in [&a, &b] {
             let st = s.status.get(1).unwrap();
             assert_eq!(st.state, FsmState::Established, "{st:?}");

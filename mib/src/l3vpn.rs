@@ -467,7 +467,7 @@ mod tests {
     use super::*;
     use crate::{AgentInfo, ErrorStatus, Mib, SnmpStats};
     use std::sync::Arc;
-    use vpn_core::ifaces::{IfAddr, IfInfo, IfStats, Interfaces, OperState};
+    use vpn_core::ifaces::{IfAddr, IfInfo, Interfaces, OperState};
     use vpn_core::routes::{RteKey, RteRow, RteType};
     use vpn_core::{Change, Config, IfConfKey, IfConfRow, RowState, Storage, VrfRow};
 
@@ -516,20 +516,7 @@ mod tests {
     }
 
     fn ifs() -> Interfaces {
-        let link = IfInfo {
-            index: 7,
-            name: "ce0".into(),
-            link_type: 1,
-            mtu: 1500,
-            speed_bps: 0,
-            mac: vec![],
-            admin_up: true,
-            oper: OperState::Up,
-            promiscuous: false,
-            last_change: 0,
-            alias: String::new(),
-            stats: IfStats::default(),
-        };
+        let link = IfInfo::fixture(7, "ce0", OperState::Up);
         let addr = |s: &str, since| IfAddr {
             addr: s.parse().unwrap(),
             peer: None,

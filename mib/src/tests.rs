@@ -3,7 +3,7 @@
 use super::*;
 use crate::ErrorStatus::*;
 use std::sync::Arc;
-use vpn_core::ifaces::{IfInfo, IfStats, Interfaces, OperState};
+use vpn_core::ifaces::{IfInfo, Interfaces, OperState};
 
 const V: &[u32] = l3vpn::VRF_ENTRY;
 
@@ -21,18 +21,13 @@ fn mib() -> Mib {
 fn ifs() -> Interfaces {
     let mk = |index: u32, name: &str, up: bool| {
         Arc::new(IfInfo {
-            index,
-            name: name.into(),
-            link_type: 1,
-            mtu: 1500,
-            speed_bps: 0,
             mac: vec![0; 6],
             admin_up: up,
-            oper: if up { OperState::Up } else { OperState::Down },
-            promiscuous: false,
-            last_change: 0,
-            alias: String::new(),
-            stats: IfStats::default(),
+            ..IfInfo::fixture(
+                index,
+                name,
+                if up { OperState::Up } else { OperState::Down },
+            )
         })
     };
     let mut i = Interfaces::default();

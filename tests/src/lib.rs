@@ -1927,6 +1927,31 @@ impl Drop for Proc {
 // ----- GoBGP ------------------------------------------------------------------
 
 pub const GOBGPD: &str = "/usr/bin/gobgpd";
+
+/// l3vpnd in namespace `pe` (10.99.0.1, AS 65000, listening on port 179)
+/// with one VPNv4 iBGP peer: GoBGP in namespace `gb` (10.99.0.2), fast
+/// reconnects. The veth pair between them is the caller's (`Netns::link`);
+/// `extra_toml` is appended to l3vpnd's configuration file. A missing
+/// gobgpd fails (scripts/test installs it).
+pub fn gobgp_vpnv4_peer(pe: &str, gb: &str, extra_toml: &str) -> (GoBgp, Daemon) {
+    assert!(
+        std::path::Path::new(GOBGPD).exists(),
+        "{GOBGPD} is not installed (scripts/test installs it)"
+    );
+    let toml = format!(
+        "[bgp]\nasn = 65000\nrouter_id = \"10.99.0.1\"\nlisten = [\"10.99.0.1:179\"]\n\
+         [[bgp.peer]]\naddress = \"10.99.0.2\"\nremote_as = 65000\nfamilies = [\"vpnv4\"]\n{extra_toml}"
+    );
+    let gobgp = GoBgp::start(
+        gb,
+        "[global.config]\n  as = 65000\n  router-id = \"10.99.0.2\"\n  local-address-list = [\"10.99.0.2\"]\n\
+         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"10.99.0.1\"\n    peer-as = 65000\n\
+         \x20 [neighbors.timers.config]\n    connect-retry = 1\n    idle-hold-time-after-reset = 1\n\
+         \x20 [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"l3vpn-ipv4-unicast\"\n",
+    );
+    let d = Daemon::in_existing_netns(pe, &toml, &[]);
+    (gobgp, d)
+}
 pub const FRR_BGPD: &str = "/usr/lib/frr/bgpd";
 
 /// gobgpd in a namespace, with its gRPC API on 127.0.0.1:50051 there.

@@ -71,29 +71,13 @@ fn withdraw(gb: &GoBgp, prefix: &str, label: u32) {
 #[test]
 #[cfg_attr(not(has_root), ignore = "skipped: needs root")]
 fn imported_routes_meet_thresholds_limits_and_label_checks() {
-    assert!(
-        std::path::Path::new("/usr/bin/gobgpd").exists()
-            || std::path::Path::new("/usr/local/bin/gobgpd").exists(),
-        "gobgpd is not installed (scripts/test installs it)"
-    );
     let mut net = Netns::new("blim");
     let pe = net.add("pe");
     let gbns = net.add("gb");
     net.link("pe", "eth0", "10.99.0.1/30", "gb", "eth0", "10.99.0.2/30");
     let r = TrapReceiver::start_in(Some(&pe), "");
-    let toml = format!(
-        "[bgp]\nasn = 65000\nrouter_id = \"10.99.0.1\"\nlisten = [\"10.99.0.1:179\"]\n\
-         [[bgp.peer]]\naddress = \"10.99.0.2\"\nremote_as = 65000\nfamilies = [\"vpnv4\"]\n{}",
-        notify_target_toml("nms", r.port, "trap", "v2c", "")
-    );
-    let gb = GoBgp::start(
-        &gbns,
-        "[global.config]\n  as = 65000\n  router-id = \"10.99.0.2\"\n  local-address-list = [\"10.99.0.2\"]\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"10.99.0.1\"\n    peer-as = 65000\n\
-         \x20 [neighbors.timers.config]\n    connect-retry = 1\n    idle-hold-time-after-reset = 1\n\
-         \x20 [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"l3vpn-ipv4-unicast\"\n",
-    );
-    let d = Daemon::in_existing_netns(&pe, &toml, &[]);
+    let target = notify_target_toml("nms", r.port, "trap", "v2c", "");
+    let (gb, d) = gobgp_vpnv4_peer(&pe, &gbns, &target);
     d.set_ok(&[
         &scalar_oid(scalar::NOTIFICATION_ENABLE),
         "i",

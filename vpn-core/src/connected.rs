@@ -201,7 +201,7 @@ pub fn next_after(
 mod tests {
     use super::*;
     use crate::config::{Change, IfConfRow, Storage, VrfRow};
-    use crate::ifaces::{IfInfo, IfStats};
+    use crate::ifaces::IfInfo;
     use crate::keys::IfConfKey;
 
     fn vrf(n: &str) -> VrfKey {
@@ -223,18 +223,8 @@ mod tests {
 
     fn link(index: u32, oper: OperState, last_change: u32) -> IfInfo {
         IfInfo {
-            index,
-            name: format!("if{index}"),
-            link_type: 1,
-            mtu: 1500,
-            speed_bps: 0,
-            mac: vec![],
-            admin_up: true,
-            oper,
-            promiscuous: false,
             last_change,
-            alias: String::new(),
-            stats: IfStats::default(),
+            ..IfInfo::fixture(index, &format!("if{index}"), oper)
         }
     }
 
@@ -413,21 +403,7 @@ mod tests {
             }
         }
         assert_eq!(want.len(), 6);
-        let mut bounds: Vec<Vec<u8>> = vec![vec![], vec![0], vec![255; 40], vec![1, b'a', 9]];
-        for k in want.keys() {
-            let b = k.as_bytes();
-            for n in 0..=b.len() {
-                bounds.push(b[..n].to_vec());
-            }
-            for i in 0..b.len() {
-                let mut up = b.to_vec();
-                up[i] = up[i].wrapping_add(1);
-                bounds.push(up);
-                let mut down = b.to_vec();
-                down[i] = down[i].wrapping_sub(1);
-                bounds.push(down);
-            }
-        }
+        let bounds = crate::routes::walk_bounds(want.keys().map(|k| k.as_bytes()));
         for b in &bounds {
             for bound in [Bound::Included(&b[..]), Bound::Excluded(&b[..])] {
                 let got = next_after(&cfg, &ifs, bound, None).map(|(k, p, _)| (k, p));

@@ -98,6 +98,27 @@ pub struct IfInfo {
     pub stats: IfStats,
 }
 
+impl IfInfo {
+    /// An Ethernet-like link (MTU 1500, admin up, no MAC, counters zero)
+    /// with this index, name and oper state: for tests and fixtures.
+    pub fn fixture(index: u32, name: &str, oper: OperState) -> IfInfo {
+        IfInfo {
+            index,
+            name: name.into(),
+            link_type: 1,
+            mtu: 1500,
+            speed_bps: 0,
+            mac: vec![],
+            admin_up: true,
+            oper,
+            promiscuous: false,
+            last_change: 0,
+            alias: String::new(),
+            stats: IfStats::default(),
+        }
+    }
+}
+
 /// One IPv4 or IPv6 address of an interface (RTM_NEWADDR), as `ip addr`
 /// shows it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -2396,20 +2417,7 @@ mod tests {
 
     #[test]
     fn from_list_and_lookups() {
-        let mk = |index, name: &str, oper| IfInfo {
-            index,
-            name: name.into(),
-            link_type: 1,
-            mtu: 1500,
-            speed_bps: 0,
-            mac: vec![],
-            admin_up: true,
-            oper,
-            promiscuous: false,
-            last_change: 0,
-            alias: String::new(),
-            stats: IfStats::default(),
-        };
+        let mk = IfInfo::fixture;
         let ifs =
             Interfaces::from_list(vec![mk(3, "c", OperState::Down), mk(1, "a", OperState::Up)]);
         assert_eq!(ifs.by_index.keys().copied().collect::<Vec<_>>(), vec![1, 3]);

@@ -1231,25 +1231,12 @@ mod tests {
     /// admin down withdraws them; a full round agrees.
     #[test]
     fn connected_routes_win_and_follow_the_interfaces() {
-        use crate::ifaces::{IfAddr, IfInfo, IfStats, Interfaces, OperState};
+        use crate::ifaces::{IfAddr, IfInfo, Interfaces, OperState};
         use crate::vpn::BgpRoutes;
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
         let shadow = Shared(Arc::new(Mutex::new(ShadowFib::new())));
-        let link = |oper| IfInfo {
-            index: 7,
-            name: "ce0".into(),
-            link_type: 1,
-            mtu: 1500,
-            speed_bps: 0,
-            mac: vec![],
-            admin_up: true,
-            oper,
-            promiscuous: false,
-            last_change: 0,
-            alias: String::new(),
-            stats: IfStats::default(),
-        };
+        let link = |oper| IfInfo::fixture(7, "ce0", oper);
         let addr = |s: &str| IfAddr {
             addr: s.parse().unwrap(),
             peer: None,

@@ -1625,21 +1625,7 @@ mod tests {
             }
         }
         r.vrf_mut(&vrfs[4]);
-        let mut bounds: Vec<Vec<u8>> = vec![vec![], vec![0], vec![255; 40], vec![1, b'a', 9]];
-        for k in want.keys() {
-            let b = k.as_bytes();
-            for n in 0..=b.len() {
-                bounds.push(b[..n].to_vec());
-            }
-            for i in 0..b.len() {
-                let mut up = b.to_vec();
-                up[i] = up[i].wrapping_add(1);
-                bounds.push(up);
-                let mut down = b.to_vec();
-                down[i] = down[i].wrapping_sub(1);
-                bounds.push(down);
-            }
-        }
+        let bounds = crate::routes::walk_bounds(want.keys().map(|k| k.as_bytes()));
         for b in &bounds {
             for bound in [Bound::Included(&b[..]), Bound::Excluded(&b[..])] {
                 let got = r.next_after(bound).map(|(k, _)| k);
@@ -1879,7 +1865,7 @@ mod tests {
     #[test]
     fn connected_routes_are_exported_and_follow_the_interfaces() {
         use crate::config::IfConfRow;
-        use crate::ifaces::{IfAddr, IfInfo, IfStats, OperState};
+        use crate::ifaces::{IfAddr, IfInfo, OperState};
         use crate::keys::IfConfKey;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -1916,20 +1902,7 @@ mod tests {
             .unwrap();
         let cfg = store.snapshot();
         let label = cfg.label(&label_owner_vrf(&red)).unwrap();
-        let link = |oper| IfInfo {
-            index: 7,
-            name: "ce0".into(),
-            link_type: 1,
-            mtu: 1500,
-            speed_bps: 0,
-            mac: vec![],
-            admin_up: true,
-            oper,
-            promiscuous: false,
-            last_change: 0,
-            alias: String::new(),
-            stats: IfStats::default(),
-        };
+        let link = |oper| IfInfo::fixture(7, "ce0", oper);
         let addr = |s: &str| IfAddr {
             addr: s.parse().unwrap(),
             peer: None,

@@ -546,20 +546,8 @@ mod commit_tests {
     use vpn_core::{AdminStatus, IfConfRow, Storage, VrfRow};
 
     fn iface(index: u32, up: bool) -> IfInfo {
-        IfInfo {
-            index,
-            name: format!("if{index}"),
-            link_type: 1,
-            mtu: 1500,
-            speed_bps: 0,
-            mac: vec![],
-            admin_up: true,
-            oper: if up { OperState::Up } else { OperState::Down },
-            promiscuous: false,
-            last_change: 0,
-            alias: String::new(),
-            stats: Default::default(),
-        }
+        let oper = if up { OperState::Up } else { OperState::Down };
+        IfInfo::fixture(index, &format!("if{index}"), oper)
     }
 
     fn names(rx: &mut tokio::sync::mpsc::Receiver<Notification>) -> Vec<String> {
