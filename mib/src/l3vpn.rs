@@ -352,7 +352,8 @@ impl Table for RteTable {
             .range::<_, [u8]>((from, Bound::Unbounded))
             .next()
             .map(|(k, r)| (k.as_bytes(), Row::Static(r)));
-        let b = v.bgp.next_after(from);
+        // Other sources' keys matter only up to the first static one.
+        let b = v.bgp.next_after(from, a.map(|x| x.0));
         let b = b.as_ref().map(|(k, r)| (k.as_bytes(), Row::Bgp(r)));
         // Connected keys matter only up to the first of the others.
         let upto = [a, b].into_iter().flatten().map(|x| x.0).min();

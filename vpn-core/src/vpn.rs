@@ -169,6 +169,17 @@ impl BgpRoutes {
         self.vrfs.get_mut(vrf)?.remove(p)
     }
 
+    /// Forget a VRF's entry if it holds nothing (no routes, no counts).
+    fn tidy(&mut self, vrf: &VrfKey) {
+        if self
+            .vrfs
+            .get(vrf)
+            .is_some_and(|v| v.routes.is_empty() && v.added == 0 && v.deleted == 0)
+        {
+            self.vrfs.remove(vrf);
+        }
+    }
+
     /// Drop every route of a VRF (it was destroyed); returns their prefixes.
     pub fn clear_vrf(&mut self, vrf: &VrfKey) -> Vec<IpNet> {
         self.vrfs
@@ -188,8 +199,15 @@ impl BgpRoutes {
     }
 
     /// The first BGP route whose route-table key lies after `from` (a
-    /// route-table walk's lower bound), with that key.
-    pub fn next_after(&self, from: Bound<&[u8]>) -> Option<(RteKey, &BgpRoute)> {
+    /// route-table walk's lower bound), with that key. With `upto` (a key
+    /// another source has found) the search stops at the VRFs whose keys
+    /// all lie after it: a walk over other rows looks at one or two VRFs,
+    /// not at every VRF after its own.
+    pub fn next_after(
+        &self,
+        from: Bound<&[u8]>,
+        upto: Option<&[u8]>,
+    ) -> Option<(RteKey, &BgpRoute)> {
         let fb: &[u8] = match from {
             Bound::Included(b) | Bound::Excluded(b) => b,
             Bound::Unbounded => &[],
@@ -206,6 +224,12 @@ impl BgpRoutes {
             .vrfs
             .range::<_, [u8]>((Bound::Included(&fb[..vlen]), Bound::Unbounded))
         {
+            if upto.is_some_and(|u| vrf.as_bytes() > u) {
+                return None;
+            }
+            if v.routes.is_empty() {
+                continue;
+            }
             let floor = if fb.starts_with(vrf.as_bytes()) {
                 match prefix_floor(&fb[vrf.as_bytes().len()..]) {
                     Some(p) => p,
@@ -1219,6 +1243,7 @@ impl Vpn {
                 }
             }
         }
+        routes.tidy(vrf);
         self.routes.store(Arc::new(routes));
         if refused > 0 {
             st.starved.insert(vrf.clone());
@@ -1628,7 +1653,15 @@ mod tests {
         let bounds = crate::routes::walk_bounds(want.keys().map(|k| k.as_bytes()));
         for b in &bounds {
             for bound in [Bound::Included(&b[..]), Bound::Excluded(&b[..])] {
-                let got = r.next_after(bound).map(|(k, _)| k);
+                let got = r.next_after(bound, None).map(|(k, _)| k);
+                // With a bound another source found, the same up to it.
+                for u in [&b[..], &[][..], &[255u8; 40][..]] {
+                    let capped = r.next_after(bound, Some(u)).map(|(k, _)| k);
+                    let want_capped = got.clone().filter(|k| k.as_bytes() <= u);
+                    if want_capped.is_some() {
+                        assert_eq!(capped, want_capped, "bound {bound:?} upto {u:?}");
+                    }
+                }
                 let exp = want
                     .range::<[u8], _>((bound, Bound::Unbounded))
                     .next()
@@ -1642,7 +1675,7 @@ mod tests {
             );
         }
         assert_eq!(
-            r.next_after(Bound::Unbounded).map(|(k, _)| k),
+            r.next_after(Bound::Unbounded, None).map(|(k, _)| k),
             want.keys().next().cloned()
         );
     }
