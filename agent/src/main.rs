@@ -357,7 +357,6 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     let _if_follower = vpn
         .follow_interfaces(store.clone(), ifs.clone(), watcher.subscribe_all())
         .context("starting the interface follower")?;
-    vpn.sync_all(&store.snapshot());
     {
         let (v, s) = (vpn.clone(), store.clone());
         let e = events.clone();
@@ -432,6 +431,9 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
     let committer = tokio::spawn(engine.clone().commit_loop(rx));
     // Serving: coldStart on a new store, warmStart later.
     events.started(store.is_new());
+    // Only now the BGP speaker gets its configuration and peers: coldStart
+    // (or warmStart) is the first notification, before any session's.
+    vpn.sync_all(&store.snapshot());
     tasks.push(notify_link_task);
     tasks.push(notify_task);
     tasks.push(tokio::spawn(collect_stale_rows(store.clone())));
