@@ -412,15 +412,15 @@ mod tests {
             let mut snaps = Vec::new();
             for step in 0..20_000u32 {
                 let k = (r.next() % space) as u32;
-                if r.next() % 3 == 0 {
+                if r.next().is_multiple_of(3) {
                     assert_eq!(m.remove(&k), want.remove(&k), "remove {k}");
                 } else {
                     assert_eq!(m.insert(k, step), want.insert(k, step), "insert {k}");
                 }
-                if step % 2000 == 0 {
+                if step.is_multiple_of(2000) {
                     snaps.push((m.clone(), want.clone()));
                 }
-                if step % 97 == 0 {
+                if step.is_multiple_of(97) {
                     let q = (r.next() % space) as u32;
                     assert_eq!(m.get(&q), want.get(&q));
                     assert!(m
@@ -477,7 +477,7 @@ mod tests {
         let mut want = BTreeMap::new();
         let mut r = Rng(5);
         for i in 0..3000u32 {
-            let p: IpNet = if r.next() % 2 == 0 {
+            let p: IpNet = if r.next().is_multiple_of(2) {
                 format!("10.{}.{}.0/24", r.next() % 16, r.next() % 256)
                     .parse()
                     .unwrap()
@@ -486,7 +486,7 @@ mod tests {
                     .parse()
                     .unwrap()
             };
-            if r.next() % 4 == 0 {
+            if r.next().is_multiple_of(4) {
                 assert_eq!(m.remove(&p), want.remove(&p));
             } else {
                 assert_eq!(m.insert(p, i), want.insert(p, i));

@@ -689,9 +689,9 @@ impl Reconciler {
             // BGP routes where no connected or static route is.
             if let Some(m) = self.bgp_now.of(vrf) {
                 for (p, r) in m.iter() {
-                    if !desired.contains_key(&p) {
+                    if let std::collections::btree_map::Entry::Vacant(e) = desired.entry(p) {
                         if let Some(route) = bgp_fib_route(table, &p, r) {
-                            desired.insert(p, route);
+                            e.insert(route);
                         }
                     }
                 }

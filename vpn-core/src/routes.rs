@@ -241,6 +241,29 @@ impl Default for RteRow {
 /// the lowest distance, then the lowest metric).
 pub const STATIC_DISTANCE: u32 = 1;
 
+/// Every lower bound a walk of the route table can start from, around the
+/// keys given: each key, each key cut short, each key with one octet
+/// raised or lowered, and a few odd ones. For tests of "next key after"
+/// searches against a sorted map.
+#[cfg(test)]
+pub(crate) fn walk_bounds<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
+    let mut bounds: Vec<Vec<u8>> = vec![vec![], vec![0], vec![255; 40], vec![1, b'a', 9]];
+    for b in keys {
+        for n in 0..=b.len() {
+            bounds.push(b[..n].to_vec());
+        }
+        for i in 0..b.len() {
+            let mut up = b.to_vec();
+            up[i] = up[i].wrapping_add(1);
+            bounds.push(up);
+            let mut down = b.to_vec();
+            down[i] = down[i].wrapping_sub(1);
+            bounds.push(down);
+        }
+    }
+    bounds
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,27 +303,4 @@ mod tests {
             "::/0".parse::<IpNet>().unwrap()
         );
     }
-}
-
-/// Every lower bound a walk of the route table can start from, around the
-/// keys given: each key, each key cut short, each key with one octet
-/// raised or lowered, and a few odd ones. For tests of "next key after"
-/// searches against a sorted map.
-#[cfg(test)]
-pub(crate) fn walk_bounds<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
-    let mut bounds: Vec<Vec<u8>> = vec![vec![], vec![0], vec![255; 40], vec![1, b'a', 9]];
-    for b in keys {
-        for n in 0..=b.len() {
-            bounds.push(b[..n].to_vec());
-        }
-        for i in 0..b.len() {
-            let mut up = b.to_vec();
-            up[i] = up[i].wrapping_add(1);
-            bounds.push(up);
-            let mut down = b.to_vec();
-            down[i] = down[i].wrapping_sub(1);
-            bounds.push(down);
-        }
-    }
-    bounds
 }

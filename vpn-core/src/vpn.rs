@@ -531,6 +531,10 @@ impl State {
     }
 }
 
+/// What one prefix of a VRF calls for: its VPN export (key and path), the
+/// path its CE peers are offered, and the label owner it holds.
+type Want = (Option<(RouteKey, Path)>, Option<Path>, Option<Vec<u8>>);
+
 /// Told which prefixes of a VRF got other BGP routes.
 pub type OnChange = Box<dyn Fn(&VrfKey, &[IpNet]) + Send + Sync>;
 
@@ -918,7 +922,7 @@ impl Vpn {
         ce_peers: bool,
         connected: Option<&Connected>,
         p: &IpNet,
-    ) -> (Option<(RouteKey, Path)>, Option<Path>, Option<Vec<u8>>) {
+    ) -> Want {
         let Some(row) = cfg
             .vrfs
             .get(vrf)
@@ -1699,7 +1703,9 @@ mod tests {
         ]
     }
 
-    fn glue() -> (Vpn, Arc<Mutex<Vec<(VrfKey, Vec<IpNet>)>>>) {
+    type Seen = Arc<Mutex<Vec<(VrfKey, Vec<IpNet>)>>>;
+
+    fn glue() -> (Vpn, Seen) {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
