@@ -832,15 +832,6 @@ async fn run_conn(
             .collect();
         (time, set)
     });
-    {
-        let mut b = p.shared.base();
-        b.negotiated_hold_time = hold;
-        b.negotiated_keepalive = keepalive;
-        b.remote_router_id = open.bgp_id;
-        b.local_addr = Some(local_addr);
-        b.remote_addr = Some(remote_addr);
-        b.negotiated_version = 4;
-    }
     let hold_d = Duration::from_secs(hold as u64);
     let ka_d = Duration::from_secs(keepalive.max(1) as u64);
     let _ = writer.send(WriterMsg::Data(packet::keepalive().to_vec()));
@@ -902,6 +893,18 @@ async fn run_conn(
             Some(_) => {}
         }
     };
+    // The peer's status shows this connection only now that it is the
+    // session: a connection that reached OpenConfirm and then lost a
+    // collision (RFC 4271 section 6.8) must not leave its addresses there.
+    {
+        let mut b = p.shared.base();
+        b.negotiated_hold_time = hold;
+        b.negotiated_keepalive = keepalive;
+        b.remote_router_id = open.bgp_id;
+        b.local_addr = Some(local_addr);
+        b.remote_addr = Some(remote_addr);
+        b.negotiated_version = 4;
+    }
     tracing::info!(peer = id, %remote_addr, hold, families = ?ctx.families, "session established");
 
     // Established.
