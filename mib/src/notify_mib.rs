@@ -31,7 +31,7 @@
 
 use crate::error::{ErrorStatus, SetError};
 use crate::oid::Oid;
-use crate::rowstatus::{transition, Next, RowStatus};
+use crate::rowstatus::{first_where, group_by, last_status, Edit, Next, RowRules, RowStatus};
 use crate::tree::Subtree;
 use crate::value::{Value, VarResult};
 use crate::view::View;
@@ -841,85 +841,6 @@ fn target(oid: &[u32], v: &Value) -> Result<Target, ErrorStatus> {
     Err(NotWritable)
 }
 
-/// The writes of one PDU to one row: (original 1-based varbind index, column).
-struct Edit<C> {
-    key: Vec<u8>,
-    cols: Vec<(usize, C)>,
-}
-
-fn group_by<C>(edits: &mut Vec<Edit<C>>, key: Vec<u8>, idx: usize, c: C) {
-    match edits.iter_mut().find(|e| e.key == key) {
-        Some(e) => e.cols.push((idx, c)),
-        None => edits.push(Edit {
-            key,
-            cols: vec![(idx, c)],
-        }),
-    }
-}
-
-/// What every table shares: StorageType rules, columns frozen while active,
-/// the RowStatus transition and completeness. Returns where the row goes.
-struct Rules {
-    existing: Option<(Storage, RowState)>,
-    status: Option<(usize, RowStatus)>,
-    storage_col: Option<usize>,
-    /// The first write to a column that may not change while active.
-    frozen_col: Option<usize>,
-    first: usize,
-    complete: bool,
-}
-
-impl Rules {
-    fn next(self) -> Result<Next, SetError> {
-        let status_idx = self.status.map_or(self.first, |(i, _)| i);
-        if let Some((st, state)) = self.existing {
-            if st == Storage::ReadOnly {
-                return Err(SetError::new(NotWritable, self.first));
-            }
-            if st == Storage::Permanent {
-                if let Some(i) = self.storage_col {
-                    return Err(SetError::new(WrongValue, i));
-                }
-                if matches!(self.status, Some((_, RowStatus::Destroy))) {
-                    return Err(SetError::new(InconsistentValue, status_idx));
-                }
-            }
-            let leaves_active = matches!(
-                self.status,
-                Some((_, RowStatus::NotInService | RowStatus::Destroy))
-            );
-            if state == RowState::Active && !leaves_active {
-                if let Some(i) = self.frozen_col {
-                    return Err(SetError::new(InconsistentValue, i));
-                }
-            }
-        }
-        let next = transition(
-            self.existing.map(|e| e.1),
-            self.status.map(|s| s.1),
-            self.complete,
-        )
-        .map_err(|e| SetError::new(e, status_idx))?;
-        if let Next::Exists(RowState::Active | RowState::NotInService) = next {
-            if !self.complete {
-                return Err(SetError::new(InconsistentValue, status_idx));
-            }
-        }
-        Ok(next)
-    }
-}
-
-fn last_status<C>(
-    cols: &[(usize, C)],
-    f: impl Fn(&C) -> Option<RowStatus>,
-) -> Option<(usize, RowStatus)> {
-    cols.iter().rev().find_map(|(i, c)| f(c).map(|s| (*i, s)))
-}
-
-fn first_where<C>(cols: &[(usize, C)], f: impl Fn(&C) -> bool) -> Option<usize> {
-    cols.iter().find(|(_, c)| f(c)).map(|(i, _)| *i)
-}
-
 /// Validate the notification part of a SET. `vbs` are (original 1-based
 /// index, name, value). Returns the changes to commit.
 pub fn build_changes(
@@ -998,7 +919,7 @@ pub fn build_changes(
             AddrCol::Address(a) => old.is_some_and(|o| o.address != *a),
             _ => false,
         });
-        let next = Rules {
+        let next = RowRules {
             existing: old.map(|r| (r.storage, r.state)),
             status: last_status(&e.cols, |c| match c {
                 AddrCol::Status(s) => Some(*s),
@@ -1053,7 +974,7 @@ pub fn build_changes(
                 row.security_model.unwrap_or(0),
                 row.security_level.unwrap_or(0),
             );
-        let next = Rules {
+        let next = RowRules {
             existing: old.map(|r| (r.storage, r.state)),
             status: last_status(&e.cols, |c| match c {
                 ParamsCol::Status(s) => Some(*s),
@@ -1092,7 +1013,7 @@ pub fn build_changes(
                 NotifyCol::Status(_) => {}
             }
         }
-        let next = Rules {
+        let next = RowRules {
             existing: existing.as_ref().map(|r| (r.storage, r.state)),
             status: last_status(&e.cols, |c| match c {
                 NotifyCol::Status(s) => Some(*s),
@@ -1132,7 +1053,7 @@ pub fn build_changes(
                 ProfileCol::Status(_) => {}
             }
         }
-        let next = Rules {
+        let next = RowRules {
             existing: existing.as_ref().map(|r| (r.storage, r.state)),
             status: last_status(&e.cols, |c| match c {
                 ProfileCol::Status(s) => Some(*s),
@@ -1174,7 +1095,7 @@ pub fn build_changes(
                 FilterCol::Status(_) => {}
             }
         }
-        let next = Rules {
+        let next = RowRules {
             existing: existing.as_ref().map(|r| (r.storage, r.state)),
             status: last_status(&e.cols, |c| match c {
                 FilterCol::Status(s) => Some(*s),

@@ -1,7 +1,7 @@
 //! RowStatus (RFC 2579, SNMPv2-TC) and its state machine.
 
-use crate::error::ErrorStatus;
-use vpn_core::RowState;
+use crate::error::{ErrorStatus, SetError};
+use vpn_core::{RowState, Storage};
 
 /// Values of a RowStatus object.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -83,6 +83,88 @@ pub fn transition(
         }
         (Some(s), None) => Ok(Next::Exists(s)),
     }
+}
+
+// ---- edits of read-create rows, shared by the SNMPv3 and notification tables ----
+
+/// The writes of one PDU to one row: (original 1-based varbind index, column).
+pub(crate) struct Edit<C> {
+    pub key: Vec<u8>,
+    pub cols: Vec<(usize, C)>,
+}
+
+pub(crate) fn group_by<C>(edits: &mut Vec<Edit<C>>, key: Vec<u8>, idx: usize, c: C) {
+    match edits.iter_mut().find(|e| e.key == key) {
+        Some(e) => e.cols.push((idx, c)),
+        None => edits.push(Edit {
+            key,
+            cols: vec![(idx, c)],
+        }),
+    }
+}
+
+/// What every table shares: StorageType rules, columns frozen while active,
+/// the RowStatus transition and completeness. Returns where the row goes.
+pub(crate) struct RowRules {
+    pub existing: Option<(Storage, RowState)>,
+    pub status: Option<(usize, RowStatus)>,
+    pub storage_col: Option<usize>,
+    /// The first write to a column that may not change while active.
+    pub frozen_col: Option<usize>,
+    pub first: usize,
+    pub complete: bool,
+}
+
+impl RowRules {
+    pub fn next(self) -> Result<Next, SetError> {
+        use ErrorStatus::{InconsistentValue, NotWritable, WrongValue};
+        let status_idx = self.status.map_or(self.first, |(i, _)| i);
+        if let Some((st, state)) = self.existing {
+            if st == Storage::ReadOnly {
+                return Err(SetError::new(NotWritable, self.first));
+            }
+            if st == Storage::Permanent {
+                if let Some(i) = self.storage_col {
+                    return Err(SetError::new(WrongValue, i));
+                }
+                if matches!(self.status, Some((_, RowStatus::Destroy))) {
+                    return Err(SetError::new(InconsistentValue, status_idx));
+                }
+            }
+            let leaves_active = matches!(
+                self.status,
+                Some((_, RowStatus::NotInService | RowStatus::Destroy))
+            );
+            if state == RowState::Active && !leaves_active {
+                if let Some(i) = self.frozen_col {
+                    return Err(SetError::new(InconsistentValue, i));
+                }
+            }
+        }
+        let next = transition(
+            self.existing.map(|e| e.1),
+            self.status.map(|s| s.1),
+            self.complete,
+        )
+        .map_err(|e| SetError::new(e, status_idx))?;
+        if let Next::Exists(RowState::Active | RowState::NotInService) = next {
+            if !self.complete {
+                return Err(SetError::new(InconsistentValue, status_idx));
+            }
+        }
+        Ok(next)
+    }
+}
+
+pub(crate) fn last_status<C>(
+    cols: &[(usize, C)],
+    f: impl Fn(&C) -> Option<RowStatus>,
+) -> Option<(usize, RowStatus)> {
+    cols.iter().rev().find_map(|(i, c)| f(c).map(|s| (*i, s)))
+}
+
+pub(crate) fn first_where<C>(cols: &[(usize, C)], f: impl Fn(&C) -> bool) -> Option<usize> {
+    cols.iter().find(|(_, c)| f(c)).map(|(i, _)| *i)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 use crate::error::{ErrorStatus, SetError};
 use crate::index::{self, Part};
 use crate::oid::Oid;
-use crate::rowstatus::{transition, Next, RowStatus};
+use crate::rowstatus::{first_where, group_by, last_status, Edit, Next, RowRules, RowStatus};
 use crate::tree::{Subtree, Table, TableTree};
 use crate::value::Value;
 use crate::view::View;
@@ -691,25 +691,8 @@ fn target(oid: &[u32], v: &Value) -> Result<Target, ErrorStatus> {
     Err(NotWritable)
 }
 
-/// The writes of one PDU to one row: (original 1-based varbind index, column).
-struct Edit<C> {
-    key: Vec<u8>,
-    cols: Vec<(usize, C)>,
-}
-
-fn group_by<C>(edits: &mut Vec<Edit<C>>, key: Vec<u8>, idx: usize, c: C) {
-    match edits.iter_mut().find(|e| e.key == key) {
-        Some(e) => e.cols.push((idx, c)),
-        None => edits.push(Edit {
-            key,
-            cols: vec![(idx, c)],
-        }),
-    }
-}
-
-/// What every table shares: StorageType rules and the RowStatus transition.
-/// `storage_cols` are the indexes of StorageType writes; `status` the last
-/// RowStatus write. Returns the next state.
+/// The shared read-create rules ([`RowRules`]); no column of these tables
+/// is frozen while active.
 fn row_rules(
     existing: Option<(Storage, RowState)>,
     status: Option<(usize, RowStatus)>,
@@ -717,29 +700,15 @@ fn row_rules(
     first: usize,
     complete: bool,
 ) -> Result<Next, SetError> {
-    let status_idx = status.map_or(first, |(i, _)| i);
-    if let Some((st, _)) = existing {
-        if st == Storage::ReadOnly {
-            return Err(SetError::new(NotWritable, first));
-        }
-        if st == Storage::Permanent {
-            if let Some(i) = storage_col {
-                return Err(SetError::new(WrongValue, i));
-            }
-            if matches!(status, Some((_, RowStatus::Destroy))) {
-                return Err(SetError::new(InconsistentValue, status_idx));
-            }
-        }
+    RowRules {
+        existing,
+        status,
+        storage_col,
+        frozen_col: None,
+        first,
+        complete,
     }
-    transition(existing.map(|e| e.1), status.map(|s| s.1), complete)
-        .map_err(|e| SetError::new(e, status_idx))
-}
-
-fn last_status<C>(
-    cols: &[(usize, C)],
-    f: impl Fn(&C) -> Option<RowStatus>,
-) -> Option<(usize, RowStatus)> {
-    cols.iter().rev().find_map(|(i, c)| f(c).map(|s| (*i, s)))
+    .next()
 }
 
 /// Validate the security part of a SET. `vbs` are (original 1-based index,
@@ -805,11 +774,7 @@ pub fn build_changes(
                 None
             }
         });
-        let storage_col = e
-            .cols
-            .iter()
-            .find(|(_, c)| matches!(c, UserCol::Storage(_)))
-            .map(|(i, _)| *i);
+        let storage_col = first_where(&e.cols, |c| matches!(c, UserCol::Storage(_)));
         let (_, name) = parse_user_key(&e.key).ok_or(SetError::new(NoCreation, first))?;
         let mut row = existing
             .clone()
@@ -922,11 +887,7 @@ pub fn build_changes(
                 None
             }
         });
-        let storage_col = e
-            .cols
-            .iter()
-            .find(|(_, c)| matches!(c, GroupCol::Storage(_)))
-            .map(|(i, _)| *i);
+        let storage_col = first_where(&e.cols, |c| matches!(c, GroupCol::Storage(_)));
         let mut row = existing.clone().unwrap_or(GroupRow {
             group: Vec::new(),
             storage: Storage::NonVolatile,
@@ -973,11 +934,7 @@ pub fn build_changes(
                 None
             }
         });
-        let storage_col = e
-            .cols
-            .iter()
-            .find(|(_, c)| matches!(c, AccessCol::Storage(_)))
-            .map(|(i, _)| *i);
+        let storage_col = first_where(&e.cols, |c| matches!(c, AccessCol::Storage(_)));
         let mut row = existing.clone().unwrap_or(AccessRow {
             exact: true,
             read: Vec::new(),
@@ -1029,11 +986,7 @@ pub fn build_changes(
                 None
             }
         });
-        let storage_col = e
-            .cols
-            .iter()
-            .find(|(_, c)| matches!(c, ViewCol::Storage(_)))
-            .map(|(i, _)| *i);
+        let storage_col = first_where(&e.cols, |c| matches!(c, ViewCol::Storage(_)));
         let mut row = existing.clone().unwrap_or(ViewRow {
             mask: Vec::new(),
             included: true,
