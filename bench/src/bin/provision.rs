@@ -30,16 +30,14 @@
 //! Every mode ends with one machine-readable line starting with `RESULT `.
 
 use std::io::ErrorKind;
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rasn::types::{Integer, ObjectIdentifier, OctetString};
-use rasn_snmp::v2::{GetRequest, ObjectSyntax, Pdu, Pdus, SetRequest, VarBind, VarBindValue};
-use rasn_snmp::v2c::Message;
+use l3vpnd_bench::*;
+use rasn::types::ObjectIdentifier;
+use rasn_snmp::v2::{ObjectSyntax, Pdu, VarBind, VarBindValue};
 
 /// mplsL3VpnVrfEntry (RFC 4382).
-const VRF_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 2, 2, 1];
 const COL_VRF_RD: u32 = 4;
 const COL_VRF_ROW_STATUS: u32 = 13;
 const COL_VRF_STORAGE_TYPE: u32 = 15;
@@ -168,10 +166,6 @@ fn parse_args() -> Result<Opts, String> {
     Ok(o)
 }
 
-fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.parse().map_err(|_| format!("not a number: {s}"))
-}
-
 fn parse_oid(s: &str) -> Result<ObjectIdentifier, String> {
     let arcs: Result<Vec<u32>, _> = s
         .trim_start_matches('.')
@@ -180,27 +174,6 @@ fn parse_oid(s: &str) -> Result<ObjectIdentifier, String> {
         .collect();
     let arcs = arcs.map_err(|_| format!("bad OID {s}"))?;
     ObjectIdentifier::new(arcs).ok_or_else(|| format!("bad OID {s}"))
-}
-
-/// The OID of column `col` of the VRF row named `name` (index: length + octets).
-fn vrf_oid(col: u32, name: &[u8]) -> ObjectIdentifier {
-    let mut arcs = VRF_ENTRY.to_vec();
-    arcs.push(col);
-    arcs.push(name.len() as u32);
-    arcs.extend(name.iter().map(|&b| u32::from(b)));
-    ObjectIdentifier::new_unchecked(arcs.into())
-}
-
-fn vb(name: ObjectIdentifier, value: VarBindValue) -> VarBind {
-    VarBind { name, value }
-}
-
-fn octets(s: &str) -> VarBindValue {
-    VarBindValue::Value(ObjectSyntax::from(OctetString::from(s.as_bytes().to_vec())))
-}
-
-fn int(i: i32) -> VarBindValue {
-    VarBindValue::Value(ObjectSyntax::from(i))
 }
 
 /// The three varbinds that create VRF `name` with RD `rd`.
@@ -237,47 +210,6 @@ fn vrf_import_varbinds(name: &str, rd: &str, rt: &str) -> Vec<VarBind> {
             int(CREATE_AND_GO),
         ),
     ]
-}
-
-fn pdu(request_id: i32, variable_bindings: Vec<VarBind>) -> Pdu {
-    Pdu {
-        request_id,
-        error_status: 0,
-        error_index: 0,
-        variable_bindings,
-    }
-}
-
-fn encode_set(community: &str, request_id: i32, vbs: Vec<VarBind>) -> Vec<u8> {
-    let m = Message {
-        version: Integer::from(1),
-        community: OctetString::from(community.as_bytes().to_vec()),
-        data: SetRequest(pdu(request_id, vbs)),
-    };
-    rasn::ber::encode(&m).expect("BER encode SetRequest")
-}
-
-fn encode_get(community: &str, request_id: i32, oid: &ObjectIdentifier) -> Vec<u8> {
-    let m = Message {
-        version: Integer::from(1),
-        community: OctetString::from(community.as_bytes().to_vec()),
-        data: GetRequest(pdu(
-            request_id,
-            vec![vb(oid.clone(), VarBindValue::Unspecified)],
-        )),
-    };
-    rasn::ber::encode(&m).expect("BER encode GetRequest")
-}
-
-/// Decodes a v2c message and returns its Response PDU, if that is what it is.
-fn decode_response(buf: &[u8]) -> Option<Pdu> {
-    match rasn::ber::decode::<Message<Pdus>>(buf) {
-        Ok(m) => match m.data {
-            Pdus::Response(r) => Some(r.0),
-            _ => None,
-        },
-        Err(_) => None,
-    }
 }
 
 /// Content octets of the BER encoding of an SMI value: (tag, content).
@@ -327,153 +259,6 @@ fn render(v: &VarBindValue) -> String {
             _ => format!("{s:?}"),
         },
     }
-}
-
-struct Client {
-    sock: UdpSocket,
-    community: String,
-    timeout: Duration,
-    retries: u32,
-    next_id: i32,
-    retries_used: u64,
-    buf: Vec<u8>,
-}
-
-#[derive(Debug)]
-enum TxError {
-    /// No Response after all attempts.
-    Timeout {
-        attempts: u32,
-    },
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for TxError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TxError::Timeout { attempts } => write!(f, "no response after {attempts} attempts"),
-            TxError::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl Client {
-    fn new(o: &Opts) -> Result<Self, String> {
-        let target: SocketAddr = o
-            .target
-            .to_socket_addrs()
-            .map_err(|e| format!("bad --target {}: {e}", o.target))?
-            .next()
-            .ok_or_else(|| format!("bad --target {}", o.target))?;
-        if !target.ip().is_loopback() {
-            return Err(format!(
-                "--target {target}: only loopback targets are allowed"
-            ));
-        }
-        let bind = if target.is_ipv4() {
-            "127.0.0.1:0"
-        } else {
-            "[::1]:0"
-        };
-        let sock = UdpSocket::bind(bind).map_err(|e| format!("bind: {e}"))?;
-        sock.connect(target).map_err(|e| format!("connect: {e}"))?;
-        // Request ids start at a pid-derived value so two runs do not look alike.
-        let seed = (std::process::id() as i32).wrapping_mul(7919) & 0x3fff_ffff;
-        Ok(Client {
-            sock,
-            community: o.community.clone(),
-            timeout: Duration::from_millis(o.timeout_ms),
-            retries: o.retries,
-            next_id: seed.max(1),
-            retries_used: 0,
-            buf: vec![0u8; 65536],
-        })
-    }
-
-    fn take_id(&mut self) -> i32 {
-        let id = self.next_id;
-        self.next_id = if self.next_id == i32::MAX {
-            1
-        } else {
-            self.next_id + 1
-        };
-        id
-    }
-
-    /// Sends `msg` (carrying `id`) and waits for the Response with that id;
-    /// resends the same bytes on timeout, up to `retries` times.
-    fn transact(&mut self, id: i32, msg: &[u8]) -> Result<Pdu, TxError> {
-        let attempts = self.retries + 1;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                self.retries_used += 1;
-            }
-            if let Err(e) = self.sock.send(msg) {
-                if e.kind() == ErrorKind::ConnectionRefused {
-                    // ICMP port unreachable from an earlier datagram; wait out
-                    // this attempt's window and retry.
-                    std::thread::sleep(self.timeout.min(Duration::from_millis(100)));
-                    continue;
-                }
-                return Err(TxError::Io(e));
-            }
-            let deadline = Instant::now() + self.timeout;
-            loop {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                self.sock
-                    .set_read_timeout(Some(deadline - now))
-                    .map_err(TxError::Io)?;
-                match self.sock.recv(&mut self.buf) {
-                    Ok(n) => {
-                        if let Some(p) = decode_response(&self.buf[..n]) {
-                            if p.request_id == id {
-                                return Ok(p);
-                            }
-                        }
-                        // Stale answer to an earlier attempt, or garbage: keep waiting.
-                    }
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                        break
-                    }
-                    Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
-                        // Nobody listening (yet): let this attempt's window pass.
-                        std::thread::sleep(
-                            deadline
-                                .saturating_duration_since(Instant::now())
-                                .min(Duration::from_millis(100)),
-                        );
-                        break;
-                    }
-                    Err(e) => return Err(TxError::Io(e)),
-                }
-            }
-        }
-        Err(TxError::Timeout { attempts })
-    }
-
-    fn get(&mut self, oid: &ObjectIdentifier) -> Result<Pdu, TxError> {
-        let id = self.take_id();
-        let msg = encode_get(&self.community, id, oid);
-        self.transact(id, &msg)
-    }
-
-    fn set(&mut self, vbs: Vec<VarBind>) -> Result<Pdu, TxError> {
-        let id = self.take_id();
-        let msg = encode_set(&self.community, id, vbs);
-        self.transact(id, &msg)
-    }
-}
-
-/// Nearest-rank percentile of sorted `v` (ns), in microseconds.
-fn pct_us(v: &[u64], p: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1] as f64 / 1000.0
 }
 
 fn error_name(status: u32) -> &'static str {
@@ -593,7 +378,12 @@ fn report_loop(mode: &str, unit: &str, c: &Client, o: &Opts, lat: &[u64], el: Du
 }
 
 fn provision(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(o)?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
     let last = o.start + o.count.saturating_sub(1);
     if o.prefix.len() + last.to_string().len() > 31 {
         return Err("VRF names must be 1..31 octets".into());
@@ -609,7 +399,12 @@ fn provision(o: &Opts) -> Result<(), String> {
 }
 
 fn vrf_import(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(o)?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
     let last = o.start + o.count.saturating_sub(1);
     if o.prefix.len() + last.to_string().len() > 31 {
         return Err("VRF names must be 1..31 octets".into());
@@ -634,15 +429,25 @@ fn vrf_import(o: &Opts) -> Result<(), String> {
 
 fn get_loop(o: &Opts) -> Result<(), String> {
     let oid = parse_oid(o.oid.as_deref().unwrap_or("1.3.6.1.2.1.1.3.0"))?;
-    let mut c = Client::new(o)?;
-    let (lat, el) = run_loop(&mut c, o, "GET", |c, _| c.get(&oid))?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
+    let (lat, el) = run_loop(&mut c, o, "GET", |c, _| c.get(vec![oid.clone()]))?;
     report_loop("get-loop", "GETs", &c, o, &lat, el);
     Ok(())
 }
 
 fn set_loop(o: &Opts) -> Result<(), String> {
     let oid = parse_oid(o.oid.as_deref().ok_or("set-loop needs --oid")?)?;
-    let mut c = Client::new(o)?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
     let value = o.value.clone();
     let (lat, el) = run_loop(&mut c, o, "SET", |c, _| {
         c.set(vec![vb(oid.clone(), octets(&value))])
@@ -653,8 +458,15 @@ fn set_loop(o: &Opts) -> Result<(), String> {
 
 fn get_once(o: &Opts) -> Result<(), String> {
     let oid = parse_oid(o.oid.as_deref().unwrap_or(CONFIGURED_VRFS))?;
-    let mut c = Client::new(o)?;
-    let p = c.get(&oid).map_err(|e| format!("GET {oid}: {e}"))?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
+    let p = c
+        .get(vec![oid.clone()])
+        .map_err(|e| format!("GET {oid}: {e}"))?;
     if p.error_status != 0 {
         return Err(format!(
             "GET {oid}: error-status {}",
@@ -683,11 +495,16 @@ fn wait_ready(o: &Opts) -> Result<(), String> {
     let oid = parse_oid(o.oid.as_deref().unwrap_or(CONFIGURED_VRFS))?;
     let expect = o.expect.clone().ok_or("wait-ready needs --expect VALUE")?;
     let since = o.since_ns.unwrap_or_else(now_ns);
-    let c = Client::new(o)?;
+    let c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
     let poll = Duration::from_millis(o.poll_ms);
     let limit = Instant::now() + Duration::from_millis(o.max_wait_ms);
     let ms_since = |t: u128| t.saturating_sub(since) as f64 / 1e6;
-    let first_id = c.next_id;
+    let first_id = c.peek_id();
     let mut id = first_id;
     let mut buf = vec![0u8; 65536];
     let mut polls = 0u64;
@@ -695,11 +512,10 @@ fn wait_ready(o: &Opts) -> Result<(), String> {
     let mut last_value = String::from("(no answer)");
     while Instant::now() < limit {
         polls += 1;
-        let msg = encode_get(&c.community, id, &oid);
+        let msg = c.get_msg(id, &oid);
         let sent = Instant::now();
         // A refused send (nobody listening yet) skips the wait below.
-        let mut waiting =
-            !matches!(c.sock.send(&msg), Err(ref e) if e.kind() == ErrorKind::ConnectionRefused);
+        let mut waiting = !matches!(c.socket().send(&msg), Err(ref e) if e.kind() == ErrorKind::ConnectionRefused);
         let window_end = sent + poll;
         // Wait for an answer until this poll's window closes; answers to
         // earlier polls (late) count too, they are just as fresh a proof.
@@ -709,10 +525,10 @@ fn wait_ready(o: &Opts) -> Result<(), String> {
                 waiting = false;
                 continue;
             }
-            c.sock
+            c.socket()
                 .set_read_timeout(Some(window_end - now))
                 .map_err(|e| e.to_string())?;
-            match c.sock.recv(&mut buf) {
+            match c.socket().recv(&mut buf) {
                 Ok(n) => {
                     let Some(p) = decode_response(&buf[..n]) else {
                         continue;
@@ -762,7 +578,7 @@ fn wait_ready(o: &Opts) -> Result<(), String> {
 }
 
 fn free_port() -> Result<(), String> {
-    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let port = s.local_addr().map_err(|e| e.to_string())?.port();
     println!("{port}");
     Ok(())
@@ -805,6 +621,8 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rasn_snmp::v2::{Pdus, SetRequest};
+    use rasn_snmp::v2c::Message;
 
     #[test]
     fn vrf_oid_has_length_prefixed_name() {
@@ -817,7 +635,10 @@ mod tests {
 
     #[test]
     fn set_round_trips() {
-        let bytes = encode_set("private", 42, vrf_create_varbinds("red", "65000:1"));
+        let bytes = encode(
+            "private",
+            SetRequest(pdu(42, vrf_create_varbinds("red", "65000:1"))),
+        );
         let m: Message<Pdus> = rasn::ber::decode(&bytes).unwrap();
         assert_eq!(m.community.as_ref(), b"private");
         let Pdus::SetRequest(SetRequest(p)) = m.data else {

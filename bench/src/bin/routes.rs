@@ -26,20 +26,14 @@
 //! `--retries` (2) times with the same request-id; retries are counted.
 //! Every mode ends with one machine-readable line starting with `RESULT `.
 
-use std::io::ErrorKind;
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use rasn::types::{Integer, ObjectIdentifier, OctetString};
-use rasn_snmp::v2::{
-    BulkPdu, GetBulkRequest, GetNextRequest, GetRequest, ObjectSyntax, Pdu, Pdus, SetRequest,
-    VarBind, VarBindValue,
-};
-use rasn_snmp::v2c::Message;
+use l3vpnd_bench::*;
+use rasn::types::ObjectIdentifier;
+use rasn_snmp::v2::{Pdu, SetRequest, VarBind, VarBindValue};
 
 /// mplsL3VpnVrfEntry (RFC 4382).
-const VRF_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 10, 166, 11, 1, 2, 2, 1];
 const COL_VRF_RD: u32 = 4;
 const COL_VRF_ROW_STATUS: u32 = 13;
 const COL_VRF_STORAGE_TYPE: u32 = 15;
@@ -202,10 +196,6 @@ fn parse_args() -> Result<Opts, String> {
     Ok(o)
 }
 
-fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.parse().map_err(|_| format!("not a number: {s}"))
-}
-
 fn parse_arcs(s: &str) -> Result<Vec<u32>, String> {
     let arcs: Result<Vec<u32>, _> = s
         .trim_start_matches('.')
@@ -219,25 +209,8 @@ fn parse_arcs(s: &str) -> Result<Vec<u32>, String> {
     Ok(arcs)
 }
 
-fn oid(arcs: Vec<u32>) -> ObjectIdentifier {
-    ObjectIdentifier::new_unchecked(arcs.into())
-}
-
-fn push_name(arcs: &mut Vec<u32>, name: &[u8]) {
-    arcs.push(name.len() as u32);
-    arcs.extend(name.iter().map(|&b| u32::from(b)));
-}
-
 fn vrf_name(prefix: &str, i: u64) -> String {
     format!("{prefix}{i}")
-}
-
-/// The OID of column `col` of the VRF row named `name` (index: length + octets).
-fn vrf_oid(col: u32, name: &[u8]) -> ObjectIdentifier {
-    let mut arcs = VRF_ENTRY.to_vec();
-    arcs.push(col);
-    push_name(&mut arcs, name);
-    oid(arcs)
 }
 
 /// Destination of route `i` of a VRF.
@@ -267,47 +240,6 @@ fn rte_oid(col: u32, vrf: &[u8], dest: [u8; 4], plen: u8, nh: [u8; 4]) -> Object
     arcs.push(4);
     arcs.extend(nh.iter().map(|&b| u32::from(b)));
     oid(arcs)
-}
-
-fn vb(name: ObjectIdentifier, value: VarBindValue) -> VarBind {
-    VarBind { name, value }
-}
-
-fn octets(s: &str) -> VarBindValue {
-    VarBindValue::Value(ObjectSyntax::from(OctetString::from(s.as_bytes().to_vec())))
-}
-
-fn int(i: i32) -> VarBindValue {
-    VarBindValue::Value(ObjectSyntax::from(i))
-}
-
-fn pdu(request_id: i32, variable_bindings: Vec<VarBind>) -> Pdu {
-    Pdu {
-        request_id,
-        error_status: 0,
-        error_index: 0,
-        variable_bindings,
-    }
-}
-
-fn encode<T: rasn::Encode>(community: &str, data: T) -> Vec<u8> {
-    let m = Message {
-        version: Integer::from(1),
-        community: OctetString::from(community.as_bytes().to_vec()),
-        data,
-    };
-    rasn::ber::encode(&m).expect("BER encode")
-}
-
-/// Decodes a v2c message and returns its Response PDU, if that is what it is.
-fn decode_response(buf: &[u8]) -> Option<Pdu> {
-    match rasn::ber::decode::<Message<Pdus>>(buf) {
-        Ok(m) => match m.data {
-            Pdus::Response(r) => Some(r.0),
-            _ => None,
-        },
-        Err(_) => None,
-    }
 }
 
 /// Unsigned value of an INTEGER / Counter32 / Gauge32 / TimeTicks varbind.
@@ -382,155 +314,13 @@ fn check_ok(p: &Pdu) -> Result<(), String> {
     Ok(())
 }
 
-struct Client {
-    sock: UdpSocket,
-    community: String,
-    timeout: Duration,
-    retries: u32,
-    next_id: i32,
-    retries_used: u64,
-    buf: Vec<u8>,
-}
-
-impl Client {
-    fn new(o: &Opts) -> Result<Self, String> {
-        let target: SocketAddr = o
-            .target
-            .to_socket_addrs()
-            .map_err(|e| format!("bad --target {}: {e}", o.target))?
-            .next()
-            .ok_or_else(|| format!("bad --target {}", o.target))?;
-        if !target.ip().is_loopback() {
-            return Err(format!(
-                "--target {target}: only loopback targets are allowed"
-            ));
-        }
-        let bind = if target.is_ipv4() {
-            "127.0.0.1:0"
-        } else {
-            "[::1]:0"
-        };
-        let sock = UdpSocket::bind(bind).map_err(|e| format!("bind: {e}"))?;
-        sock.connect(target).map_err(|e| format!("connect: {e}"))?;
-        let seed = (std::process::id() as i32).wrapping_mul(7919) & 0x3fff_ffff;
-        Ok(Client {
-            sock,
-            community: o.community.clone(),
-            timeout: Duration::from_millis(o.timeout_ms),
-            retries: o.retries,
-            next_id: seed.max(1),
-            retries_used: 0,
-            buf: vec![0u8; 65536],
-        })
-    }
-
-    fn take_id(&mut self) -> i32 {
-        let id = self.next_id;
-        self.next_id = if self.next_id == i32::MAX {
-            1
-        } else {
-            self.next_id + 1
-        };
-        id
-    }
-
-    /// Sends `msg` (carrying `id`) and waits for the Response with that id;
-    /// resends the same bytes on timeout, up to `retries` times.
-    fn transact(&mut self, id: i32, msg: &[u8]) -> Result<Pdu, String> {
-        let attempts = self.retries + 1;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                self.retries_used += 1;
-            }
-            if let Err(e) = self.sock.send(msg) {
-                if e.kind() == ErrorKind::ConnectionRefused {
-                    std::thread::sleep(self.timeout.min(Duration::from_millis(100)));
-                    continue;
-                }
-                return Err(format!("send: {e}"));
-            }
-            let deadline = Instant::now() + self.timeout;
-            loop {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                self.sock
-                    .set_read_timeout(Some(deadline - now))
-                    .map_err(|e| e.to_string())?;
-                match self.sock.recv(&mut self.buf) {
-                    Ok(n) => {
-                        if let Some(p) = decode_response(&self.buf[..n]) {
-                            if p.request_id == id {
-                                return Ok(p);
-                            }
-                        }
-                    }
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                        break
-                    }
-                    Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
-                        std::thread::sleep(
-                            deadline
-                                .saturating_duration_since(Instant::now())
-                                .min(Duration::from_millis(100)),
-                        );
-                        break;
-                    }
-                    Err(e) => return Err(format!("recv: {e}")),
-                }
-            }
-        }
-        Err(format!("no response after {attempts} attempts"))
-    }
-
-    fn set(&mut self, vbs: Vec<VarBind>) -> Result<Pdu, String> {
-        let id = self.take_id();
-        let msg = encode(&self.community, SetRequest(pdu(id, vbs)));
-        self.transact(id, &msg)
-    }
-
-    fn get(&mut self, names: Vec<ObjectIdentifier>) -> Result<Pdu, String> {
-        let id = self.take_id();
-        let vbs = names
-            .into_iter()
-            .map(|n| vb(n, VarBindValue::Unspecified))
-            .collect();
-        let msg = encode(&self.community, GetRequest(pdu(id, vbs)));
-        self.transact(id, &msg)
-    }
-
-    /// Encoded GETNEXT of `name` with request id `id` (prepared ahead so the
-    /// timed part is send + receive + decode only).
-    fn getnext_msg(&self, id: i32, name: &ObjectIdentifier) -> Vec<u8> {
-        let vbs = vec![vb(name.clone(), VarBindValue::Unspecified)];
-        encode(&self.community, GetNextRequest(pdu(id, vbs)))
-    }
-
-    fn getbulk(&mut self, name: &ObjectIdentifier, max_rep: u32) -> Result<Pdu, String> {
-        let id = self.take_id();
-        let b = BulkPdu {
-            request_id: id,
-            non_repeaters: 0,
-            max_repetitions: max_rep,
-            variable_bindings: vec![vb(name.clone(), VarBindValue::Unspecified)],
-        };
-        let msg = encode(&self.community, GetBulkRequest(b));
-        self.transact(id, &msg)
-    }
-}
-
-/// Nearest-rank percentile of sorted `v` (ns), in microseconds.
-fn pct_us(v: &[u64], p: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1] as f64 / 1000.0
-}
-
 fn mode_vrfs(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(o)?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
     let t0 = Instant::now();
     for i in 1..=o.vrfs {
         let name = vrf_name(&o.prefix, i);
@@ -563,7 +353,12 @@ fn mode_vrfs(o: &Opts) -> Result<(), String> {
 }
 
 fn mode_load(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(o)?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
     let total = o.vrfs * o.per_vrf;
     let mut lat: Vec<u64> = Vec::with_capacity((total as usize).div_ceil(o.batch));
     let mut vbs: Vec<VarBind> = Vec::with_capacity(o.batch * 2);
@@ -651,7 +446,12 @@ fn mode_load(o: &Opts) -> Result<(), String> {
 }
 
 fn mode_count(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(o)?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
     let mut sum = 0u64;
     let (mut lo, mut hi) = (u64::MAX, 0u64);
     let mut v = 1u64;
@@ -693,34 +493,21 @@ fn mode_count(o: &Opts) -> Result<(), String> {
 
 fn mode_rtt(o: &Opts) -> Result<(), String> {
     let name = oid(parse_arcs(&o.oid)?);
-    let mut c = Client::new(o)?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
     let mut lat = Vec::with_capacity(o.count as usize);
     let mut first_answer = String::new();
-    let mut buf = vec![0u8; 65536];
     for k in 0..o.count {
         let id = c.take_id();
         let msg = c.getnext_msg(id, &name);
         let t = Instant::now();
-        // One attempt; a lost datagram on loopback is an error here, not a
-        // retry that would poison the percentiles.
-        c.sock.send(&msg).map_err(|e| format!("send: {e}"))?;
-        c.sock
-            .set_read_timeout(Some(c.timeout))
-            .map_err(|e| e.to_string())?;
-        let p = loop {
-            let n = c
-                .sock
-                .recv(&mut buf)
-                .map_err(|e| format!("GETNEXT #{k}: no answer within the timeout: {e}"))?;
-            if let Some(p) = decode_response(&buf[..n]) {
-                if p.request_id == id {
-                    break p;
-                }
-            }
-            if t.elapsed() > c.timeout {
-                return Err(format!("GETNEXT #{k}: no matching answer"));
-            }
-        };
+        let p = c
+            .exchange_once(id, &msg)
+            .map_err(|e| format!("GETNEXT #{k}: {e}"))?;
         lat.push(t.elapsed().as_nanos() as u64);
         check_ok(&p).map_err(|e| format!("GETNEXT #{k}: {e}"))?;
         let got = p
@@ -764,7 +551,12 @@ fn mode_rtt(o: &Opts) -> Result<(), String> {
 
 fn mode_bulkwalk(o: &Opts) -> Result<(), String> {
     let root = parse_arcs(&o.oid)?;
-    let mut c = Client::new(o)?;
+    let mut c = Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )?;
     let mut at = oid(root.clone());
     let mut last: Option<Vec<u32>> = None;
     let (mut varbinds, mut pdus) = (0u64, 0u64);
@@ -849,6 +641,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rasn_snmp::v2::ObjectSyntax;
 
     #[test]
     fn route_oid_matches_the_rfc_index() {
