@@ -262,7 +262,7 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
         mib.drops.set_on_drop(Box::new(move |vrf| {
             let cfg = s.snapshot();
             let n = vrf_route_count(&cfg, &b.load(), Some(&i.load()), vrf);
-            ev.thresholds(&cfg, &t.observe_attempt(&cfg, vrf, n, uptime_secs()));
+            ev.thresholds(&cfg, &t.observe_count(&cfg, vrf, n, true, uptime_secs()));
         }));
     }
     // Links that come or go change what the kernel holds: resync.
@@ -317,7 +317,7 @@ async fn serve(settings: config::Settings, store: Arc<Store>) -> Result<()> {
                 // The VRF's route count moved: its thresholds.
                 let cfg = ts.snapshot();
                 let n = vrf_route_count(&cfg, &tb.load(), Some(&ti.load()), vrf);
-                tev.thresholds(&cfg, &tt.observe_routes(&cfg, vrf, n, uptime_secs()));
+                tev.thresholds(&cfg, &tt.observe_count(&cfg, vrf, n, false, uptime_secs()));
             }),
         ))
     };

@@ -89,6 +89,32 @@ pub fn decode_response(buf: &[u8]) -> Option<Pdu> {
     }
 }
 
+/// The name of an SNMP error-status (RFC 3416).
+pub fn error_name(status: u32) -> &'static str {
+    const NAMES: [&str; 19] = [
+        "noError",
+        "tooBig",
+        "noSuchName",
+        "badValue",
+        "readOnly",
+        "genErr",
+        "noAccess",
+        "wrongType",
+        "wrongLength",
+        "wrongEncoding",
+        "wrongValue",
+        "noCreation",
+        "inconsistentValue",
+        "resourceUnavailable",
+        "commitFailed",
+        "undoFailed",
+        "authorizationError",
+        "notWritable",
+        "inconsistentName",
+    ];
+    NAMES.get(status as usize).copied().unwrap_or("unknown")
+}
+
 /// Why a request got no Response.
 #[derive(Debug)]
 pub enum TxError {

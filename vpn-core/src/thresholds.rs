@@ -194,32 +194,19 @@ impl Tracker {
         out
     }
 
-    /// An add refused at the VRF's maximum ("attempts to exceed"); `n` is
-    /// the VRF's number of routes.
-    pub fn observe_attempt(
+    /// The VRF holds `n` routes now (they changed outside a commit: BGP
+    /// routes, connected routes), or, with `attempt`, an add was refused at
+    /// its maximum ("attempts to exceed").
+    pub fn observe_count(
         &self,
         cfg: &crate::Config,
         vrf: &VrfKey,
         n: u32,
+        attempt: bool,
         now: u64,
     ) -> Vec<ThresholdEvent> {
         match limits(cfg, vrf) {
-            Some(l) => self.observe(vrf, n, true, l, now),
-            None => Vec::new(),
-        }
-    }
-
-    /// The VRF's number of routes changed outside a commit (BGP routes,
-    /// connected routes): `n` routes now.
-    pub fn observe_routes(
-        &self,
-        cfg: &crate::Config,
-        vrf: &VrfKey,
-        n: u32,
-        now: u64,
-    ) -> Vec<ThresholdEvent> {
-        match limits(cfg, vrf) {
-            Some(l) => self.observe(vrf, n, false, l, now),
+            Some(l) => self.observe(vrf, n, attempt, l, now),
             None => Vec::new(),
         }
     }

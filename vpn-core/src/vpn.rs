@@ -1760,6 +1760,12 @@ mod tests {
             .unwrap_or_default()
     }
 
+    /// Routes blue refused at its maximum (mplsL3VpnVrfPerfRoutesDropped).
+    fn blue_drops(v: &Vpn, cfg: &Config) -> u32 {
+        let created = cfg.vrfs.get(&vrf("blue")).unwrap().times.created;
+        v.drops.get(&vrf("blue"), created)
+    }
+
     /// Import by route target, another RD taking over a withdrawn prefix
     /// (also within one batch), a path losing the VRF's RT, route limits,
     /// and a VRF whose import RT changes.
@@ -1799,13 +1805,7 @@ mod tests {
                 ("10.2.0.0/16".into(), "65000:20".into(), Some(200)),
             ]
         );
-        assert_eq!(
-            v.drops.get(
-                &vrf("blue"),
-                cfg.vrfs.get(&vrf("blue")).unwrap().times.created
-            ),
-            1
-        );
+        assert_eq!(blue_drops(&v, &cfg), 1);
         // RD 65000:20 withdraws 10.1/16: red falls back to RD 65000:10.
         seen.lock().unwrap().clear();
         v.on_events(&cfg, vec![best("65000:20", "10.1.0.0/16", None, Some(&b))]);
@@ -1822,13 +1822,7 @@ mod tests {
                 ("10.3.0.0/16".into(), "65000:20".into(), Some(200)),
             ]
         );
-        assert_eq!(
-            v.drops.get(
-                &vrf("blue"),
-                cfg.vrfs.get(&vrf("blue")).unwrap().times.created
-            ),
-            1
-        );
+        assert_eq!(blue_drops(&v, &cfg), 1);
         let mut s = seen.lock().unwrap().clone();
         s.sort();
         let mut exp = vec![

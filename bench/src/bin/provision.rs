@@ -261,31 +261,6 @@ fn render(v: &VarBindValue) -> String {
     }
 }
 
-fn error_name(status: u32) -> &'static str {
-    const NAMES: [&str; 19] = [
-        "noError",
-        "tooBig",
-        "noSuchName",
-        "badValue",
-        "readOnly",
-        "genErr",
-        "noAccess",
-        "wrongType",
-        "wrongLength",
-        "wrongEncoding",
-        "wrongValue",
-        "noCreation",
-        "inconsistentValue",
-        "resourceUnavailable",
-        "commitFailed",
-        "undoFailed",
-        "authorizationError",
-        "notWritable",
-        "inconsistentName",
-    ];
-    NAMES.get(status as usize).copied().unwrap_or("unknown")
-}
-
 /// Checks a Response to a request that must succeed; Err describes the failure.
 fn check_ok(p: &Pdu) -> Result<(), String> {
     if p.error_status != 0 {
@@ -378,12 +353,7 @@ fn report_loop(mode: &str, unit: &str, c: &Client, o: &Opts, lat: &[u64], el: Du
 }
 
 fn provision(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let last = o.start + o.count.saturating_sub(1);
     if o.prefix.len() + last.to_string().len() > 31 {
         return Err("VRF names must be 1..31 octets".into());
@@ -399,12 +369,7 @@ fn provision(o: &Opts) -> Result<(), String> {
 }
 
 fn vrf_import(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let last = o.start + o.count.saturating_sub(1);
     if o.prefix.len() + last.to_string().len() > 31 {
         return Err("VRF names must be 1..31 octets".into());
@@ -429,12 +394,7 @@ fn vrf_import(o: &Opts) -> Result<(), String> {
 
 fn get_loop(o: &Opts) -> Result<(), String> {
     let oid = parse_oid(o.oid.as_deref().unwrap_or("1.3.6.1.2.1.1.3.0"))?;
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let (lat, el) = run_loop(&mut c, o, "GET", |c, _| c.get(vec![oid.clone()]))?;
     report_loop("get-loop", "GETs", &c, o, &lat, el);
     Ok(())
@@ -442,12 +402,7 @@ fn get_loop(o: &Opts) -> Result<(), String> {
 
 fn set_loop(o: &Opts) -> Result<(), String> {
     let oid = parse_oid(o.oid.as_deref().ok_or("set-loop needs --oid")?)?;
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let value = o.value.clone();
     let (lat, el) = run_loop(&mut c, o, "SET", |c, _| {
         c.set(vec![vb(oid.clone(), octets(&value))])
@@ -458,12 +413,7 @@ fn set_loop(o: &Opts) -> Result<(), String> {
 
 fn get_once(o: &Opts) -> Result<(), String> {
     let oid = parse_oid(o.oid.as_deref().unwrap_or(CONFIGURED_VRFS))?;
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let p = c
         .get(vec![oid.clone()])
         .map_err(|e| format!("GET {oid}: {e}"))?;
@@ -495,12 +445,7 @@ fn wait_ready(o: &Opts) -> Result<(), String> {
     let oid = parse_oid(o.oid.as_deref().unwrap_or(CONFIGURED_VRFS))?;
     let expect = o.expect.clone().ok_or("wait-ready needs --expect VALUE")?;
     let since = o.since_ns.unwrap_or_else(now_ns);
-    let c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let c = client(o)?;
     let poll = Duration::from_millis(o.poll_ms);
     let limit = Instant::now() + Duration::from_millis(o.max_wait_ms);
     let ms_since = |t: u128| t.saturating_sub(since) as f64 / 1e6;
@@ -582,6 +527,16 @@ fn free_port() -> Result<(), String> {
     let port = s.local_addr().map_err(|e| e.to_string())?.port();
     println!("{port}");
     Ok(())
+}
+
+/// The client the options name.
+fn client(o: &Opts) -> Result<Client, String> {
+    Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )
 }
 
 fn main() -> ExitCode {

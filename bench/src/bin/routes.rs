@@ -262,31 +262,6 @@ fn uint_value(v: &VarBindValue) -> Option<u64> {
     Some(c.iter().fold(0u64, |x, &b| (x << 8) | u64::from(b)))
 }
 
-fn error_name(status: u32) -> &'static str {
-    const NAMES: [&str; 19] = [
-        "noError",
-        "tooBig",
-        "noSuchName",
-        "badValue",
-        "readOnly",
-        "genErr",
-        "noAccess",
-        "wrongType",
-        "wrongLength",
-        "wrongEncoding",
-        "wrongValue",
-        "noCreation",
-        "inconsistentValue",
-        "resourceUnavailable",
-        "commitFailed",
-        "undoFailed",
-        "authorizationError",
-        "notWritable",
-        "inconsistentName",
-    ];
-    NAMES.get(status as usize).copied().unwrap_or("unknown")
-}
-
 /// Checks a Response to a request that must succeed; Err describes the failure.
 fn check_ok(p: &Pdu) -> Result<(), String> {
     if p.error_status != 0 {
@@ -315,12 +290,7 @@ fn check_ok(p: &Pdu) -> Result<(), String> {
 }
 
 fn mode_vrfs(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let t0 = Instant::now();
     for i in 1..=o.vrfs {
         let name = vrf_name(&o.prefix, i);
@@ -353,12 +323,7 @@ fn mode_vrfs(o: &Opts) -> Result<(), String> {
 }
 
 fn mode_load(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let total = o.vrfs * o.per_vrf;
     let mut lat: Vec<u64> = Vec::with_capacity((total as usize).div_ceil(o.batch));
     let mut vbs: Vec<VarBind> = Vec::with_capacity(o.batch * 2);
@@ -446,12 +411,7 @@ fn mode_load(o: &Opts) -> Result<(), String> {
 }
 
 fn mode_count(o: &Opts) -> Result<(), String> {
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let mut sum = 0u64;
     let (mut lo, mut hi) = (u64::MAX, 0u64);
     let mut v = 1u64;
@@ -493,12 +453,7 @@ fn mode_count(o: &Opts) -> Result<(), String> {
 
 fn mode_rtt(o: &Opts) -> Result<(), String> {
     let name = oid(parse_arcs(&o.oid)?);
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let mut lat = Vec::with_capacity(o.count as usize);
     let mut first_answer = String::new();
     for k in 0..o.count {
@@ -551,12 +506,7 @@ fn mode_rtt(o: &Opts) -> Result<(), String> {
 
 fn mode_bulkwalk(o: &Opts) -> Result<(), String> {
     let root = parse_arcs(&o.oid)?;
-    let mut c = Client::new(
-        &o.target,
-        &o.community,
-        Duration::from_millis(o.timeout_ms),
-        o.retries,
-    )?;
+    let mut c = client(o)?;
     let mut at = oid(root.clone());
     let mut last: Option<Vec<u32>> = None;
     let (mut varbinds, mut pdus) = (0u64, 0u64);
@@ -604,6 +554,16 @@ fn mode_bulkwalk(o: &Opts) -> Result<(), String> {
         c.retries_used
     );
     Ok(())
+}
+
+/// The client the options name.
+fn client(o: &Opts) -> Result<Client, String> {
+    Client::new(
+        &o.target,
+        &o.community,
+        Duration::from_millis(o.timeout_ms),
+        o.retries,
+    )
 }
 
 fn main() -> ExitCode {
