@@ -27,6 +27,9 @@ pub(crate) struct SessionInfo {
     pub local_addr: SocketAddr,
     pub remote_addr: SocketAddr,
     pub remote_id: Ipv4Addr,
+    /// Negotiated hold time and keepalive interval (seconds).
+    pub hold_time: u16,
+    pub keepalive: u16,
     /// The peer's graceful restart capability: restart time and the families
     /// it preserves (RFC 4724 section 3).
     pub peer_gr: Option<(u16, FamilySet)>,

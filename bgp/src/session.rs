@@ -447,6 +447,19 @@ impl PeerTask {
                 let gen = self.gen;
                 let mut info = *info;
                 info.gen = gen;
+                {
+                    // The status shows the connection that is the session
+                    // (before anyone hears it is Established): not one that
+                    // reached OpenConfirm and then lost a collision (RFC 4271
+                    // section 6.8).
+                    let mut b = self.shared.base();
+                    b.negotiated_hold_time = info.hold_time;
+                    b.negotiated_keepalive = info.keepalive;
+                    b.remote_router_id = info.remote_id;
+                    b.local_addr = Some(info.local_addr);
+                    b.remote_addr = Some(info.remote_addr);
+                    b.negotiated_version = 4;
+                }
                 if let Some(me) = self.conns.get_mut(&cid) {
                     me.state = FsmState::Established;
                     me.gen = gen;
@@ -872,6 +885,8 @@ async fn run_conn(
         local_addr,
         remote_addr,
         remote_id: open.bgp_id,
+        hold_time: hold,
+        keepalive,
         peer_gr,
     };
     let _ = events.send(ConnEvent::Confirmed {
@@ -893,18 +908,6 @@ async fn run_conn(
             Some(_) => {}
         }
     };
-    // The peer's status shows this connection only now that it is the
-    // session: a connection that reached OpenConfirm and then lost a
-    // collision (RFC 4271 section 6.8) must not leave its addresses there.
-    {
-        let mut b = p.shared.base();
-        b.negotiated_hold_time = hold;
-        b.negotiated_keepalive = keepalive;
-        b.remote_router_id = open.bgp_id;
-        b.local_addr = Some(local_addr);
-        b.remote_addr = Some(remote_addr);
-        b.negotiated_version = 4;
-    }
     tracing::info!(peer = id, %remote_addr, hold, families = ?ctx.families, "session established");
 
     // Established.

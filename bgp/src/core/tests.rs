@@ -57,6 +57,8 @@ fn up(core: &mut Core, c: PeerConfig, remote_id: [u8; 4], gr: Option<FamilySet>)
         ),
         remote_addr: remote,
         remote_id: remote_id.into(),
+        hold_time: 90,
+        keepalive: 30,
         peer_gr: gr.map(|f| (120, f)),
     };
     core.peer_up(id, info);
@@ -500,6 +502,8 @@ fn graceful_restart_helper() {
         local_addr: "10.0.0.1:179".parse().unwrap(),
         remote_addr: "10.0.0.2:40000".parse().unwrap(),
         remote_id: Ipv4Addr::new(2, 2, 2, 2),
+        hold_time: 90,
+        keepalive: 30,
         peer_gr: Some((120, gr)),
     };
     c.peer_up(1, info);
@@ -554,6 +558,8 @@ fn session_start_dump_and_route_refresh() {
         local_addr: "10.0.0.1:179".parse().unwrap(),
         remote_addr: "10.0.0.2:40000".parse().unwrap(),
         remote_id: Ipv4Addr::new(2, 2, 2, 2),
+        hold_time: 90,
+        keepalive: 30,
         peer_gr: None,
     };
     c.peer_up(1, info);
