@@ -453,7 +453,7 @@ mod tests {
         let mut vol = nv.clone();
         vol.storage = Storage::Volatile;
         {
-            let s = crate::Store::open(dir.path()).unwrap();
+            let s = crate::store::reopen(dir.path());
             s.commit(
                 1,
                 vec![
@@ -464,7 +464,7 @@ mod tests {
             )
             .unwrap();
         }
-        let s = crate::Store::open(dir.path()).unwrap();
+        let s = crate::store::reopen(dir.path());
         let n = Notify::load(s.db()).unwrap();
         assert_eq!(n.addrs.len(), 1);
         assert_eq!(n.addrs.get(&b"nv".to_vec()), Some(&nv));

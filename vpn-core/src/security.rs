@@ -476,7 +476,7 @@ mod tests {
             state: RowState::Active,
         };
         {
-            let s = crate::Store::open(dir.path()).unwrap();
+            let s = crate::store::reopen(dir.path());
             s.commit(
                 1,
                 vec![Change::Security(SecChange::Put(
@@ -487,7 +487,7 @@ mod tests {
             .unwrap();
             Security::save_engine_id(s.db(), b"\x80\x00\x01\x02\x05abcd").unwrap();
         }
-        let s = crate::Store::open(dir.path()).unwrap();
+        let s = crate::store::reopen(dir.path());
         let sec = Security::load(s.db()).unwrap();
         assert_eq!(sec.groups.get(&k), Some(&row));
         assert_eq!(

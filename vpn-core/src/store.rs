@@ -464,6 +464,27 @@ fn persist_ops(old: &Config, new: &Config, eff: &[Change]) -> Vec<Op> {
     ops
 }
 
+/// Opens a store, waiting while the directory's lock is still held by
+/// sled's I/O threads of a store this process just dropped (they let go a
+/// moment after the drop: only an in-process reopen meets this, a new
+/// process does not). For tests.
+#[cfg(test)]
+pub(crate) fn reopen(dir: &Path) -> Store {
+    let t0 = std::time::Instant::now();
+    loop {
+        match Store::open(dir) {
+            Ok(s) => return s,
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && t0.elapsed() < std::time::Duration::from_secs(5) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Err(e) => panic!("opening the store in {dir:?}: {e}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,7 +498,7 @@ mod tests {
     fn persists_only_nonvolatile_and_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let s = Store::open(dir.path()).unwrap();
+            let s = reopen(dir.path());
             assert!(s.is_new());
             assert_eq!(s.boots(), 1);
             let mut nv = VrfRow::new(Storage::NonVolatile);
@@ -508,7 +529,7 @@ mod tests {
             )
             .unwrap();
         }
-        let s = Store::open(dir.path()).unwrap();
+        let s = reopen(dir.path());
         assert!(!s.is_new());
         assert_eq!(s.boots(), 2);
         let c = s.snapshot();
@@ -519,7 +540,7 @@ mod tests {
         assert!(c.settings.notification_enable);
         assert_eq!(c.if_owner(1), Some(&vrf("red")));
         drop(s);
-        let s = Store::open(dir.path()).unwrap();
+        let s = reopen(dir.path());
         assert_eq!(s.boots(), 3);
         assert!(s.rt.is_empty());
     }
@@ -527,7 +548,7 @@ mod tests {
     #[test]
     fn storage_change_moves_row_on_and_off_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = reopen(dir.path());
         let k = vrf("x");
         s.commit(
             1,
@@ -563,7 +584,7 @@ mod tests {
         );
         let label;
         {
-            let s = Store::open(dir.path()).unwrap();
+            let s = reopen(dir.path());
             let mut row = VrfRow::new(Storage::Volatile);
             row.state = RowState::Active;
             row.label_mode = LabelMode::PerPrefix;
@@ -589,7 +610,7 @@ mod tests {
                 .label(&label_owner_prefix(&k, &"10.9.0.0/16".parse().unwrap()))
                 .unwrap();
         }
-        let s = Store::open(dir.path()).unwrap();
+        let s = reopen(dir.path());
         let c = s.snapshot();
         assert_eq!(c.active_route_count(&k), 1);
         // the same label after a restart: no relabel churn
@@ -604,7 +625,7 @@ mod tests {
     #[test]
     fn failed_check_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = reopen(dir.path());
         let g0 = s.snapshot().generation;
         let r = s
             .commit_checked(1, |_| Err::<Vec<Change>, _>("no"))
